@@ -1,0 +1,115 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { formatHostPort, type HostPort } from '../core/address.ts';
+import { ListenError, errnoCode } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { BackendsReport } from './backends-report.ts';
+
+/** What the admin endpoint reads from the running proxy. */
+export interface AdminView {
+  /** `/readyz`: listening, not shutting down, and (optionally) backends usable. */
+  readiness(): { ready: boolean; reason?: string };
+  backends(): BackendsReport;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface AdminServer {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The admin HTTP endpoint: `/metrics`, `/healthz`, `/readyz`, `/backends`.
+ * Falls back from `[::]` to `0.0.0.0` where IPv6 is unavailable, like listeners.
+ */
+export async function startAdminServer(
+  where: HostPort,
+  view: AdminView,
+  logger: Logger,
+): Promise<AdminServer> {
+  const server = createServer((req, res) => {
+    handle(req, res, view).catch((err: unknown) => {
+      logger.error('admin request failed', { url: req.url, error: String(err) });
+      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  let bound: string;
+  try {
+    bound = await listen(server, where);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (where.host === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+      bound = await listen(server, { host: '0.0.0.0', port: where.port });
+    } else {
+      throw new ListenError(
+        `admin ${formatHostPort(where.host, where.port)}`,
+        code === 'EADDRINUSE' ? 'address already in use' : String(err),
+        { cause: err },
+      );
+    }
+  }
+  logger.info('admin listening', { address: bound });
+  return {
+    address: bound,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function listen(server: Server, where: HostPort): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: where.host, port: where.port, ipv6Only: false }, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(
+        addr !== null && typeof addr === 'object'
+          ? formatHostPort(addr.address, addr.port)
+          : formatHostPort(where.host, where.port),
+      );
+    });
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, view: AdminView): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    send(res, 405, 'text/plain', 'method not allowed\n');
+    return;
+  }
+  switch (path) {
+    case '/healthz':
+      send(res, 200, 'text/plain', 'ok\n');
+      return;
+    case '/readyz': {
+      const r = view.readiness();
+      send(
+        res,
+        r.ready ? 200 : 503,
+        'text/plain',
+        r.ready ? 'ready\n' : `not ready: ${r.reason ?? ''}\n`,
+      );
+      return;
+    }
+    case '/backends':
+      send(res, 200, 'application/json', JSON.stringify(view.backends(), null, 2) + '\n');
+      return;
+    case '/metrics': {
+      const m = await view.metrics();
+      send(res, 200, m.contentType, m.body);
+      return;
+    }
+    default:
+      send(res, 404, 'text/plain', 'not found\n');
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}

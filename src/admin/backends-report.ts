@@ -1,0 +1,69 @@
+import type { Backend } from '../backends/backend.ts';
+import { formatHostPort } from '../core/address.ts';
+import type { Listener } from '../proxy/listener.ts';
+
+/** The JSON body of `GET /backends`. */
+export interface BackendsReport {
+  readonly listeners: readonly ListenerReport[];
+}
+
+export interface ListenerReport {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly strategy: string;
+  readonly source: { readonly kind: string; readonly uri: string };
+  readonly updatedAt: string | null;
+  /** Whether a new connection would find a backend. */
+  readonly usable: boolean;
+  /** `ready`, `draining-fallback` (only terminating endpoints left) or `none`. */
+  readonly tier: string;
+  readonly activeConnections: number;
+  readonly backends: readonly BackendReport[];
+}
+
+export interface BackendReport {
+  readonly id: string;
+  readonly address: string;
+  readonly weight: number;
+  readonly state: string;
+  readonly active: number;
+  readonly total: number;
+  readonly failures: number;
+  readonly pod?: string;
+  readonly hostname?: string;
+  readonly node?: string;
+  readonly zone?: string;
+}
+
+export function reportListener(listener: Listener): ListenerReport {
+  const pool = listener.pool;
+  const updated = pool.updatedAtMs;
+  return {
+    name: listener.name,
+    addresses: listener.addresses,
+    strategy: listener.strategy,
+    source: { kind: listener.source.kind, uri: listener.source.uri },
+    updatedAt: updated === undefined ? null : new Date(updated).toISOString(),
+    usable: pool.hasUsableBackend,
+    tier: pool.tier,
+    activeConnections: listener.sessions.size,
+    backends: [...pool.backends()].map(reportBackend),
+  };
+}
+
+function reportBackend(b: Backend): BackendReport {
+  const ep = b.endpoint;
+  return {
+    id: b.id,
+    address: formatHostPort(ep.address, ep.port),
+    weight: ep.weight,
+    state: b.state,
+    active: b.active,
+    total: b.total,
+    failures: b.failures,
+    ...(ep.pod === undefined ? {} : { pod: ep.pod }),
+    ...(ep.hostname === undefined ? {} : { hostname: ep.hostname }),
+    ...(ep.node === undefined ? {} : { node: ep.node }),
+    ...(ep.zone === undefined ? {} : { zone: ep.zone }),
+  };
+}

@@ -1,0 +1,110 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
+import { reportListener } from '../admin/backends-report.ts';
+import type { ProxyConfig } from '../config/resolve.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import { PromMetrics } from '../metrics/prom-metrics.ts';
+import { ConnectionGate } from '../proxy/connection-gate.ts';
+import { ListenerRegistry } from '../proxy/listener-registry.ts';
+
+export interface ProxyAppDeps {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly metrics?: PromMetrics;
+}
+
+/**
+ * Wiring only: builds the listeners, the admin endpoint and metrics from a
+ * configuration, and runs the shutdown sequence (delay with /readyz 503,
+ * then drain). Signal handling lives in the CLI.
+ */
+export class ProxyApp {
+  readonly config: ProxyConfig;
+  readonly registry: ListenerRegistry;
+  readonly metrics: PromMetrics;
+  readonly #logger: Logger;
+  #admin: AdminServer | undefined;
+  #started = false;
+  #shuttingDown = false;
+
+  constructor(config: ProxyConfig, deps: ProxyAppDeps) {
+    this.config = config;
+    this.#logger = deps.logger;
+    this.metrics = deps.metrics ?? new PromMetrics();
+    this.registry = new ListenerRegistry({
+      clock: deps.clock ?? systemClock,
+      logger: deps.logger,
+      metrics: this.metrics,
+      gate: new ConnectionGate(config.process.maxConnections),
+    });
+  }
+
+  get adminAddress(): string | undefined {
+    return this.#admin?.address;
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /** Bind every listener and the admin endpoint; on any failure nothing stays bound. */
+  async start(): Promise<void> {
+    try {
+      for (const l of this.config.listeners) await this.registry.add(l);
+      const admin = this.config.process.admin;
+      if (admin !== null) {
+        this.#admin = await startAdminServer(
+          admin,
+          {
+            readiness: () => this.readiness(),
+            backends: () => ({ listeners: this.registry.list().map(reportListener) }),
+            metrics: async () => ({
+              contentType: this.metrics.registry.contentType,
+              body: await this.metrics.registry.metrics(),
+            }),
+          },
+          this.#logger,
+        );
+      }
+    } catch (err) {
+      await this.registry.drainAll(0);
+      throw err;
+    }
+    this.#started = true;
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    if (!this.#started) return { ready: false, reason: 'starting' };
+    if (this.#shuttingDown) return { ready: false, reason: 'shutting down' };
+    if (this.config.process.readyRequiresBackends) {
+      const without = this.registry.list().filter((l) => !l.pool.hasUsableBackend);
+      if (without.length > 0) {
+        return {
+          ready: false,
+          reason: `no usable backend for ${without.map((l) => l.name).join(', ')}`,
+        };
+      }
+    }
+    return { ready: true };
+  }
+
+  /**
+   * The shutdown sequence: keep accepting for the shutdown delay while
+   * /readyz says 503 (so Kubernetes removes this pod from its Service first),
+   * then stop accepting and drain open connections up to the drain timeout.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    const { shutdownDelay, drainTimeout } = this.config.process;
+    this.#logger.info('shutting down', {
+      shutdownDelayMs: shutdownDelay,
+      drainTimeoutMs: drainTimeout,
+    });
+    if (shutdownDelay > 0) await delay(shutdownDelay);
+    await this.registry.drainAll(drainTimeout);
+    await this.#admin?.close();
+    this.#logger.info('shutdown complete');
+  }
+}

@@ -1,0 +1,177 @@
+import type { Balancer, PickContext } from '../balancing/balancer.ts';
+import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
+import { Backend, type Closable } from './backend.ts';
+
+export interface BackendPoolOptions {
+  readonly listener: string;
+  readonly balancer: Balancer;
+  readonly metrics: ListenerMetrics;
+  readonly logger: Logger;
+  /** 0 = connections to a backend that left are never cut. */
+  readonly backendDrainTimeoutMs: number;
+}
+
+/** Which endpoints currently get new connections. */
+export type PoolTier = 'ready' | 'draining-fallback' | 'none';
+
+/**
+ * The backends of one listener: merges discovery snapshots into long-lived
+ * `Backend` state, decides which ones are candidates for new connections and
+ * hands those to the balancer. Candidates are the ready endpoints; when none
+ * is ready, the serving-but-terminating ones (kube-proxy's KEP-1669 rule).
+ */
+export class BackendPool {
+  readonly #opts: BackendPoolOptions;
+  readonly #byId = new Map<string, Backend>();
+  #candidates: readonly Backend[] = [];
+  #tier: PoolTier = 'none';
+  #updatedAtMs: number | undefined;
+  #updates = 0;
+
+  constructor(opts: BackendPoolOptions) {
+    this.#opts = opts;
+  }
+
+  get balancer(): Balancer {
+    return this.#opts.balancer;
+  }
+
+  /** Replace the view of discovery; keeps state for ids that remain. */
+  applySnapshot(snapshot: EndpointSnapshot): void {
+    const seen = new Set<string>();
+    for (const ep of snapshot.endpoints) {
+      if (seen.has(ep.id)) {
+        this.#opts.logger.warn('duplicate endpoint id in discovery snapshot; keeping the first', {
+          listener: this.#opts.listener,
+          backend: ep.id,
+        });
+        continue;
+      }
+      seen.add(ep.id);
+      this.#upsert(ep);
+    }
+    for (const backend of this.#byId.values()) {
+      if (!seen.has(backend.id) && backend.listed) {
+        backend.listed = false;
+        this.#onLeaving(backend);
+      }
+    }
+    this.#updatedAtMs = snapshot.updatedAtMs;
+    this.#updates++;
+    this.refresh();
+  }
+
+  #upsert(ep: Endpoint): void {
+    const existing = this.#byId.get(ep.id);
+    if (existing === undefined) {
+      this.#byId.set(ep.id, new Backend(ep, this.#opts.metrics.backend(ep.id)));
+      return;
+    }
+    const wasLeaving = existing.leaving;
+    existing.endpoint = ep;
+    existing.listed = true;
+    if (wasLeaving && !existing.leaving) this.#cancelDrain(existing);
+    if (!wasLeaving && existing.leaving) this.#onLeaving(existing);
+  }
+
+  /** Recompute candidates (after a snapshot, or when usability changed) and tell the balancer. */
+  refresh(): void {
+    const ready: Backend[] = [];
+    const draining: Backend[] = [];
+    for (const b of this.#byId.values()) {
+      if (!b.listed || b.weight <= 0) continue;
+      if (b.endpoint.state === 'ready') ready.push(b);
+      else if (b.endpoint.state === 'draining') draining.push(b);
+    }
+    if (ready.length > 0) {
+      this.#candidates = ready;
+      this.#tier = 'ready';
+    } else if (draining.length > 0) {
+      this.#candidates = draining;
+      this.#tier = 'draining-fallback';
+    } else {
+      this.#candidates = [];
+      this.#tier = 'none';
+    }
+    this.#opts.balancer.update(this.#candidates);
+  }
+
+  pick(ctx: PickContext): Backend | undefined {
+    return this.#opts.balancer.pick(ctx);
+  }
+
+  get hasUsableBackend(): boolean {
+    return this.#candidates.length > 0;
+  }
+
+  get tier(): PoolTier {
+    return this.#tier;
+  }
+
+  get updatedAtMs(): number | undefined {
+    return this.#updatedAtMs;
+  }
+
+  get updates(): number {
+    return this.#updates;
+  }
+
+  /** Every backend still known: listed ones and unlisted ones with open connections. */
+  backends(): IterableIterator<Backend> {
+    return this.#byId.values();
+  }
+
+  get(id: string): Backend | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** A connection (or attempt) to `backend` started. */
+  attach(backend: Backend, session: Closable): void {
+    backend.active++;
+    backend.total++;
+    backend.sessions.add(session);
+    backend.metrics.attemptStarted();
+  }
+
+  /** A connection (or attempt) to `backend` ended. */
+  detach(backend: Backend, session: Closable): void {
+    if (!backend.sessions.delete(session)) return;
+    backend.active--;
+    backend.metrics.attemptEnded();
+    this.#opts.balancer.onClose?.(backend);
+    if (!backend.listed && backend.active === 0) this.#forget(backend);
+  }
+
+  #onLeaving(backend: Backend): void {
+    if (!backend.listed && backend.active === 0) {
+      this.#forget(backend);
+      return;
+    }
+    const timeout = this.#opts.backendDrainTimeoutMs;
+    if (timeout > 0 && backend.drainTimer === undefined && backend.active > 0) {
+      backend.drainTimer = setTimeout(() => {
+        backend.drainTimer = undefined;
+        for (const s of [...backend.sessions]) s.closeGracefully('drained');
+      }, timeout);
+      backend.drainTimer.unref();
+    }
+  }
+
+  #cancelDrain(backend: Backend): void {
+    if (backend.drainTimer !== undefined) clearTimeout(backend.drainTimer);
+    backend.drainTimer = undefined;
+  }
+
+  #forget(backend: Backend): void {
+    this.#cancelDrain(backend);
+    this.#byId.delete(backend.id);
+    backend.metrics.remove();
+  }
+
+  /** Stop timers; used when the listener goes away. */
+  dispose(): void {
+    for (const b of this.#byId.values()) this.#cancelDrain(b);
+  }
+}

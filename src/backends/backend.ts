@@ -1,0 +1,51 @@
+import type { Endpoint } from '../core/endpoint.ts';
+import type { BackendMetrics } from '../metrics/proxy-metrics.ts';
+
+/** Something attached to a backend that can be closed when the backend must be cut off. */
+export interface Closable {
+  closeGracefully(reason: 'drained'): void;
+}
+
+/**
+ * Runtime state of one backend of one listener, kept beside the immutable
+ * `Endpoint` that discovery produced. It survives snapshot updates for as long
+ * as the endpoint's stable id stays in the set (or it still has connections).
+ */
+export class Backend {
+  readonly id: string;
+  /** The newest endpoint discovery gave for this id (its address may change). */
+  endpoint: Endpoint;
+  /** False once discovery no longer lists it; it stays until its connections end. */
+  listed = true;
+  /** Connections open or being opened to it. */
+  active = 0;
+  /** Connections ever attempted to it. */
+  total = 0;
+  /** Connection attempts that failed. */
+  failures = 0;
+  readonly metrics: BackendMetrics;
+  /** Open connections, so a drain deadline can close them. */
+  readonly sessions = new Set<Closable>();
+  /** Deadline timer for connections of a backend that left (`--backend-drain-timeout`). */
+  drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(endpoint: Endpoint, metrics: BackendMetrics) {
+    this.id = endpoint.id;
+    this.endpoint = endpoint;
+    this.metrics = metrics;
+  }
+
+  get weight(): number {
+    return this.endpoint.weight;
+  }
+
+  /** The state shown to users: discovery's state, or `removed` once unlisted. */
+  get state(): string {
+    return this.listed ? this.endpoint.state : 'removed';
+  }
+
+  /** True while it must get no new connections but its open ones continue. */
+  get leaving(): boolean {
+    return !this.listed || this.endpoint.state === 'not-serving';
+  }
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { resolveProxyConfig } from '../config/resolve.ts';
+import { allOptions } from '../config/schema.ts';
+import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
+import { declareOptions } from './yargs-options.ts';
+import { runProxy } from './run-proxy.ts';
+import { runEcho, echoOptions } from './run-echo.ts';
+import { runDemo } from './run-demo.ts';
+
+/** Exit codes: 2 = bad input (flag, env, config), 1 = runtime failure (e.g. port in use). */
+export const EXIT_USAGE = 2;
+export const EXIT_FAILURE = 1;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`headway: ${message}\n`);
+  process.exit(code);
+}
+
+function handleError(err: unknown): never {
+  if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
+  if (err instanceof ListenError) fail(err.message, EXIT_FAILURE);
+  fail(err instanceof Error ? (err.stack ?? err.message) : String(err), EXIT_FAILURE);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const cli: Argv = yargs(argv)
+    .scriptName('headway')
+    .usage('$0 [command] [flags]')
+    .command(
+      ['proxy', '$0'],
+      'Run the TCP proxy (the default command)',
+      (y) => declareOptions(y, allOptions()),
+      async (args) => {
+        const config = resolveProxyConfig({ argv: args, env: process.env });
+        await runProxy(config);
+      },
+    )
+    .command(
+      'echo',
+      'Run a TCP echo server (for tests, demos and benchmarks)',
+      (y) => echoOptions(y),
+      async (args) => {
+        await runEcho(args);
+      },
+    )
+    .command(
+      'demo',
+      'Three local echo backends, the proxy in front and its admin endpoint',
+      (y) =>
+        y
+          .option('listen', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'Proxy address [default: 127.0.0.1:8080]',
+          })
+          .option('admin', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'Admin address [default: 127.0.0.1:9901]',
+          }),
+      async (args) => {
+        await runDemo({ listen: args.listen, admin: args.admin });
+      },
+    )
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((msg: string | null, err: Error | null) => {
+      if (err !== null) handleError(err);
+      fail(`${describeUsageError(msg ?? 'invalid arguments')} (see headway --help)`, EXIT_USAGE);
+    });
+  await cli.parseAsync();
+}
+
+function describeUsageError(msg: string): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (unknown !== null) {
+    const names = (unknown[1] ?? '').split(', ');
+    const given = process.argv.slice(2);
+    const described = names.map((n) => {
+      const flag = n.length === 1 ? `-${n}` : `--${n}`;
+      return given.some((a) => a === flag || a.startsWith(`${flag}=`))
+        ? `flag ${flag}`
+        : `argument "${n}"`;
+    });
+    return `unknown ${described.join(', ')}`;
+  }
+  const missing = /^Not enough arguments following: (.*)$/.exec(msg);
+  if (missing !== null) return `--${missing[1] ?? ''}: needs a value`;
+  return msg;
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof ListenError) handleError(err);
+  fail(errorMessage(err), EXIT_FAILURE);
+});

@@ -1,0 +1,246 @@
+import type { HostPort } from '../core/address.ts';
+import { LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.ts';
+import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
+import { STRATEGY_NAMES, type StrategyName } from '../balancing/strategy-names.ts';
+import * as v from './values.ts';
+
+/**
+ * The one option schema. CLI flags, `HEADWAY_*` environment variables and
+ * config-file keys are all generated from these entries, so names, defaults
+ * and error messages cannot drift apart.
+ */
+export interface OptionSpec<T> {
+  /** Flag name (`--connect-timeout`); env is `HEADWAY_CONNECT_TIMEOUT`; file key is the same as the flag. */
+  readonly flag: string;
+  /** `process` options apply once; `listener` options belong to each listener. */
+  readonly scope: 'process' | 'listener';
+  readonly group: string;
+  readonly describe: string;
+  /** The nearest HAProxy / NGINX stream setting, for users coming from them. */
+  readonly equivalent?: string;
+  /** Given more than once (or comma-separated in env), the parsed arrays are concatenated. */
+  readonly repeatable?: boolean;
+  readonly boolean?: boolean;
+  readonly default: T;
+  /** How the default reads in help and README. */
+  readonly defaultText: string;
+  readonly parse: (raw: v.RawValue) => T;
+}
+
+type Parsed<S> = S extends OptionSpec<infer T> ? T : never;
+
+function opt<T>(spec: OptionSpec<T>): OptionSpec<T> {
+  return spec;
+}
+
+export const listenerOptions = {
+  name: opt({
+    flag: 'name',
+    scope: 'listener',
+    group: 'Listener',
+    describe: 'Listener name, used as the `listener` label in metrics and logs',
+    equivalent: 'HAProxy `listen NAME`',
+    default: 'default',
+    defaultText: 'default',
+    parse: v.listenerName,
+  }),
+  listen: opt<readonly HostPort[]>({
+    flag: 'listen',
+    scope: 'listener',
+    group: 'Listener',
+    repeatable: true,
+    describe:
+      'Address to accept client connections on (HOST:PORT, [IPv6]:PORT or :PORT); repeatable. The default is dual-stack and falls back to 0.0.0.0:8080 where IPv6 is unavailable',
+    equivalent: 'HAProxy `bind`, NGINX `listen`',
+    default: [],
+    defaultText: '[::]:8080',
+    parse: (raw) => [v.hostPort(raw)],
+  }),
+  backends: opt<BackendsSpec | null>({
+    flag: 'backends',
+    scope: 'listener',
+    group: 'Listener',
+    describe: 'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...]',
+    equivalent: 'HAProxy `server` lines, NGINX `upstream`',
+    default: null,
+    defaultText: '(required)',
+    parse: (raw) => {
+      try {
+        return parseBackendsUri(v.asText(raw));
+      } catch (err) {
+        throw new v.ValueError(err instanceof Error ? err.message : String(err));
+      }
+    },
+  }),
+  strategy: opt<StrategyName>({
+    flag: 'strategy',
+    scope: 'listener',
+    group: 'Balancing',
+    describe: 'How a backend is picked for each new connection',
+    equivalent: 'HAProxy `balance`, NGINX `least_conn`',
+    default: 'least-conn',
+    defaultText: 'least-conn',
+    parse: v.oneOf(STRATEGY_NAMES),
+  }),
+  connectTimeout: opt({
+    flag: 'connect-timeout',
+    scope: 'listener',
+    group: 'Timeouts',
+    describe: 'Time allowed for one backend connection attempt',
+    equivalent: 'HAProxy `timeout connect`, NGINX `proxy_connect_timeout`',
+    default: 5000,
+    defaultText: '5s',
+    parse: v.duration,
+  }),
+  connectRetries: opt({
+    flag: 'connect-retries',
+    scope: 'listener',
+    group: 'Timeouts',
+    describe:
+      'Extra connection attempts after a failed one, each on a backend not yet tried for this connection while one exists',
+    equivalent: 'HAProxy `retries` + `option redispatch`, NGINX `proxy_next_upstream_tries`',
+    default: 2,
+    defaultText: '2',
+    parse: v.integer(0, 100),
+  }),
+  idleTimeout: opt({
+    flag: 'idle-timeout',
+    scope: 'listener',
+    group: 'Timeouts',
+    describe: 'Close a connection after this long without bytes in either direction (0 = never)',
+    equivalent: 'HAProxy `timeout tunnel` / `timeout client`+`server`, NGINX `proxy_timeout`',
+    default: 3_600_000,
+    defaultText: '1h',
+    parse: v.durationOrOff,
+  }),
+  halfCloseTimeout: opt({
+    flag: 'half-close-timeout',
+    scope: 'listener',
+    group: 'Timeouts',
+    describe:
+      'After one side has sent FIN, close the connection if the other side stays silent this long (0 = use the idle timeout)',
+    equivalent: 'HAProxy `timeout client-fin` / `timeout server-fin`',
+    default: 60_000,
+    defaultText: '60s',
+    parse: v.durationOrOff,
+  }),
+  tcpKeepalive: opt({
+    flag: 'tcp-keepalive',
+    scope: 'listener',
+    group: 'Timeouts',
+    describe:
+      'TCP keepalive idle time on both sides, so connections to a vanished node die (off to disable)',
+    equivalent: 'HAProxy `option tcpka`, NGINX `proxy_socket_keepalive`',
+    default: 60_000,
+    defaultText: '60s',
+    parse: v.durationOrOff,
+  }),
+  backendDrainTimeout: opt({
+    flag: 'backend-drain-timeout',
+    scope: 'listener',
+    group: 'Timeouts',
+    describe:
+      'How long connections to a backend that left discovery may stay open (0 = until they end)',
+    equivalent:
+      'Envoy `drain` on host removal; HAProxy `on-marked-down shutdown-sessions` when short',
+    default: 0,
+    defaultText: '0 (never cut)',
+    parse: v.durationOrOff,
+  }),
+} as const;
+
+export const processOptions = {
+  admin: opt<HostPort | null>({
+    flag: 'admin',
+    scope: 'process',
+    group: 'Admin and logs',
+    describe: 'Admin HTTP endpoint (metrics, health, backends), or off',
+    equivalent: 'HAProxy `stats socket` / PROMEX, NGINX `stub_status`',
+    default: { host: '::', port: 9901 },
+    defaultText: '[::]:9901',
+    parse: v.hostPortOrOff,
+  }),
+  logFormat: opt<LogFormat>({
+    flag: 'log-format',
+    scope: 'process',
+    group: 'Admin and logs',
+    describe: 'Process log format',
+    default: 'json',
+    defaultText: 'json',
+    parse: v.oneOf(['json', 'text'] as const),
+  }),
+  logLevel: opt<LogLevel>({
+    flag: 'log-level',
+    scope: 'process',
+    group: 'Admin and logs',
+    describe: 'Least severe process log level written',
+    default: 'info',
+    defaultText: 'info',
+    parse: v.oneOf(LOG_LEVELS),
+  }),
+  maxConnections: opt({
+    flag: 'max-connections',
+    scope: 'process',
+    group: 'Limits',
+    describe:
+      'Most client connections proxied at once, all listeners together; over it new clients wait (0 = unlimited)',
+    equivalent: 'HAProxy global `maxconn`, NGINX `worker_connections`',
+    default: 0,
+    defaultText: 'unlimited',
+    parse: v.limit,
+  }),
+  shutdownDelay: opt({
+    flag: 'shutdown-delay',
+    scope: 'process',
+    group: 'Shutdown',
+    describe:
+      'On SIGTERM, keep accepting this long with /readyz answering 503, so endpoint removal can spread',
+    equivalent: 'HAProxy `grace`',
+    default: 0,
+    defaultText: '0s',
+    parse: v.duration,
+  }),
+  drainTimeout: opt({
+    flag: 'drain-timeout',
+    scope: 'process',
+    group: 'Shutdown',
+    describe:
+      'After the shutdown delay, how long open connections may finish before they are closed',
+    equivalent: 'HAProxy `hard-stop-after`, NGINX `worker_shutdown_timeout`',
+    default: 30_000,
+    defaultText: '30s',
+    parse: v.duration,
+  }),
+  readyRequiresBackends: opt({
+    flag: 'ready-requires-backends',
+    scope: 'process',
+    group: 'Admin and logs',
+    boolean: true,
+    describe: '/readyz also requires every listener to have a usable backend',
+    default: false,
+    defaultText: 'false',
+    parse: v.boolean,
+  }),
+} as const;
+
+export type ListenerSettings = {
+  readonly [K in keyof typeof listenerOptions]: Parsed<(typeof listenerOptions)[K]>;
+};
+export type ProcessSettings = {
+  readonly [K in keyof typeof processOptions]: Parsed<(typeof processOptions)[K]>;
+};
+
+export type AnyOptionSpec = OptionSpec<unknown>;
+
+/** Every option in help order. */
+export function allOptions(): readonly (readonly [string, AnyOptionSpec])[] {
+  return [
+    ...Object.entries(listenerOptions as Record<string, AnyOptionSpec>),
+    ...Object.entries(processOptions as Record<string, AnyOptionSpec>),
+  ];
+}
+
+/** `connect-timeout` → `HEADWAY_CONNECT_TIMEOUT`. */
+export function envName(flag: string): string {
+  return `HEADWAY_${flag.toUpperCase().replaceAll('-', '_')}`;
+}

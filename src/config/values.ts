@@ -1,0 +1,96 @@
+import { parseHostPort, type HostPort } from '../core/address.ts';
+import { parseDurationMs } from '../core/duration.ts';
+
+/**
+ * Value parsers shared by flags, environment variables and the config file.
+ * Each throws `ValueError` with a message that completes "FIELD: ..." so the
+ * caller can name where the bad value came from.
+ */
+export class ValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValueError';
+  }
+}
+
+export type RawValue = string | number | boolean;
+
+export function asText(raw: RawValue): string {
+  return typeof raw === 'string' ? raw.trim() : String(raw);
+}
+
+export function duration(raw: RawValue): number {
+  const text = asText(raw);
+  const ms = parseDurationMs(text);
+  if (ms === undefined)
+    throw new ValueError(`"${text}" is not a duration (e.g. 500ms, 5s, 1m, 1h)`);
+  return ms;
+}
+
+/** A duration where `0`, `off` or `none` turn the feature off (returned as 0). */
+export function durationOrOff(raw: RawValue): number {
+  const text = asText(raw);
+  if (text === 'off' || text === 'none' || text === 'false') return 0;
+  return duration(text);
+}
+
+export function integer(min: number, max: number): (raw: RawValue) => number {
+  return (raw) => {
+    const text = asText(raw);
+    if (!/^-?\d+$/.test(text)) throw new ValueError(`"${text}" is not a whole number`);
+    const n = Number(text);
+    if (n < min || n > max) throw new ValueError(`${n} is out of range (${min}-${max})`);
+    return n;
+  };
+}
+
+/** A whole number where `0`, `off` or `unlimited` mean no limit (returned as 0). */
+export function limit(raw: RawValue): number {
+  const text = asText(raw);
+  if (text === 'off' || text === 'unlimited' || text === 'none') return 0;
+  return integer(0, 10_000_000)(text);
+}
+
+export function boolean(raw: RawValue): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const text = asText(raw).toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off'].includes(text)) return false;
+  throw new ValueError(`"${text}" is not a boolean (true or false)`);
+}
+
+export function oneOf<const T extends string>(choices: readonly T[]): (raw: RawValue) => T {
+  return (raw) => {
+    const text = asText(raw);
+    const found = choices.find((c) => c === text);
+    if (found === undefined) {
+      throw new ValueError(`unknown value "${text}" (expected one of: ${choices.join(', ')})`);
+    }
+    return found;
+  };
+}
+
+export function hostPort(raw: RawValue): HostPort {
+  const parsed = parseHostPort(asText(raw));
+  if (typeof parsed === 'string') throw new ValueError(parsed);
+  return parsed;
+}
+
+export function hostPortOrOff(raw: RawValue): HostPort | null {
+  const text = asText(raw);
+  return text === 'off' ? null : hostPort(text);
+}
+
+export function text(raw: RawValue): string {
+  const t = asText(raw);
+  if (t === '') throw new ValueError('must not be empty');
+  return t;
+}
+
+export function listenerName(raw: RawValue): string {
+  const t = asText(raw);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(t)) {
+    throw new ValueError(`"${t}" is not a valid name (letters, digits, "_", "-", "."; up to 63)`);
+  }
+  return t;
+}

@@ -1,0 +1,20 @@
+/**
+ * How a client connection ended. Fixed here for every later feature: metrics
+ * (`headway_connections_total{outcome}`), the access log and tests all use
+ * these names.
+ */
+export const OUTCOMES = [
+  'ok',
+  'no_backend',
+  'connect_error',
+  'connect_timeout',
+  'idle_timeout',
+  'reset',
+  'rejected',
+  'denied',
+  'drained',
+  'lifetime',
+  'proxy_protocol_error',
+] as const;
+
+export type Outcome = (typeof OUTCOMES)[number];

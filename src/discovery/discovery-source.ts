@@ -1,0 +1,22 @@
+import type { EndpointSnapshot } from '../core/endpoint.ts';
+
+/** Where a discovery source delivers what it learns. */
+export interface DiscoverySink {
+  /** A full new view of the endpoints. Applied in the same event-loop turn. */
+  onSnapshot(snapshot: EndpointSnapshot): void;
+  /** A failed refresh; the last snapshot stays in force. */
+  onError(reason: string, err: unknown): void;
+}
+
+/**
+ * A source of endpoint-set snapshots (static list, DNS, EndpointSlices).
+ * The proxy never knows which kind it has.
+ */
+export interface DiscoverySource {
+  /** `static`, `dns`, `srv`, `k8s`: the `source` label of discovery metrics. */
+  readonly kind: string;
+  /** The URI it was made from, for /backends. */
+  readonly uri: string;
+  start(sink: DiscoverySink): void;
+  stop(): void;
+}

@@ -1,0 +1,42 @@
+import type { Outcome } from '../core/outcome.ts';
+
+/**
+ * What the data path reports, per listener and backend. The proxy calls
+ * these through handles it caches per backend, so no label lookup happens
+ * per connection or per chunk.
+ */
+export interface BackendMetrics {
+  /** A connection attempt to this backend started (counts toward active). */
+  attemptStarted(): void;
+  /** The attempt or the connection ended. */
+  attemptEnded(): void;
+  /** A client connection that used this backend closed. */
+  connectionClosed(outcome: Outcome, bytesFromClient: number, bytesFromBackend: number): void;
+  /** Drop every series of this backend (it left and drained). */
+  remove(): void;
+}
+
+export interface ListenerMetrics {
+  backend(id: string): BackendMetrics;
+  /** A client connection closed without reaching any backend (no_backend, denied, rejected, ...). */
+  connectionClosedWithoutBackend(outcome: Outcome, bytesFromClient: number): void;
+}
+
+export interface ProxyMetrics {
+  listener(name: string): ListenerMetrics;
+}
+
+const noopBackend: BackendMetrics = {
+  attemptStarted: () => undefined,
+  attemptEnded: () => undefined,
+  connectionClosed: () => undefined,
+  remove: () => undefined,
+};
+
+const noopListener: ListenerMetrics = {
+  backend: () => noopBackend,
+  connectionClosedWithoutBackend: () => undefined,
+};
+
+/** Metrics that record nothing, for tests and embedding. */
+export const noopMetrics: ProxyMetrics = { listener: () => noopListener };

@@ -1,0 +1,55 @@
+import type { ListenerSettings } from '../config/schema.ts';
+import { ConfigError } from '../core/errors.ts';
+import { Listener, type ListenerDeps } from './listener.ts';
+
+/**
+ * The listeners of one process. Listeners are added and drained at runtime
+ * (config reload, per-pod listeners); each keeps its own backends and
+ * settings. The connection limit (`deps.gate`) is shared by all.
+ */
+export class ListenerRegistry {
+  readonly #deps: ListenerDeps;
+  readonly #listeners = new Map<string, Listener>();
+
+  constructor(deps: ListenerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Create, bind and start a listener. Throws ConfigError on a duplicate name, ListenError on bind failure. */
+  async add(settings: ListenerSettings): Promise<Listener> {
+    if (this.#listeners.has(settings.name)) {
+      throw new ConfigError('--name', `a listener named "${settings.name}" already exists`);
+    }
+    const listener = new Listener(settings, this.#deps);
+    this.#listeners.set(settings.name, listener);
+    try {
+      await listener.start();
+    } catch (err) {
+      this.#listeners.delete(settings.name);
+      throw err;
+    }
+    return listener;
+  }
+
+  /** Stop accepting on a listener, drain it, and forget it. */
+  async remove(name: string, drainTimeoutMs: number): Promise<void> {
+    const listener = this.#listeners.get(name);
+    if (listener === undefined) return;
+    this.#listeners.delete(name);
+    await listener.drain(drainTimeoutMs);
+  }
+
+  get(name: string): Listener | undefined {
+    return this.#listeners.get(name);
+  }
+
+  list(): Listener[] {
+    return [...this.#listeners.values()];
+  }
+
+  async drainAll(timeoutMs: number): Promise<void> {
+    const all = this.list();
+    this.#listeners.clear();
+    await Promise.all(all.map((l) => l.drain(timeoutMs)));
+  }
+}

@@ -1,0 +1,249 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { BackendPool } from '../backends/backend-pool.ts';
+import { createBalancer } from '../balancing/create-balancer.ts';
+import { formatHostPort, type HostPort } from '../core/address.ts';
+import type { Clock } from '../core/clock.ts';
+import { ListenError, errnoCode, errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ListenerSettings } from '../config/schema.ts';
+import { createDiscoverySource } from '../discovery/create-source.ts';
+import type { DiscoverySource } from '../discovery/discovery-source.ts';
+import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import type { ConnectionGate } from './connection-gate.ts';
+import { CLOSE_GRACE_MS, Session, type SessionHost, type SessionSettings } from './session.ts';
+
+export interface ListenerDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  readonly gate: ConnectionGate;
+}
+
+/** Where to listen when `--listen` is not given: dual-stack, else IPv4 only. */
+export const DEFAULT_LISTEN: readonly HostPort[] = [{ host: '::', port: 8080 }];
+const IPV4_FALLBACK: HostPort = { host: '0.0.0.0', port: 8080 };
+
+const kListener = Symbol('headway.listener');
+type TaggedServer = Server & { [kListener]?: Listener };
+
+/**
+ * One proxy listener: its bind addresses, discovery source, backend pool,
+ * balancer and per-connection settings. Several run in one process; each
+ * can be started and drained on its own.
+ */
+export class Listener implements SessionHost {
+  readonly name: string;
+  readonly settings: SessionSettings;
+  readonly pool: BackendPool;
+  readonly metrics: ListenerMetrics;
+  readonly clock: Clock;
+  readonly source: DiscoverySource;
+  readonly strategy: string;
+  readonly sessions = new Set<Session>();
+  readonly #config: ListenerSettings;
+  readonly #deps: ListenerDeps;
+  readonly #logger: Logger;
+  #servers: Server[] = [];
+  #addresses: string[] = [];
+  #accepting = false;
+  #emptyWaiters: (() => void)[] = [];
+
+  constructor(config: ListenerSettings, deps: ListenerDeps) {
+    if (config.backends === null) throw new Error('listener needs backends');
+    this.name = config.name;
+    this.#config = config;
+    this.#deps = deps;
+    this.clock = deps.clock;
+    this.#logger = deps.logger.child({ listener: config.name });
+    this.strategy = config.strategy;
+    this.settings = {
+      connectTimeoutMs: config.connectTimeout,
+      connectRetries: config.connectRetries,
+      idleTimeoutMs: config.idleTimeout,
+      halfCloseTimeoutMs: config.halfCloseTimeout,
+      keepAliveMs: config.tcpKeepalive,
+    };
+    this.metrics = deps.metrics.listener(config.name);
+    this.pool = new BackendPool({
+      listener: config.name,
+      balancer: createBalancer(config.strategy),
+      metrics: this.metrics,
+      logger: this.#logger,
+      backendDrainTimeoutMs: config.backendDrainTimeout,
+    });
+    this.source = createDiscoverySource(config.backends, deps);
+  }
+
+  /** Addresses actually bound (with the real port when 0 was asked). */
+  get addresses(): readonly string[] {
+    return this.#addresses;
+  }
+
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Bind every address, then start discovery. Throws `ListenError`; nothing stays bound on failure. */
+  async start(): Promise<void> {
+    const wanted = this.#config.listen.length > 0 ? this.#config.listen : DEFAULT_LISTEN;
+    try {
+      for (const hp of wanted) {
+        await this.#bindWithFallback(hp, this.#config.listen.length === 0);
+      }
+    } catch (err) {
+      await this.#closeServers();
+      throw err;
+    }
+    this.#accepting = true;
+    this.source.start({
+      onSnapshot: (snapshot) => {
+        this.pool.applySnapshot(snapshot);
+        this.#logger.debug('backends updated', { count: snapshot.endpoints.length });
+      },
+      onError: (reason, err) => {
+        this.#logger.warn('discovery error', { reason, error: errorMessage(err) });
+      },
+    });
+    this.#logger.info('listener started', {
+      addresses: this.#addresses,
+      backends: this.source.uri,
+      strategy: this.strategy,
+    });
+  }
+
+  async #bindWithFallback(hp: HostPort, isDefault: boolean): Promise<void> {
+    try {
+      await this.#bind(hp);
+    } catch (err) {
+      const code = errnoCode((err as { cause?: unknown }).cause);
+      if (isDefault && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+        this.#logger.info('IPv6 unavailable; listening on IPv4 only');
+        await this.#bind(IPV4_FALLBACK);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  #bind(hp: HostPort): Promise<void> {
+    const keepAliveMs = this.settings.keepAliveMs;
+    const server = createServer({
+      allowHalfOpen: true,
+      pauseOnConnect: true,
+      noDelay: true,
+      keepAlive: keepAliveMs > 0,
+      keepAliveInitialDelay: keepAliveMs,
+    }) as TaggedServer;
+    server[kListener] = this;
+    const label = formatHostPort(hp.host, hp.port);
+    return new Promise((resolve, reject) => {
+      const onListenError = (err: Error): void => {
+        reject(new ListenError(label, describeListenError(err), { cause: err }));
+      };
+      server.once('error', onListenError);
+      server.listen({ host: hp.host, port: hp.port, backlog: 4096, ipv6Only: false }, () => {
+        server.off('error', onListenError);
+        server.on('error', onServerError);
+        server.on('connection', onConnection);
+        const addr = server.address();
+        this.#addresses.push(
+          addr !== null && typeof addr === 'object'
+            ? formatHostPort(addr.address, addr.port)
+            : label,
+        );
+        this.#servers.push(server);
+        resolve();
+      });
+    });
+  }
+
+  accept(socket: Socket): void {
+    if (!this.#accepting) {
+      socket.destroy();
+      return;
+    }
+    const session = new Session(this, socket);
+    this.sessions.add(session);
+    this.#deps.gate.admit(session);
+  }
+
+  serverError(err: Error): void {
+    // Accept errors (EMFILE, ENFILE) must not take the listener down.
+    this.#logger.error('accept failed', { error: err.message });
+  }
+
+  sessionEnded(session: Session): void {
+    this.sessions.delete(session);
+    this.#deps.gate.release(session);
+    if (this.sessions.size === 0 && this.#emptyWaiters.length > 0) {
+      const waiters = this.#emptyWaiters;
+      this.#emptyWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Stop accepting new connections; open ones continue. */
+  async stopAccepting(): Promise<void> {
+    this.#accepting = false;
+    await this.#closeServers();
+  }
+
+  /**
+   * Stop accepting, let open connections finish for up to `timeoutMs`, then
+   * close the rest with the close primitive (FIN, grace, reset).
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.stopAccepting();
+    this.source.stop();
+    if (!(await this.#waitEmpty(timeoutMs))) {
+      this.#logger.info('drain timeout reached; closing connections', { open: this.sessions.size });
+      for (const s of [...this.sessions]) s.closeGracefully('drained');
+      await this.#waitEmpty(CLOSE_GRACE_MS + 1000);
+    }
+    this.pool.dispose();
+  }
+
+  #waitEmpty(timeoutMs: number): Promise<boolean> {
+    if (this.sessions.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.#emptyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  #closeServers(): Promise<void> {
+    const servers = this.#servers;
+    this.#servers = [];
+    // net.Server.close() waits for open connections; only the listening socket matters here.
+    for (const s of servers) s.close();
+    return Promise.resolve();
+  }
+}
+
+function onConnection(this: TaggedServer, socket: Socket): void {
+  const listener = this[kListener];
+  if (listener === undefined) socket.destroy();
+  else listener.accept(socket);
+}
+
+function onServerError(this: TaggedServer, err: Error): void {
+  this[kListener]?.serverError(err);
+}
+
+function describeListenError(err: Error): string {
+  switch (errnoCode(err)) {
+    case 'EADDRINUSE':
+      return 'address already in use (another process is listening there)';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need privileges)';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this machine';
+    case 'EAFNOSUPPORT':
+      return 'address family not supported (IPv6 disabled?)';
+    default:
+      return err.message;
+  }
+}

@@ -1,0 +1,408 @@
+import { Socket } from 'node:net';
+import type { Backend, Closable } from '../backends/backend.ts';
+import type { BackendPool } from '../backends/backend-pool.ts';
+import type { PickContext } from '../balancing/balancer.ts';
+import { unmapIPv4 } from '../core/address.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Outcome } from '../core/outcome.ts';
+import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
+
+/** Per-connection settings a listener hands to its sessions. */
+export interface SessionSettings {
+  readonly connectTimeoutMs: number;
+  readonly connectRetries: number;
+  /** 0 = no idle timeout. */
+  readonly idleTimeoutMs: number;
+  /** 0 = the idle timeout also covers half-closed connections. */
+  readonly halfCloseTimeoutMs: number;
+  /** 0 = TCP keepalive off. */
+  readonly keepAliveMs: number;
+}
+
+/** What a session needs from the listener that accepted it. */
+export interface SessionHost {
+  readonly name: string;
+  readonly settings: SessionSettings;
+  readonly pool: BackendPool;
+  readonly metrics: ListenerMetrics;
+  readonly clock: Clock;
+  sessionEnded(session: Session): void;
+}
+
+/**
+ * After a graceful close (FIN both ways), how long the peers get to finish
+ * before both sockets are reset. Long enough for a reply in flight on a
+ * healthy network, short enough that a drain deadline still means something.
+ */
+export const CLOSE_GRACE_MS = 2000;
+
+const NO_BACKENDS: readonly Backend[] = [];
+
+const kSession = Symbol('headway.session');
+type TaggedSocket = Socket & { [kSession]?: Session };
+
+// Numeric states rather than enums: type stripping (and erasableSyntaxOnly) allows no enums.
+const CONNECTING = 0;
+const RELAYING = 1;
+const CLOSING = 2;
+const DONE = 3;
+type Phase = typeof CONNECTING | typeof RELAYING | typeof CLOSING | typeof DONE;
+
+/** First-byte timing: nothing sent yet. */
+const FB_WAITING = 0;
+/** The client spoke first; timing the backend's first byte. */
+const FB_TIMING = 1;
+/** Measured, or the server spoke first (no sample). */
+const FB_SETTLED = 2;
+type FirstByte = typeof FB_WAITING | typeof FB_TIMING | typeof FB_SETTLED;
+
+/**
+ * One client connection: pick a backend, connect with timeout and retries,
+ * relay both ways with backpressure and half-close, propagate resets, and
+ * record how it ended. Socket handlers are module-level functions that find
+ * their session through a symbol on the socket, so a connection allocates no
+ * closures.
+ */
+export class Session implements PickContext, Closable {
+  readonly host: SessionHost;
+  readonly client: Socket;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly startedMs: number;
+  nowMs: number;
+  tried: readonly Backend[] = NO_BACKENDS;
+  upstream: Socket | null = null;
+  backend: Backend | null = null;
+  attempts = 0;
+  #phase: Phase = CONNECTING;
+  #outcome: Outcome | null = null;
+  #lastFailure: Outcome = 'connect_error';
+  #sawReset = false;
+  #clientEnded = false;
+  #upstreamEnded = false;
+  #clientClosed = false;
+  #upstreamClosed = true;
+  #connectStartMs = 0;
+  #firstByte: FirstByte = FB_WAITING;
+  #firstSentMs = 0;
+  #graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(host: SessionHost, client: Socket) {
+    this.host = host;
+    this.client = client;
+    this.clientAddress = unmapIPv4(client.remoteAddress ?? '');
+    this.clientPort = client.remotePort ?? 0;
+    this.startedMs = this.nowMs = host.clock.nowMs();
+    (client as TaggedSocket)[kSession] = this;
+    client.on('error', onClientError);
+    client.on('close', onClientClose);
+  }
+
+  /** Begin: pick a backend and connect. The client socket is paused until then. */
+  start(): void {
+    this.#connectNext();
+  }
+
+  /** True until the current attempt has connected (or the session gave up). */
+  get connecting(): boolean {
+    return this.#phase === CONNECTING;
+  }
+
+  get outcome(): Outcome | null {
+    return this.#outcome;
+  }
+
+  /**
+   * The one close primitive: FIN both ways, then after a grace period reset
+   * whatever is still open. Serves shutdown drain, backend drain expiry and
+   * idle timeouts; the first outcome recorded wins.
+   */
+  closeGracefully(outcome: Outcome): void {
+    if (this.#phase === CLOSING || this.#phase === DONE) return;
+    this.#outcome ??= outcome;
+    if (this.#phase === CONNECTING) {
+      this.#phase = CLOSING;
+      this.upstream?.destroy();
+      this.client.destroy();
+      return;
+    }
+    this.#phase = CLOSING;
+    this.client.pause();
+    this.upstream?.pause();
+    this.client.end();
+    this.upstream?.end();
+    this.#graceTimer = setTimeout(resetBoth, CLOSE_GRACE_MS, this);
+    this.#graceTimer.unref();
+  }
+
+  /** Reset both sockets now (the last step of the close primitive). */
+  reset(): void {
+    resetSocket(this.client);
+    if (this.upstream !== null) resetSocket(this.upstream);
+  }
+
+  #connectNext(): void {
+    const host = this.host;
+    this.nowMs = host.clock.nowMs();
+    const backend = host.pool.pick(this);
+    if (backend === undefined) {
+      this.#outcome ??= this.attempts === 0 ? 'no_backend' : this.#lastFailure;
+      this.client.destroy();
+      return;
+    }
+    this.attempts++;
+    this.backend = backend;
+    host.pool.attach(backend, this);
+    const keepAliveMs = host.settings.keepAliveMs;
+    const up = new Socket({
+      allowHalfOpen: true,
+      noDelay: true,
+      keepAlive: keepAliveMs > 0,
+      keepAliveInitialDelay: keepAliveMs,
+    }) as TaggedSocket;
+    up[kSession] = this;
+    this.upstream = up;
+    this.#upstreamClosed = false;
+    up.on('connect', onUpstreamConnect);
+    up.on('error', onUpstreamError);
+    up.on('close', onUpstreamClose);
+    up.on('timeout', onUpstreamTimeout);
+    up.setTimeout(host.settings.connectTimeoutMs);
+    this.#connectStartMs = this.nowMs;
+    up.connect({ host: backend.endpoint.address, port: backend.endpoint.port });
+  }
+
+  /** The current attempt failed before the connection was established. */
+  attemptFailed(kind: 'connect_error' | 'connect_timeout'): void {
+    const backend = this.backend;
+    const up = this.upstream;
+    if (backend === null || up === null) return;
+    backend.failures++;
+    this.host.pool.detach(backend, this);
+    this.tried = this.tried === NO_BACKENDS ? [backend] : [...this.tried, backend];
+    this.#lastFailure = kind;
+    this.backend = null;
+    this.upstream = null;
+    this.#upstreamClosed = true;
+    up.destroy();
+    if (this.#phase !== CONNECTING || this.#clientClosed) {
+      this.#maybeFinish();
+      return;
+    }
+    if (this.attempts <= this.host.settings.connectRetries) {
+      this.#connectNext();
+    } else {
+      this.#outcome ??= kind;
+      this.client.destroy();
+    }
+  }
+
+  connected(): void {
+    const host = this.host;
+    const up = this.upstream as Socket;
+    this.#phase = RELAYING;
+    up.setTimeout(0);
+    host.pool.balancer.onConnect?.(
+      this.backend as Backend,
+      host.clock.nowMs() - this.#connectStartMs,
+    );
+    const client = this.client;
+    client.on('data', onClientData);
+    client.on('end', onClientEnd);
+    client.on('drain', onClientDrain);
+    client.on('timeout', onClientTimeout);
+    up.on('data', onUpstreamData);
+    up.on('end', onUpstreamEnd);
+    up.on('drain', onUpstreamDrain);
+    if (host.settings.idleTimeoutMs > 0) client.setTimeout(host.settings.idleTimeoutMs);
+    client.resume();
+  }
+
+  clientData(chunk: Buffer): void {
+    if (this.#phase !== RELAYING) return;
+    if (this.#firstByte === FB_WAITING) {
+      this.#firstByte = FB_TIMING;
+      this.#firstSentMs = this.host.clock.nowMs();
+    }
+    if (!(this.upstream as Socket).write(chunk)) this.client.pause();
+  }
+
+  upstreamData(chunk: Buffer): void {
+    if (this.#phase !== RELAYING) return;
+    if (this.#firstByte !== FB_SETTLED) {
+      if (this.#firstByte === FB_TIMING) {
+        this.host.pool.balancer.onFirstByte?.(
+          this.backend as Backend,
+          this.host.clock.nowMs() - this.#firstSentMs,
+        );
+      }
+      this.#firstByte = FB_SETTLED;
+    }
+    if (!this.client.write(chunk)) (this.upstream as Socket).pause();
+  }
+
+  clientEnded(): void {
+    this.#clientEnded = true;
+    this.upstream?.end();
+    this.#armHalfClose();
+  }
+
+  upstreamEnded(): void {
+    this.#upstreamEnded = true;
+    this.client.end();
+    this.#armHalfClose();
+  }
+
+  /** Once one side has sent FIN, the half-close timeout replaces the idle timeout. */
+  #armHalfClose(): void {
+    const ms = this.host.settings.halfCloseTimeoutMs;
+    if (ms <= 0 || this.#clientEnded === this.#upstreamEnded) return;
+    if (!this.#clientClosed) this.client.setTimeout(ms);
+    else this.upstream?.setTimeout(ms);
+  }
+
+  drainUpstream(): void {
+    if (this.#phase === RELAYING) this.client.resume();
+  }
+
+  drainClient(): void {
+    if (this.#phase === RELAYING) this.upstream?.resume();
+  }
+
+  timedOut(): void {
+    this.closeGracefully('idle_timeout');
+  }
+
+  clientErrored(): void {
+    this.#sawReset = true;
+    const up = this.upstream;
+    if (up === null) return;
+    if (this.#phase === CONNECTING) up.destroy();
+    else resetSocket(up);
+  }
+
+  upstreamErrored(): void {
+    this.#sawReset = true;
+    resetSocket(this.client);
+  }
+
+  clientClosed(): void {
+    this.#clientClosed = true;
+    const up = this.upstream;
+    if (up !== null && !this.#upstreamClosed) {
+      if (this.#phase === CONNECTING) {
+        // The client is gone before a backend answered: abandon the attempt.
+        this.#outcome ??= 'reset';
+        up.destroy();
+      } else if (
+        this.host.settings.idleTimeoutMs > 0 ||
+        this.host.settings.halfCloseTimeoutMs > 0
+      ) {
+        // The upstream may still be flushing what the client sent; bound how long.
+        up.setTimeout(this.host.settings.halfCloseTimeoutMs || this.host.settings.idleTimeoutMs);
+      }
+    }
+    this.#maybeFinish();
+  }
+
+  upstreamClosed(): void {
+    this.#upstreamClosed = true;
+    this.#maybeFinish();
+  }
+
+  #maybeFinish(): void {
+    if (!this.#clientClosed || !this.#upstreamClosed || this.#phase === DONE) return;
+    this.#phase = DONE;
+    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    const outcome = this.#outcome ?? (this.#sawReset ? 'reset' : 'ok');
+    this.#outcome = outcome;
+    const backend = this.backend;
+    const bytesFromClient = this.client.bytesRead;
+    if (backend !== null) {
+      this.host.pool.detach(backend, this);
+      backend.metrics.connectionClosed(outcome, bytesFromClient, this.upstream?.bytesRead ?? 0);
+    } else {
+      this.host.metrics.connectionClosedWithoutBackend(outcome, bytesFromClient);
+    }
+    this.host.sessionEnded(this);
+  }
+}
+
+function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
+function resetBoth(session: Session): void {
+  session.reset();
+}
+
+function sessionOf(socket: TaggedSocket): Session | undefined {
+  return socket[kSession];
+}
+
+// Socket event handlers: `this` is the socket. Stale upstream sockets (a
+// failed attempt already replaced) are ignored by comparing with session.upstream.
+
+function onClientData(this: TaggedSocket, chunk: Buffer): void {
+  sessionOf(this)?.clientData(chunk);
+}
+
+function onUpstreamData(this: TaggedSocket, chunk: Buffer): void {
+  sessionOf(this)?.upstreamData(chunk);
+}
+
+function onClientEnd(this: TaggedSocket): void {
+  sessionOf(this)?.clientEnded();
+}
+
+function onUpstreamEnd(this: TaggedSocket): void {
+  const s = sessionOf(this);
+  if (s?.upstream === this) s.upstreamEnded();
+}
+
+function onClientDrain(this: TaggedSocket): void {
+  sessionOf(this)?.drainClient();
+}
+
+function onUpstreamDrain(this: TaggedSocket): void {
+  const s = sessionOf(this);
+  if (s?.upstream === this) s.drainUpstream();
+}
+
+function onClientTimeout(this: TaggedSocket): void {
+  sessionOf(this)?.timedOut();
+}
+
+function onUpstreamTimeout(this: TaggedSocket): void {
+  const s = sessionOf(this);
+  if (s?.upstream !== this) return;
+  if (s.connecting) s.attemptFailed('connect_timeout');
+  else s.timedOut();
+}
+
+function onUpstreamConnect(this: TaggedSocket): void {
+  const s = sessionOf(this);
+  if (s?.upstream === this) s.connected();
+}
+
+function onClientError(this: TaggedSocket): void {
+  sessionOf(this)?.clientErrored();
+}
+
+function onUpstreamError(this: TaggedSocket): void {
+  const s = sessionOf(this);
+  if (s?.upstream !== this) return;
+  if (s.connecting) s.attemptFailed('connect_error');
+  else s.upstreamErrored();
+}
+
+function onClientClose(this: TaggedSocket): void {
+  sessionOf(this)?.clientClosed();
+}
+
+function onUpstreamClose(this: TaggedSocket): void {
+  const s = sessionOf(this);
+  if (s?.upstream === this) s.upstreamClosed();
+}
