@@ -31,7 +31,9 @@ export function parseDurationMs(text: string): number | undefined {
     if (unit === undefined) return undefined;
     total += Number(m[1]) * unit;
   }
-  return total;
+  // Decimal parts are not exact in binary (1.001 * 1000 = 1000.9999999999999);
+  // the smallest unit is a microsecond, so round to that.
+  return Math.round(total * 1000) / 1000;
 }
 
 /** Format milliseconds back to the shortest exact form (`1500` → `1.5s`). */

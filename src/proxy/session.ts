@@ -6,6 +6,13 @@ import { unmapIPv4 } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Outcome } from '../core/outcome.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
+import {
+  LARGE_READ,
+  acquireLarge,
+  newSmall,
+  nextSizeAfter,
+  releaseBuffer,
+} from './read-buffers.ts';
 
 /** Per-connection settings a listener hands to its sessions. */
 export interface SessionSettings {
@@ -86,6 +93,8 @@ export class Session implements PickContext, Closable {
   #firstByte: FirstByte = FB_WAITING;
   #firstSentMs = 0;
   #graceTimer: NodeJS.Timeout | undefined;
+  /** Upstream read buffers still referenced by unflushed writes to the client. */
+  #pinned: Buffer[] | null = null;
 
   constructor(host: SessionHost, client: Socket) {
     this.host = host;
@@ -159,6 +168,7 @@ export class Session implements PickContext, Closable {
       noDelay: true,
       keepAlive: keepAliveMs > 0,
       keepAliveInitialDelay: keepAliveMs,
+      onread: { buffer: nextUpstreamBuffer, callback: onUpstreamRead },
     }) as TaggedSocket;
     up[kSession] = this;
     this.upstream = up;
@@ -211,7 +221,6 @@ export class Session implements PickContext, Closable {
     client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
     client.on('timeout', onClientTimeout);
-    up.on('data', onUpstreamData);
     up.on('end', onUpstreamEnd);
     up.on('drain', onUpstreamDrain);
     if (host.settings.idleTimeoutMs > 0) client.setTimeout(host.settings.idleTimeoutMs);
@@ -227,8 +236,13 @@ export class Session implements PickContext, Closable {
     if (!(this.upstream as Socket).write(chunk)) this.client.pause();
   }
 
-  upstreamData(chunk: Buffer): void {
-    if (this.#phase !== RELAYING) return;
+  /**
+   * `nread` bytes from the backend landed in `buf`: write them to the client
+   * and return the buffer for the next read. A buffer the client write still
+   * references (not flushed synchronously) is pinned until the client drains.
+   */
+  upstreamRead(nread: number, buf: Buffer): Buffer {
+    if (this.#phase !== RELAYING) return buf;
     if (this.#firstByte !== FB_SETTLED) {
       if (this.#firstByte === FB_TIMING) {
         this.host.pool.balancer.onFirstByte?.(
@@ -238,7 +252,27 @@ export class Session implements PickContext, Closable {
       }
       this.#firstByte = FB_SETTLED;
     }
-    if (!this.client.write(chunk)) (this.upstream as Socket).pause();
+    const client = this.client;
+    if (this.#pinned !== null && client.writableLength === 0) this.#releasePinned();
+    if (!client.write(nread === buf.length ? buf : buf.subarray(0, nread))) {
+      (this.upstream as Socket).pause();
+    }
+    const size = nextSizeAfter(nread, buf);
+    if (client.writableLength === 0) {
+      // Flushed synchronously: the buffer is free again.
+      if (size === buf.length) return buf;
+      releaseBuffer(buf);
+    } else {
+      (this.#pinned ??= []).push(buf);
+    }
+    return size === LARGE_READ ? acquireLarge() : newSmall();
+  }
+
+  #releasePinned(): void {
+    const pinned = this.#pinned;
+    if (pinned === null) return;
+    this.#pinned = null;
+    for (const b of pinned) releaseBuffer(b);
   }
 
   clientEnded(): void {
@@ -266,6 +300,7 @@ export class Session implements PickContext, Closable {
   }
 
   drainClient(): void {
+    if (this.client.writableLength === 0) this.#releasePinned();
     if (this.#phase === RELAYING) this.upstream?.resume();
   }
 
@@ -314,6 +349,8 @@ export class Session implements PickContext, Closable {
     if (!this.#clientClosed || !this.#upstreamClosed || this.#phase === DONE) return;
     this.#phase = DONE;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    // Both sockets are closed: no write references the pinned buffers any more.
+    this.#releasePinned();
     const outcome = this.#outcome ?? (this.#sawReset ? 'reset' : 'ok');
     this.#outcome = outcome;
     const backend = this.backend;
@@ -349,8 +386,22 @@ function onClientData(this: TaggedSocket, chunk: Buffer): void {
   sessionOf(this)?.clientData(chunk);
 }
 
-function onUpstreamData(this: TaggedSocket, chunk: Buffer): void {
-  sessionOf(this)?.upstreamData(chunk);
+/**
+ * Net calls the `onread` buffer function with no socket in hand, right after
+ * the read callback; the callback leaves the next buffer here for it.
+ */
+let nextBuffer: Buffer | null = null;
+
+function nextUpstreamBuffer(): Buffer {
+  const buf = nextBuffer ?? newSmall();
+  nextBuffer = null;
+  return buf;
+}
+
+function onUpstreamRead(this: TaggedSocket, nread: number, buf: Buffer): boolean {
+  const s = sessionOf(this);
+  nextBuffer = s === undefined || s.upstream !== this ? buf : s.upstreamRead(nread, buf);
+  return true;
 }
 
 function onClientEnd(this: TaggedSocket): void {
