@@ -69,11 +69,11 @@ export class BackendPool {
       this.#byId.set(ep.id, new Backend(ep, this.#opts.metrics.backend(ep.id)));
       return;
     }
-    const wasLeaving = existing.leaving;
+    const wasLeaving = existing.isLeaving();
     existing.endpoint = ep;
     existing.listed = true;
-    if (wasLeaving && !existing.leaving) this.#cancelDrain(existing);
-    if (!wasLeaving && existing.leaving) this.#onLeaving(existing);
+    if (wasLeaving && !existing.isLeaving()) this.#cancelDrain(existing);
+    if (!wasLeaving && existing.isLeaving()) this.#onLeaving(existing);
   }
 
   /** Recompute candidates (after a snapshot, or when usability changed) and tell the balancer. */

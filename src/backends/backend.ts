@@ -45,7 +45,7 @@ export class Backend {
   }
 
   /** True while it must get no new connections but its open ones continue. */
-  get leaving(): boolean {
+  isLeaving(): boolean {
     return !this.listed || this.endpoint.state === 'not-serving';
   }
 }

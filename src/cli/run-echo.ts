@@ -28,9 +28,7 @@ const delaySpec: AnyOptionSpec = {
   parse: v.duration,
 };
 
-export function echoOptions<T>(
-  y: Argv<T>,
-): Argv<T & { listen: string[] | string | undefined; delay: string | undefined }> {
+export function echoOptions<T>(y: Argv<T>) {
   return y
     .option('listen', {
       type: 'string',
@@ -41,7 +39,7 @@ export function echoOptions<T>(
       type: 'string',
       requiresArg: true,
       describe: `${delaySpec.describe} [default: 0]`,
-    }) as Argv<T & { listen: string[] | string | undefined; delay: string | undefined }>;
+    });
 }
 
 /** `headway echo`: serve until SIGTERM/SIGINT; prints one JSON line per bound address. */

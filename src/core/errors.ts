@@ -42,7 +42,7 @@ export class ListenError extends HeadwayError {
 /** Narrow an unknown thrown value to a Node system error with a code. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

@@ -10,8 +10,6 @@ export interface DiscoveryDeps {
 }
 
 export function createDiscoverySource(spec: BackendsSpec, deps: DiscoveryDeps): DiscoverySource {
-  switch (spec.scheme) {
-    case 'static':
-      return new StaticSource(spec, deps.clock);
-  }
+  // One scheme so far; DNS and Kubernetes sources join here as a switch on spec.scheme.
+  return new StaticSource(spec, deps.clock);
 }

@@ -136,8 +136,10 @@ export class Session implements PickContext, Closable {
       return;
     }
     this.#phase = CLOSING;
-    this.client.pause();
-    this.upstream?.pause();
+    // Keep reading (and discarding) so each peer's FIN in reply is seen and
+    // the sockets close before the grace period runs out.
+    this.client.resume();
+    this.upstream?.resume();
     this.client.end();
     this.upstream?.end();
     this.#graceTimer = setTimeout(resetBoth, CLOSE_GRACE_MS, this);
