@@ -12,8 +12,20 @@ export class LeastConnBalancer implements Balancer {
   #next = 0;
 
   update(candidates: readonly Backend[]): void {
+    // Resume at the backend that was next (or the first after it that remains):
+    // keeping the bare index would skip one whenever an earlier backend leaves.
+    const index = new Map(candidates.map((b, i) => [b.id, i]));
+    const old = this.#candidates;
+    let next = 0;
+    for (let k = 0; k < old.length; k++) {
+      const i = index.get((old[(this.#next + k) % old.length] as Backend).id);
+      if (i !== undefined) {
+        next = i;
+        break;
+      }
+    }
     this.#candidates = candidates;
-    if (this.#next >= candidates.length) this.#next = 0;
+    this.#next = next;
   }
 
   pick(ctx: PickContext): Backend | undefined {

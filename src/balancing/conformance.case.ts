@@ -1,0 +1,273 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Backend } from '../backends/backend.ts';
+import type { EndpointState } from '../core/endpoint.ts';
+import { noopMetrics } from '../metrics/proxy-metrics.ts';
+import type { Balancer, PickContext } from './balancer.ts';
+
+/**
+ * The shared balancer suite (in the style of hono's `common.case.test.ts`):
+ * every strategy's own test calls `runBalancerConformance`, then adds its
+ * exact pick sequences. A strategy may skip a case only by giving a reason.
+ */
+export interface BalancerConformanceOptions {
+  readonly name: string;
+  readonly create: () => Balancer;
+  readonly skip?: readonly { readonly reason: string; readonly tests: readonly string[] }[];
+}
+
+/** Fixed seed so a property failure reproduces; fast-check prints the counterexample. */
+export const CONFORMANCE_SEED = 0x4ead_3a7;
+
+const noopBackendMetrics = noopMetrics.listener('conformance').backend('');
+
+/** A backend as the pool would hand it to a balancer. */
+export function makeBackend(id: string, weight = 1, state: EndpointState = 'ready'): Backend {
+  return new Backend({ id, address: '127.0.0.1', port: 1, weight, state }, noopBackendMetrics);
+}
+
+export function pickContext(tried: readonly Backend[] = [], nowMs = 0): PickContext {
+  return { clientAddress: '10.0.0.1', clientPort: 40_000, nowMs, tried };
+}
+
+/** `n` picks with no connection opened or closed; ids, `-` for undefined. */
+export function pickIds(balancer: Balancer, n: number, tried: readonly Backend[] = []): string[] {
+  return Array.from({ length: n }, () => balancer.pick(pickContext(tried))?.id ?? '-');
+}
+
+/** Small seeded PRNG (mulberry32), so load simulations are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export interface LoadOptions {
+  readonly picks: number;
+  /** Connections kept open: once reached, a random open one closes before each pick. */
+  readonly concurrency: number;
+  readonly seed: number;
+}
+
+/**
+ * Drive a balancer the way the proxy does: each pick opens a connection
+ * (`active++`), connections close at random (`active--`, `onClose`). Returns
+ * picks per backend id.
+ */
+export function simulateLoad(
+  balancer: Balancer,
+  backends: readonly Backend[],
+  opts: LoadOptions,
+): Map<string, number> {
+  const random = seededRandom(opts.seed);
+  const open: Backend[] = [];
+  const counts = new Map<string, number>(backends.map((b) => [b.id, 0]));
+  balancer.update(backends);
+  for (let i = 0; i < opts.picks; i++) {
+    if (open.length >= opts.concurrency) {
+      const k = Math.floor(random() * open.length);
+      const closing = open[k];
+      if (closing === undefined) throw new Error('no open connection to close');
+      open[k] = open[open.length - 1] as Backend;
+      open.pop();
+      closing.active--;
+      balancer.onClose?.(closing);
+    }
+    const b = balancer.pick(pickContext());
+    if (b === undefined) throw new Error('no pick');
+    b.active++;
+    b.total++;
+    open.push(b);
+    counts.set(b.id, (counts.get(b.id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Backend sets and pick/update sequences for the property tests. */
+const universeArb = fc.array(
+  fc.record({ weight: fc.integer({ min: 1, max: 20 }), active: fc.nat({ max: 8 }) }),
+  { minLength: 1, maxLength: 8 },
+);
+
+type Step =
+  | { readonly kind: 'update'; readonly mask: number }
+  | { readonly kind: 'pick'; readonly tried: number };
+
+const stepsArb = fc.array(
+  fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('update' as const), mask: fc.nat(255) }),
+    },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('pick' as const), tried: fc.nat(255) }) },
+  ),
+  { minLength: 1, maxLength: 60 },
+);
+
+function subset(all: readonly Backend[], mask: number): Backend[] {
+  return all.filter((_, i) => (mask & (1 << i)) !== 0);
+}
+
+export function runBalancerConformance(opts: BalancerConformanceOptions): void {
+  const skipped = new Map<string, string>();
+  for (const s of opts.skip ?? []) for (const t of s.tests) skipped.set(t, s.reason);
+  const test = (title: string, fn: () => void): void => {
+    const reason = skipped.get(title);
+    if (reason === undefined) it(title, fn);
+    else it.skip(`${title} (skipped: ${reason})`, fn);
+  };
+
+  describe(`${opts.name}: balancer conformance`, () => {
+    test('returns undefined with no candidates', () => {
+      const balancer = opts.create();
+      expect(balancer.pick(pickContext())).toBeUndefined();
+      balancer.update([]);
+      expect(balancer.pick(pickContext())).toBeUndefined();
+      const a = makeBackend('a');
+      balancer.update([a]);
+      expect(balancer.pick(pickContext())).toBe(a);
+      balancer.update([]);
+      expect(balancer.pick(pickContext())).toBeUndefined();
+      expect(balancer.pick(pickContext([a]))).toBeUndefined();
+    });
+
+    test('picks only current candidates, avoiding tried ones while an untried one exists', () => {
+      fc.assert(
+        fc.property(universeArb, stepsArb, (universe, steps: Step[]) => {
+          const all = universe.map((u, i) => {
+            const b = makeBackend(`b${i}`, u.weight);
+            b.active = u.active;
+            return b;
+          });
+          const balancer = opts.create();
+          let candidates: Backend[] = all;
+          balancer.update(candidates);
+          for (const step of steps) {
+            if (step.kind === 'update') {
+              candidates = subset(all, step.mask);
+              balancer.update(candidates);
+              continue;
+            }
+            const tried = subset(all, step.tried);
+            const picked = balancer.pick(pickContext(tried));
+            if (candidates.length === 0) {
+              expect(picked).toBeUndefined();
+              continue;
+            }
+            expect(picked).toBeDefined();
+            if (picked === undefined) return;
+            expect(candidates).toContain(picked);
+            if (candidates.some((c) => !tried.includes(c))) expect(tried).not.toContain(picked);
+          }
+        }),
+        { seed: CONFORMANCE_SEED, numRuns: 300 },
+      );
+    });
+
+    test('avoids every tried backend while an untried one exists', () => {
+      const [a, b, c] = [makeBackend('a'), makeBackend('b'), makeBackend('c')];
+      const balancer = opts.create();
+      balancer.update([a, b, c]);
+      for (let i = 0; i < 10; i++) expect(balancer.pick(pickContext([a, b]))).toBe(c);
+      for (let i = 0; i < 10; i++) expect(balancer.pick(pickContext([c, a]))).toBe(b);
+    });
+
+    test('still picks when every candidate was tried', () => {
+      const [a, b] = [makeBackend('a'), makeBackend('b')];
+      const balancer = opts.create();
+      balancer.update([a, b]);
+      const picked = new Set(pickIds(balancer, 10, [a, b]));
+      expect(picked.has('-')).toBe(false);
+      expect([...picked].every((id) => id === 'a' || id === 'b')).toBe(true);
+      // Tried backends that are no longer candidates do not count.
+      const gone = makeBackend('gone');
+      balancer.update([a]);
+      expect(balancer.pick(pickContext([gone]))).toBe(a);
+    });
+
+    test('keeps its state across an update() with the same backends', () => {
+      fc.assert(
+        fc.property(universeArb, fc.nat(40), fc.nat(40), (universe, before, after) => {
+          const build = () =>
+            universe.map((u, i) => {
+              const b = makeBackend(`b${i}`, u.weight);
+              b.active = u.active;
+              return b;
+            });
+          const plain = opts.create();
+          const updated = opts.create();
+          const setA = build();
+          const setB = build();
+          plain.update(setA);
+          updated.update(setB);
+          expect(pickIds(updated, before)).toEqual(pickIds(plain, before));
+          // A fresh array holding the same Backend objects, as the pool passes on refresh().
+          updated.update([...setB]);
+          expect(pickIds(updated, after)).toEqual(pickIds(plain, after));
+        }),
+        { seed: CONFORMANCE_SEED, numRuns: 200 },
+      );
+    });
+
+    test('continues the rotation of the remaining backends when one is removed', () => {
+      for (let n = 2; n <= 5; n++) {
+        for (let before = 0; before <= 2 * n; before++) {
+          for (let removed = 0; removed < n; removed++) {
+            const backends = Array.from({ length: n }, (_, i) => makeBackend(`b${i}`));
+            const reference = opts.create();
+            const changed = opts.create();
+            reference.update(backends);
+            changed.update(backends);
+            expect(pickIds(changed, before)).toEqual(pickIds(reference, before));
+            const gone = backends[removed] as Backend;
+            changed.update(backends.filter((b) => b !== gone));
+            // What the unchanged balancer would pick next, once the removed id is skipped.
+            const expected = pickIds(reference, 2).find((id) => id !== gone.id);
+            const label = `n=${n} after ${before} picks, removed ${gone.id}`;
+            expect(changed.pick(pickContext())?.id, label).toBe(expected);
+          }
+        }
+      }
+    });
+
+    test('rotates through equal backends', () => {
+      const backends = ['a', 'b', 'c', 'd'].map((id) => makeBackend(id));
+      const balancer = opts.create();
+      balancer.update(backends);
+      const picks = pickIds(balancer, 40);
+      for (const b of backends) expect(picks.filter((id) => id === b.id)).toHaveLength(10);
+      for (let i = 0; i + 4 <= picks.length; i += 4) {
+        expect(new Set(picks.slice(i, i + 4)).size).toBe(4);
+      }
+    });
+
+    test('honours weights under load', () => {
+      const cases: readonly (readonly number[])[] = [
+        [5, 3, 1, 1],
+        [1, 1],
+        [10, 1],
+        [2, 7, 1],
+      ];
+      for (const weights of cases) {
+        const backends = weights.map((w, i) => makeBackend(`w${i}`, w));
+        const total = weights.reduce((s, w) => s + w, 0);
+        const picks = 20_000;
+        const counts = simulateLoad(opts.create(), backends, {
+          picks,
+          concurrency: 2 * total,
+          seed: CONFORMANCE_SEED,
+        });
+        weights.forEach((w, i) => {
+          const share = (counts.get(`w${i}`) ?? 0) / picks;
+          const label = `weights ${weights.join(':')}, backend ${i}: share ${share}`;
+          expect(Math.abs(share - w / total), label).toBeLessThan(0.02);
+        });
+      }
+    });
+  });
+}
