@@ -62,7 +62,7 @@ const badInputs: readonly BadInput[] = [
   {
     what: 'unknown --backends scheme',
     args: [...SAFE, '--backends', 'dsn://x:1'],
-    line: /^--backends: unknown scheme "dsn" \(expected one of: static:\/\/\)$/,
+    line: /^--backends: unknown scheme "dsn" \(expected one of: static:\/\/, dns:\/\/, srv:\/\/\)$/,
   },
   {
     what: 'bad --backends weight',
@@ -138,13 +138,10 @@ describe('headway CLI: bad input exits 2 with one line naming the flag', () => {
     await expectUsageError(input);
   });
 
-  // Real bugs in src/cli/main.ts (see badInputsYargsRejects); flip to `it` once fixed.
-  it.fails.each(badInputsYargsRejects.map((c) => [c.what, c] as const))(
-    '%s',
-    async (_what, input) => {
-      await expectUsageError(input);
-    },
-  );
+  // Errors yargs itself rejects (unknown flag, missing value).
+  it.each(badInputsYargsRejects.map((c) => [c.what, c] as const))('%s', async (_what, input) => {
+    await expectUsageError(input);
+  });
 });
 
 /** Exactly one stderr line, starting "headway: " + `start` (details may follow). */

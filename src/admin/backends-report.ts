@@ -11,7 +11,7 @@ export interface ListenerReport {
   readonly name: string;
   readonly addresses: readonly string[];
   readonly strategy: string;
-  readonly source: { readonly kind: string; readonly uri: string };
+  readonly source: { readonly kind: string; readonly uri: string; readonly [key: string]: unknown };
   readonly updatedAt: string | null;
   /** Whether a new connection would find a backend. */
   readonly usable: boolean;
@@ -25,6 +25,7 @@ export interface BackendReport {
   readonly id: string;
   readonly address: string;
   readonly weight: number;
+  readonly priority?: number;
   readonly state: string;
   readonly active: number;
   readonly total: number;
@@ -42,7 +43,7 @@ export function reportListener(listener: Listener): ListenerReport {
     name: listener.name,
     addresses: listener.addresses,
     strategy: listener.strategy,
-    source: { kind: listener.source.kind, uri: listener.source.uri },
+    source: { kind: listener.source.kind, uri: listener.source.uri, ...listener.source.status?.() },
     updatedAt: updated === undefined ? null : new Date(updated).toISOString(),
     usable: pool.hasUsableBackend,
     tier: pool.tier,
@@ -57,6 +58,7 @@ function reportBackend(b: Backend): BackendReport {
     id: b.id,
     address: formatHostPort(ep.address, ep.port),
     weight: ep.weight,
+    ...(ep.priority === undefined ? {} : { priority: ep.priority }),
     state: b.state,
     active: b.active,
     total: b.total,

@@ -37,7 +37,9 @@ export class ProxyApp {
       logger: deps.logger,
       metrics: this.metrics,
       gate: new ConnectionGate(config.process.maxConnections),
+      random: Math.random,
     });
+    this.metrics.countBackendsWith(() => this.#backendStateCounts());
   }
 
   get adminAddress(): string | undefined {
@@ -72,6 +74,14 @@ export class ProxyApp {
       throw err;
     }
     this.#started = true;
+  }
+
+  *#backendStateCounts(): Generator<{ listener: string; state: string; count: number }> {
+    for (const l of this.registry.list()) {
+      const counts = new Map<string, number>();
+      for (const b of l.pool.backends()) counts.set(b.state, (counts.get(b.state) ?? 0) + 1);
+      for (const [state, count] of counts) yield { listener: l.name, state, count };
+    }
   }
 
   readiness(): { ready: boolean; reason?: string } {

@@ -58,6 +58,14 @@ class RecordingMetrics implements ListenerMetrics {
     };
   }
 
+  discoveryUpdated(source: string): void {
+    this.events.push(`discovery ${source}`);
+  }
+
+  discoveryFailed(source: string, reason: string): void {
+    this.events.push(`discovery error ${source} ${reason}`);
+  }
+
   connectionClosedWithoutBackend(): void {
     // Not used by the pool.
   }

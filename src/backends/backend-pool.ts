@@ -78,13 +78,15 @@ export class BackendPool {
 
   /** Recompute candidates (after a snapshot, or when usability changed) and tell the balancer. */
   refresh(): void {
-    const ready: Backend[] = [];
-    const draining: Backend[] = [];
+    let ready: Backend[] = [];
+    let draining: Backend[] = [];
     for (const b of this.#byId.values()) {
       if (!b.listed || b.weight <= 0) continue;
       if (b.endpoint.state === 'ready') ready.push(b);
       else if (b.endpoint.state === 'draining') draining.push(b);
     }
+    ready = lowestPriority(ready);
+    draining = lowestPriority(draining);
     if (ready.length > 0) {
       this.#candidates = ready;
       this.#tier = 'ready';
@@ -174,4 +176,13 @@ export class BackendPool {
   dispose(): void {
     for (const b of this.#byId.values()) this.#cancelDrain(b);
   }
+}
+
+/** Keep only the endpoints of the lowest SRV priority present (RFC 2782). */
+function lowestPriority(list: Backend[]): Backend[] {
+  let min = Infinity;
+  for (const b of list) min = Math.min(min, b.endpoint.priority ?? 0);
+  return list.every((b) => (b.endpoint.priority ?? 0) === min)
+    ? list
+    : list.filter((b) => (b.endpoint.priority ?? 0) === min);
 }

@@ -69,8 +69,9 @@ async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .version()
     .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail((msg: string | null, err: Error | null) => {
-      if (err !== null) handleError(err);
+    .fail((msg: string | null, err: Error | null | undefined) => {
+      // yargs reports its own validation and parse errors as YError (or no error at all).
+      if (err != null && err.name !== 'YError') handleError(err);
       fail(`${describeUsageError(msg ?? 'invalid arguments')} (see headway --help)`, EXIT_USAGE);
     });
   await cli.parseAsync();

@@ -72,6 +72,12 @@ describe('resolveProxyConfig', () => {
       idleTimeout: 3_600_000,
       halfCloseTimeout: 60_000,
       tcpKeepalive: 60_000,
+      dnsFamily: 'any',
+      dnsServer: [],
+      dnsMinRefresh: 1000,
+      dnsMaxRefresh: 30_000,
+      dnsFlapGuard: true,
+      dnsTimeout: 2000,
       backendDrainTimeout: 0,
     });
   });
@@ -235,7 +241,9 @@ describe('resolveProxyConfig', () => {
 
   it('names the scheme of an unsupported --backends URI', () => {
     const err = configError({ argv: { backends: 'dsn://x:1' }, env: {} });
-    expect(err.message).toBe('--backends: unknown scheme "dsn" (expected one of: static://)');
+    expect(err.message).toBe(
+      '--backends: unknown scheme "dsn" (expected one of: static://, dns://, srv://)',
+    );
   });
 
   it('ignores Kubernetes service-link variables of a Service named "headway"', () => {

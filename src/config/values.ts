@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseHostPort, type HostPort } from '../core/address.ts';
 import { parseDurationMs } from '../core/duration.ts';
 
@@ -74,6 +75,20 @@ export function hostPort(raw: RawValue): HostPort {
   const parsed = parseHostPort(asText(raw));
   if (typeof parsed === 'string') throw new ValueError(parsed);
   return parsed;
+}
+
+/** `HOST[:PORT]` with a default port (DNS servers: 53). */
+export function hostWithDefaultPort(defaultPort: number): (raw: RawValue) => HostPort {
+  return (raw) => {
+    const t = asText(raw);
+    if (isIP(t) !== 0) return { host: t, port: defaultPort };
+    if (!t.includes(':')) return hostPort(`${t}:${defaultPort}`);
+    return hostPort(t);
+  };
+}
+
+export function onOff(raw: RawValue): boolean {
+  return boolean(raw);
 }
 
 export function hostPortOrOff(raw: RawValue): HostPort | null {

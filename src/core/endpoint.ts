@@ -23,6 +23,11 @@ export interface Endpoint {
   readonly port: number;
   /** Relative share, 1..1000; 0 never gets new connections. */
   readonly weight: number;
+  /**
+   * SRV priority: only the lowest-priority group with a usable endpoint gets
+   * new connections. Undefined counts as 0.
+   */
+  readonly priority?: number;
   readonly state: EndpointState;
   readonly zone?: string;
   readonly node?: string;

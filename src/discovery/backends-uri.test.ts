@@ -5,6 +5,12 @@ import { MAX_WEIGHT, parseBackendsUri, SUPPORTED_SCHEMES } from './backends-uri.
 
 const SEED = 20_240_603;
 
+function staticBackends(uri: string) {
+  const spec = parseBackendsUri(uri);
+  if (spec.scheme !== 'static') throw new Error(`not static: ${uri}`);
+  return spec.backends;
+}
+
 describe('parseBackendsUri: static://', () => {
   it('parses a list of HOST:PORT with weight 1 by default', () => {
     expect(parseBackendsUri('static://10.0.0.1:6379,10.0.0.2:6380')).toEqual({
@@ -18,9 +24,7 @@ describe('parseBackendsUri: static://', () => {
   });
 
   it('parses weights, host names and bracketed IPv6', () => {
-    expect(
-      parseBackendsUri('static://a.example:1=5,[::1]:2=0,[2001:db8::7]:3,b:4=1000').backends,
-    ).toEqual([
+    expect(staticBackends('static://a.example:1=5,[::1]:2=0,[2001:db8::7]:3,b:4=1000')).toEqual([
       { host: 'a.example', port: 1, weight: 5 },
       { host: '::1', port: 2, weight: 0 },
       { host: '2001:db8::7', port: 3, weight: 1 },
@@ -29,7 +33,7 @@ describe('parseBackendsUri: static://', () => {
   });
 
   it('accepts an upper-case scheme and surrounding spaces', () => {
-    expect(parseBackendsUri(' STATIC://10.0.0.1:1 ').backends).toEqual([
+    expect(staticBackends(' STATIC://10.0.0.1:1 ')).toEqual([
       { host: '10.0.0.1', port: 1, weight: 1 },
     ]);
   });
@@ -53,7 +57,7 @@ describe('parseBackendsUri: static://', () => {
   });
 
   it('allows the same host on different ports', () => {
-    expect(parseBackendsUri('static://10.0.0.1:1,10.0.0.1:2').backends).toHaveLength(2);
+    expect(staticBackends('static://10.0.0.1:1,10.0.0.1:2')).toHaveLength(2);
   });
 
   it('refuses unbracketed IPv6, missing hosts, missing and zero ports', () => {
@@ -99,7 +103,7 @@ describe('parseBackendsUri: other input', () => {
   it('names an unknown scheme and lists the supported ones', () => {
     expect(SUPPORTED_SCHEMES).toContain('static');
     expect(() => parseBackendsUri('dsn://x:1')).toThrow(
-      'unknown scheme "dsn" (expected one of: static://)',
+      'unknown scheme "dsn" (expected one of: static://, dns://, srv://)',
     );
     expect(() => parseBackendsUri('K8S://svc')).toThrow(/^unknown scheme "k8s"/);
   });
@@ -110,5 +114,38 @@ describe('parseBackendsUri: other input', () => {
     );
     expect(() => parseBackendsUri('')).toThrow(/is not a URI/);
     expect(() => parseBackendsUri('static:/10.0.0.1:1')).toThrow(/is not a URI/);
+  });
+});
+
+describe('parseBackendsUri: dns:// and srv://', () => {
+  it('parses dns://NAME:PORT into an absolute name', () => {
+    expect(parseBackendsUri('dns://db.prod.svc.cluster.local:6379')).toEqual({
+      scheme: 'dns',
+      uri: 'dns://db.prod.svc.cluster.local:6379',
+      name: 'db.prod.svc.cluster.local.',
+      port: 6379,
+    });
+    expect(parseBackendsUri('dns://db.prod.svc.cluster.local.:1')).toMatchObject({
+      name: 'db.prod.svc.cluster.local.',
+    });
+  });
+
+  it('refuses dns:// without a port, with an IP, or with a bad name', () => {
+    expect(() => parseBackendsUri('dns://db.prod')).toThrow(/no port/);
+    expect(() => parseBackendsUri('dns://10.0.0.1:80')).toThrow(/IP address.*static:\/\//);
+    expect(() => parseBackendsUri('dns://bad_name!:80')).toThrow(/not a DNS name/);
+    expect(() => parseBackendsUri('dns://db:0')).toThrow(/not a port/);
+  });
+
+  it('parses srv://_PORT._tcp.NAME and refuses other shapes', () => {
+    expect(parseBackendsUri('srv://_redis._tcp.db.prod.svc.cluster.local')).toEqual({
+      scheme: 'srv',
+      uri: 'srv://_redis._tcp.db.prod.svc.cluster.local',
+      name: '_redis._tcp.db.prod.svc.cluster.local.',
+    });
+    expect(() => parseBackendsUri('srv://db.prod.svc.cluster.local')).toThrow(/not an SRV name/);
+    expect(() =>
+      parseBackendsUri('srv://_dns._udp.kube-dns.kube-system.svc.cluster.local'),
+    ).toThrow(/TCP only/);
   });
 });

@@ -1,7 +1,25 @@
+import { isIP } from 'node:net';
 import { parseHostPort } from '../core/address.ts';
 
 /** A parsed `--backends` URI: the scheme selects the discovery source. */
-export type BackendsSpec = StaticBackendsSpec;
+export type BackendsSpec = StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec;
+
+/** `dns://NAME:PORT`: every A/AAAA record of NAME is a backend on PORT. */
+export interface DnsBackendsSpec {
+  readonly scheme: 'dns';
+  readonly uri: string;
+  /** Absolute name, with the trailing dot. */
+  readonly name: string;
+  readonly port: number;
+}
+
+/** `srv://_PORTNAME._tcp.NAME`: targets, ports and weights from SRV records. */
+export interface SrvBackendsSpec {
+  readonly scheme: 'srv';
+  readonly uri: string;
+  /** Absolute name, with the trailing dot. */
+  readonly name: string;
+}
 
 export interface StaticBackendSpec {
   readonly host: string;
@@ -15,7 +33,7 @@ export interface StaticBackendsSpec {
   readonly backends: readonly StaticBackendSpec[];
 }
 
-export const SUPPORTED_SCHEMES = ['static'] as const;
+export const SUPPORTED_SCHEMES = ['static', 'dns', 'srv'] as const;
 
 export const MAX_WEIGHT = 1000;
 
@@ -33,6 +51,10 @@ export function parseBackendsUri(uri: string): BackendsSpec {
   switch (scheme) {
     case 'static':
       return { scheme: 'static', uri, backends: parseStaticList(rest) };
+    case 'dns':
+      return parseDns(uri, rest);
+    case 'srv':
+      return parseSrv(uri, rest);
     default:
       throw new Error(
         `unknown scheme "${scheme}" (expected one of: ${SUPPORTED_SCHEMES.map((s) => `${s}://`).join(', ')})`,
@@ -62,4 +84,42 @@ function parseStaticList(list: string): StaticBackendSpec[] {
     seen.add(key);
     return { host: hp.host, port: hp.port, weight };
   });
+}
+
+const DNS_NAME =
+  /^(?=.{1,253}\.?$)[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+
+/**
+ * Names are always queried as absolute names (trailing dot): no search-list
+ * expansion, so `ndots:5` in a pod's resolv.conf cannot turn one lookup into
+ * a storm of NXDOMAIN queries.
+ */
+export function absoluteName(name: string): string {
+  return name.endsWith('.') ? name : `${name}.`;
+}
+
+function parseDns(uri: string, rest: string): DnsBackendsSpec {
+  const colon = rest.lastIndexOf(':');
+  if (colon < 0) throw new Error(`"${uri}" has no port (expected dns://NAME:PORT)`);
+  const name = rest.slice(0, colon);
+  const portText = rest.slice(colon + 1);
+  if (isIP(name.replace(/^\[|\]$/g, '')) !== 0) {
+    throw new Error(`"${name}" is an IP address, not a DNS name (use static://)`);
+  }
+  if (!DNS_NAME.test(name)) throw new Error(`"${name}" is not a DNS name`);
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+    throw new Error(`"${portText}" is not a port number (1-65535)`);
+  }
+  return { scheme: 'dns', uri, name: absoluteName(name), port: Number(portText) };
+}
+
+function parseSrv(uri: string, rest: string): SrvBackendsSpec {
+  if (!/^_[a-zA-Z0-9-]+\._(tcp|udp)\./.test(rest) || !DNS_NAME.test(rest)) {
+    throw new Error(
+      `"${rest}" is not an SRV name (expected srv://_PORTNAME._tcp.SERVICE.NAMESPACE.svc.cluster.local)`,
+    );
+  }
+  if (/^_[^.]+\._udp\./.test(rest))
+    throw new Error('only _tcp SRV records can be proxied (Headway is TCP only)');
+  return { scheme: 'srv', uri, name: absoluteName(rest) };
 }

@@ -1,15 +1,40 @@
+import type { ListenerSettings } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BackendsSpec } from './backends-uri.ts';
 import type { DiscoverySource } from './discovery-source.ts';
+import { DnsSource } from './dns/dns-source.ts';
 import { StaticSource } from './static-source.ts';
 
 export interface DiscoveryDeps {
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly random: () => number;
 }
 
-export function createDiscoverySource(spec: BackendsSpec, deps: DiscoveryDeps): DiscoverySource {
-  // One scheme so far; DNS and Kubernetes sources join here as a switch on spec.scheme.
-  return new StaticSource(spec, deps.clock);
+/** Build the source a `--backends` URI names, with the listener's discovery settings. */
+export function createDiscoverySource(
+  spec: BackendsSpec,
+  settings: ListenerSettings,
+  deps: DiscoveryDeps,
+): DiscoverySource {
+  switch (spec.scheme) {
+    case 'static':
+      return new StaticSource(spec, deps.clock);
+    case 'dns':
+    case 'srv':
+      return new DnsSource({
+        spec,
+        family: settings.dnsFamily,
+        servers: settings.dnsServer,
+        bounds: {
+          minMs: settings.dnsMinRefresh,
+          maxMs: Math.max(settings.dnsMinRefresh, settings.dnsMaxRefresh),
+        },
+        flapGuard: settings.dnsFlapGuard,
+        queryTimeoutMs: settings.dnsTimeout,
+        clock: deps.clock,
+        random: deps.random,
+      });
+  }
 }

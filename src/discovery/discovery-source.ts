@@ -8,6 +8,9 @@ export interface DiscoverySink {
   onError(reason: string, err: unknown): void;
 }
 
+/** What a source reports about itself in /backends (JSON values only). */
+export type DiscoveryStatus = Readonly<Record<string, string | number | boolean | null>>;
+
 /**
  * A source of endpoint-set snapshots (static list, DNS, EndpointSlices).
  * The proxy never knows which kind it has.
@@ -19,4 +22,6 @@ export interface DiscoverySource {
   readonly uri: string;
   start(sink: DiscoverySink): void;
   stop(): void;
+  /** Source-specific state for /backends (last refresh, errors, ...). */
+  status?(): DiscoveryStatus;
 }

@@ -26,8 +26,11 @@ describe('PromMetrics', () => {
     const names = (await prom.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual([
       'headway_active_connections',
+      'headway_backends',
       'headway_bytes_total',
       'headway_connections_total',
+      'headway_discovery_errors_total',
+      'headway_discovery_updates_total',
     ]);
   });
 

@@ -2,6 +2,13 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Outcome } from '../core/outcome.ts';
 import type { BackendMetrics, ListenerMetrics, ProxyMetrics } from './proxy-metrics.ts';
 
+/** One row of `headway_backends`. */
+export interface BackendStateCount {
+  readonly listener: string;
+  readonly state: string;
+  readonly count: number;
+}
+
 type CounterChild = ReturnType<Counter['labels']>;
 type GaugeChild = ReturnType<Gauge['labels']>;
 
@@ -18,6 +25,10 @@ export class PromMetrics implements ProxyMetrics {
   readonly connections: Counter<'listener' | 'backend' | 'outcome'>;
   readonly active: Gauge<'listener' | 'backend'>;
   readonly bytes: Counter<'listener' | 'backend' | 'direction'>;
+  readonly discoveryUpdates: Counter<'listener' | 'source'>;
+  readonly discoveryErrors: Counter<'listener' | 'source' | 'reason'>;
+  readonly backendsByState: Gauge<'listener' | 'state'>;
+  #countBackends: () => Iterable<BackendStateCount> = () => [];
   readonly #listeners = new Map<string, PromListenerMetrics>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
@@ -40,6 +51,35 @@ export class PromMetrics implements ProxyMetrics {
       labelNames: ['listener', 'backend', 'direction'],
       registers: [this.registry],
     });
+    this.discoveryUpdates = new Counter({
+      name: 'headway_discovery_updates_total',
+      help: 'Endpoint sets delivered by discovery (only changes count), by listener and source',
+      labelNames: ['listener', 'source'],
+      registers: [this.registry],
+    });
+    this.discoveryErrors = new Counter({
+      name: 'headway_discovery_errors_total',
+      help: 'Failed discovery refreshes (the last set stays in force), by listener, source and reason',
+      labelNames: ['listener', 'source', 'reason'],
+      registers: [this.registry],
+    });
+    const countBackends = (): Iterable<BackendStateCount> => this.#countBackends();
+    this.backendsByState = new Gauge({
+      name: 'headway_backends',
+      help: 'Backends known to each listener, by state (ready, draining, not-serving, removed)',
+      labelNames: ['listener', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of countBackends())
+          this.set({ listener: c.listener, state: c.state }, c.count);
+      },
+    });
+  }
+
+  /** Where `headway_backends{listener,state}` reads its values at scrape time. */
+  countBackendsWith(fn: () => Iterable<BackendStateCount>): void {
+    this.#countBackends = fn;
   }
 
   listener(name: string): ListenerMetrics {
@@ -75,6 +115,14 @@ class PromListenerMetrics implements ListenerMetrics {
 
   connectionClosedWithoutBackend(outcome: Outcome, bytesFromClient: number): void {
     this.#none.connectionClosed(outcome, bytesFromClient, 0);
+  }
+
+  discoveryUpdated(source: string): void {
+    this.#prom.discoveryUpdates.inc({ listener: this.#name, source });
+  }
+
+  discoveryFailed(source: string, reason: string): void {
+    this.#prom.discoveryErrors.inc({ listener: this.#name, source, reason });
   }
 }
 

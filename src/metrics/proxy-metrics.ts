@@ -20,6 +20,10 @@ export interface ListenerMetrics {
   backend(id: string): BackendMetrics;
   /** A client connection closed without reaching any backend (no_backend, denied, rejected, ...). */
   connectionClosedWithoutBackend(outcome: Outcome, bytesFromClient: number): void;
+  /** Discovery delivered a new endpoint set. `source` is the scheme (static, dns, srv, k8s). */
+  discoveryUpdated(source: string): void;
+  /** A discovery refresh failed; the last set stays in force. */
+  discoveryFailed(source: string, reason: string): void;
 }
 
 export interface ProxyMetrics {
@@ -36,6 +40,8 @@ const noopBackend: BackendMetrics = {
 const noopListener: ListenerMetrics = {
   backend: () => noopBackend,
   connectionClosedWithoutBackend: () => undefined,
+  discoveryUpdated: () => undefined,
+  discoveryFailed: () => undefined,
 };
 
 /** Metrics that record nothing, for tests and embedding. */

@@ -17,6 +17,8 @@ export interface ListenerDeps {
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
   readonly gate: ConnectionGate;
+  /** Randomness for jitter; injected so tests can fix it. */
+  readonly random: () => number;
 }
 
 /** Where to listen when `--listen` is not given: dual-stack, else IPv4 only. */
@@ -71,7 +73,7 @@ export class Listener implements SessionHost {
       logger: this.#logger,
       backendDrainTimeoutMs: config.backendDrainTimeout,
     });
-    this.source = createDiscoverySource(config.backends, deps);
+    this.source = createDiscoverySource(config.backends, config, deps);
   }
 
   /** Addresses actually bound (with the real port when 0 was asked). */
@@ -98,10 +100,18 @@ export class Listener implements SessionHost {
     this.source.start({
       onSnapshot: (snapshot) => {
         this.pool.applySnapshot(snapshot);
-        this.#logger.debug('backends updated', { count: snapshot.endpoints.length });
+        this.metrics.discoveryUpdated(this.source.kind);
+        this.#logger.info('backends updated', {
+          count: snapshot.endpoints.length,
+          usable: this.pool.hasUsableBackend,
+        });
       },
       onError: (reason, err) => {
-        this.#logger.warn('discovery error', { reason, error: errorMessage(err) });
+        this.metrics.discoveryFailed(this.source.kind, reason);
+        this.#logger.warn('discovery error; keeping the last known backends', {
+          reason,
+          error: errorMessage(err),
+        });
       },
     });
     this.#logger.info('listener started', {

@@ -358,8 +358,10 @@ export class Session implements PickContext, Closable {
     const backend = this.backend;
     const bytesFromClient = this.client.bytesRead;
     if (backend !== null) {
-      this.host.pool.detach(backend, this);
+      // Count before detaching: detaching the last connection of a backend that
+      // left discovery removes its series, and they must not come back.
       backend.metrics.connectionClosed(outcome, bytesFromClient, this.upstream?.bytesRead ?? 0);
+      this.host.pool.detach(backend, this);
     } else {
       this.host.metrics.connectionClosedWithoutBackend(outcome, bytesFromClient);
     }

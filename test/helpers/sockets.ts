@@ -139,3 +139,56 @@ export function metricValue(
   }
   return sum;
 }
+
+/**
+ * A backend that first sends its own address and a newline, then echoes.
+ * Several can share one port on distinct loopback addresses (127.0.0.11,
+ * 127.0.0.12, ...), like pods behind a headless Service.
+ */
+export async function startWhoami(host: string, port = 0): Promise<Backend> {
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => undefined);
+    s.write(`${host}\n`);
+    s.pipe(s);
+  });
+  server.listen({ host, port });
+  await once(server, 'listening');
+  const bound = (server.address() as AddressInfo).port;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return {
+    server,
+    port: bound,
+    address: `${host}:${bound}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Connect through `port` and return the first line the backend sends (its identity), keeping the socket open. */
+export async function whoAnswers(
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ who: string; socket: Socket }> {
+  const socket = await connectTo(port, host);
+  const who = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const onData = (c: Buffer): void => {
+      text += c.toString();
+      const nl = text.indexOf('\n');
+      if (nl >= 0) {
+        socket.off('data', onData);
+        resolve(text.slice(0, nl));
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before identifying')));
+  });
+  return { who, socket };
+}
