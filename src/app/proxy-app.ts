@@ -10,6 +10,10 @@ import { ListenerRegistry } from '../proxy/listener-registry.ts';
 
 export interface ProxyAppDeps {
   readonly logger: Logger;
+  /** Defaults to process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** A configuration error found after start; the CLI exits 2. Defaults to logging it. */
+  readonly onFatal?: (err: Error) => void;
   readonly clock?: Clock;
   readonly metrics?: PromMetrics;
 }
@@ -38,6 +42,12 @@ export class ProxyApp {
       metrics: this.metrics,
       gate: new ConnectionGate(config.process.maxConnections),
       random: Math.random,
+      env: deps.env ?? process.env,
+      onFatal:
+        deps.onFatal ??
+        ((err) => {
+          deps.logger.error('configuration error', { error: err.message });
+        }),
     });
     this.metrics.countBackendsWith(() => this.#backendStateCounts());
   }

@@ -11,6 +11,8 @@ export interface BackendPoolOptions {
   readonly logger: Logger;
   /** 0 = connections to a backend that left are never cut. */
   readonly backendDrainTimeoutMs: number;
+  /** This proxy's zone (`--zone`): ready endpoints for it are preferred. */
+  readonly zone?: string | undefined;
 }
 
 /** Which endpoints currently get new connections. */
@@ -85,7 +87,7 @@ export class BackendPool {
       if (b.endpoint.state === 'ready') ready.push(b);
       else if (b.endpoint.state === 'draining') draining.push(b);
     }
-    ready = lowestPriority(ready);
+    ready = lowestPriority(preferZone(ready, this.#opts.zone));
     draining = lowestPriority(draining);
     if (ready.length > 0) {
       this.#candidates = ready;
@@ -185,4 +187,18 @@ function lowestPriority(list: Backend[]): Backend[] {
   return list.every((b) => (b.endpoint.priority ?? 0) === min)
     ? list
     : list.filter((b) => (b.endpoint.priority ?? 0) === min);
+}
+
+/**
+ * Topology preference: with a zone, keep the endpoints meant for it — by
+ * EndpointSlice hints when every endpoint carries them, else by the
+ * endpoint's own zone — unless that leaves none.
+ */
+function preferZone(list: Backend[], zone: string | undefined): Backend[] {
+  if (zone === undefined || list.length === 0) return list;
+  const hinted = list.every((b) => b.endpoint.zoneHints !== undefined);
+  const mine = list.filter((b) =>
+    hinted ? (b.endpoint.zoneHints ?? []).includes(zone) : b.endpoint.zone === zone,
+  );
+  return mine.length > 0 ? mine : list;
 }

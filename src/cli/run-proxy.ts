@@ -9,7 +9,14 @@ import { errorMessage } from '../core/errors.ts';
  */
 export async function runProxy(config: ProxyConfig): Promise<void> {
   const logger = createLogger({ level: config.process.logLevel, format: config.process.logFormat });
-  const app = new ProxyApp(config, { logger });
+  const app = new ProxyApp(config, {
+    logger,
+    onFatal: (err) => {
+      // Only the source could see it (e.g. an ambiguous Kubernetes port): same contract as a bad flag.
+      process.stderr.write(`headway: ${err.message}\n`);
+      process.exit(2);
+    },
+  });
   installSignals(app, logger);
   await app.start();
 }

@@ -165,7 +165,8 @@ export const listenerOptions = {
     equivalent: 'HAProxy `hold valid`, NGINX `resolver valid=`',
     default: 1000,
     defaultText: '1s',
-    parse: v.duration,
+    // A floor: with 0, a TTL-0 answer or a persistent SERVFAIL would re-query in a tight loop.
+    parse: v.durationAtLeast(100),
   }),
   dnsMaxRefresh: opt({
     flag: 'dns-max-refresh',
@@ -197,6 +198,37 @@ export const listenerOptions = {
     default: 2000,
     defaultText: '2s',
     parse: v.duration,
+  }),
+  kubeconfig: opt<string | null>({
+    flag: 'kubeconfig',
+    scope: 'listener',
+    group: 'Kubernetes discovery',
+    describe:
+      'kubeconfig file for k8s:// (default: in-cluster service account inside a pod, else KUBECONFIG, else ~/.kube/config)',
+    default: null,
+    defaultText: '(auto)',
+    parse: v.text,
+  }),
+  zone: opt<string | null>({
+    flag: 'zone',
+    scope: 'listener',
+    group: 'Kubernetes discovery',
+    describe:
+      "This proxy's zone: prefer endpoints hinted for it (EndpointSlice hints.forZones, else their zone), falling back to all when it has none",
+    equivalent: 'kube-proxy topology-aware routing, Envoy zone-aware LB',
+    default: null,
+    defaultText: '(none)',
+    parse: v.text,
+  }),
+  k8sWatchTimeout: opt({
+    flag: 'k8s-watch-timeout',
+    scope: 'listener',
+    group: 'Kubernetes discovery',
+    describe:
+      'Restart an EndpointSlice watch that delivers nothing (no event, no bookmark) for this long',
+    default: 90_000,
+    defaultText: '90s',
+    parse: v.durationAtLeast(100),
   }),
   backendDrainTimeout: opt({
     flag: 'backend-drain-timeout',

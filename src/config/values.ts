@@ -28,6 +28,15 @@ export function duration(raw: RawValue): number {
   return ms;
 }
 
+/** A duration no shorter than `minMs` (e.g. refresh floors that protect a DNS server). */
+export function durationAtLeast(minMs: number): (raw: RawValue) => number {
+  return (raw) => {
+    const ms = duration(raw);
+    if (ms < minMs) throw new ValueError(`${asText(raw)} is below the minimum of ${minMs}ms`);
+    return ms;
+  };
+}
+
 /** A duration where `0`, `off` or `none` turn the feature off (returned as 0). */
 export function durationOrOff(raw: RawValue): number {
   const text = asText(raw);

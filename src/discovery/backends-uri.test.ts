@@ -103,7 +103,7 @@ describe('parseBackendsUri: other input', () => {
   it('names an unknown scheme and lists the supported ones', () => {
     expect(SUPPORTED_SCHEMES).toContain('static');
     expect(() => parseBackendsUri('dsn://x:1')).toThrow(
-      'unknown scheme "dsn" (expected one of: static://, dns://, srv://)',
+      'unknown scheme "dsn" (expected one of: static://, dns://, srv://, k8s://)',
     );
     expect(() => parseBackendsUri('K8S://svc')).toThrow(/^unknown scheme "k8s"/);
   });

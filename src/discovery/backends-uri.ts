@@ -2,7 +2,18 @@ import { isIP } from 'node:net';
 import { parseHostPort } from '../core/address.ts';
 
 /** A parsed `--backends` URI: the scheme selects the discovery source. */
-export type BackendsSpec = StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec;
+export type BackendsSpec = StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec | K8sBackendsSpec;
+
+/** `k8s://[NAMESPACE/]SERVICE[:PORT]`: EndpointSlices of a Service from the Kubernetes API. */
+export interface K8sBackendsSpec {
+  readonly scheme: 'k8s';
+  readonly uri: string;
+  /** Undefined: the pod's own namespace, else the kubeconfig context's, else `default`. */
+  readonly namespace: string | undefined;
+  readonly service: string;
+  /** EndpointSlice port name or number (the target port); undefined = the only TCP port. */
+  readonly port: string | number | undefined;
+}
 
 /** `dns://NAME:PORT`: every A/AAAA record of NAME is a backend on PORT. */
 export interface DnsBackendsSpec {
@@ -33,7 +44,7 @@ export interface StaticBackendsSpec {
   readonly backends: readonly StaticBackendSpec[];
 }
 
-export const SUPPORTED_SCHEMES = ['static', 'dns', 'srv'] as const;
+export const SUPPORTED_SCHEMES = ['static', 'dns', 'srv', 'k8s'] as const;
 
 export const MAX_WEIGHT = 1000;
 
@@ -55,6 +66,8 @@ export function parseBackendsUri(uri: string): BackendsSpec {
       return parseDns(uri, rest);
     case 'srv':
       return parseSrv(uri, rest);
+    case 'k8s':
+      return parseK8s(uri, rest);
     default:
       throw new Error(
         `unknown scheme "${scheme}" (expected one of: ${SUPPORTED_SCHEMES.map((s) => `${s}://`).join(', ')})`,
@@ -122,4 +135,31 @@ function parseSrv(uri: string, rest: string): SrvBackendsSpec {
   if (/^_[^.]+\._udp\./.test(rest))
     throw new Error('only _tcp SRV records can be proxied (Headway is TCP only)');
   return { scheme: 'srv', uri, name: absoluteName(rest) };
+}
+
+/** RFC 1123 label: Kubernetes namespace and Service names. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** IANA service name: Kubernetes port names. */
+const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
+
+function parseK8s(uri: string, rest: string): K8sBackendsSpec {
+  const m = /^(?:([^/:]+)\/)?([^/:]+)(?::([^/:]+))?$/.exec(rest);
+  if (m === null) throw new Error(`"${uri}" is not k8s://[NAMESPACE/]SERVICE[:PORT]`);
+  const [, namespace, service = '', portText] = m;
+  if (namespace !== undefined && !DNS_LABEL.test(namespace)) {
+    throw new Error(`"${namespace}" is not a valid namespace name`);
+  }
+  if (!DNS_LABEL.test(service)) throw new Error(`"${service}" is not a valid Service name`);
+  let port: string | number | undefined;
+  if (portText !== undefined) {
+    if (/^\d+$/.test(portText)) {
+      port = Number(portText);
+      if (port < 1 || port > 65535) throw new Error(`port ${port} is out of range (1-65535)`);
+    } else if (PORT_NAME.test(portText)) {
+      port = portText;
+    } else {
+      throw new Error(`"${portText}" is not a port name or number`);
+    }
+  }
+  return { scheme: 'k8s', uri, namespace, service, port };
 }

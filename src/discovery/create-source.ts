@@ -4,12 +4,16 @@ import type { Logger } from '../core/logger.ts';
 import type { BackendsSpec } from './backends-uri.ts';
 import type { DiscoverySource } from './discovery-source.ts';
 import { DnsSource } from './dns/dns-source.ts';
+import { loadKubeAccess } from './kubernetes/kube-access.ts';
+import { K8sSource } from './kubernetes/k8s-source.ts';
 import { StaticSource } from './static-source.ts';
 
 export interface DiscoveryDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random: () => number;
+  /** The process environment (Kubernetes in-cluster detection, KUBECONFIG). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Build the source a `--backends` URI names, with the listener's discovery settings. */
@@ -33,6 +37,17 @@ export function createDiscoverySource(
         },
         flapGuard: settings.dnsFlapGuard,
         queryTimeoutMs: settings.dnsTimeout,
+        clock: deps.clock,
+        random: deps.random,
+      });
+    case 'k8s':
+      return new K8sSource({
+        spec,
+        access: loadKubeAccess({ kubeconfig: settings.kubeconfig ?? undefined, env: deps.env }),
+        watchIdleTimeoutMs: settings.k8sWatchTimeout,
+        listTimeoutMs: Math.min(settings.k8sWatchTimeout, 30_000),
+        backoffMinMs: 500,
+        backoffMaxMs: 30_000,
         clock: deps.clock,
         random: deps.random,
       });

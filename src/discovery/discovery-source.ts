@@ -6,6 +6,8 @@ export interface DiscoverySink {
   onSnapshot(snapshot: EndpointSnapshot): void;
   /** A failed refresh; the last snapshot stays in force. */
   onError(reason: string, err: unknown): void;
+  /** A configuration problem only the source could see (e.g. an ambiguous port): stop with exit 2. */
+  onFatal?(err: Error): void;
 }
 
 /** What a source reports about itself in /backends (JSON values only). */

@@ -19,6 +19,10 @@ export interface ListenerDeps {
   readonly gate: ConnectionGate;
   /** Randomness for jitter; injected so tests can fix it. */
   readonly random: () => number;
+  /** The process environment (Kubernetes credentials discovery). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** A configuration error found after start (e.g. an ambiguous Kubernetes port). */
+  readonly onFatal: (err: Error) => void;
 }
 
 /** Where to listen when `--listen` is not given: dual-stack, else IPv4 only. */
@@ -72,6 +76,7 @@ export class Listener implements SessionHost {
       metrics: this.metrics,
       logger: this.#logger,
       backendDrainTimeoutMs: config.backendDrainTimeout,
+      zone: config.zone ?? undefined,
     });
     this.source = createDiscoverySource(config.backends, config, deps);
   }
@@ -110,8 +115,11 @@ export class Listener implements SessionHost {
         this.metrics.discoveryFailed(this.source.kind, reason);
         this.#logger.warn('discovery error; keeping the last known backends', {
           reason,
-          error: errorMessage(err),
+          error: errorMessage(err).split('\n')[0],
         });
+      },
+      onFatal: (err) => {
+        this.#deps.onFatal(err);
       },
     });
     this.#logger.info('listener started', {

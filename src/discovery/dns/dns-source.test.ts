@@ -766,10 +766,9 @@ describe('DnsSource srv://', () => {
     source.stop();
   });
 
-  // BUG: which record of a target listed twice keeps the bare id depends on the
-  // order the server returned the records in; a reordered, otherwise identical
-  // answer swaps the ids' ports and emits a spurious snapshot (see report).
-  it.fails('gives ids that do not depend on the order of the SRV records', async () => {
+  // Regression: which record of a target listed twice keeps the bare id must not
+  // depend on the order the server returned the records in.
+  it('gives ids that do not depend on the order of the SRV records', async () => {
     const r = new FakeResolver();
     r.srv.set(SRV_NAME, [srvRecord(target('web-0'), 6379), srvRecord(target('web-0'), 6380)]);
     r.host(`${target('web-0')}.`, [rec('10.0.0.1')]);

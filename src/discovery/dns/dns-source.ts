@@ -188,6 +188,8 @@ export class DnsSource implements DiscoverySource {
     const resolved = await Promise.all(
       records.map(async (r) => ({ srv: r, addresses: await this.#addresses(absolute(r.name)) })),
     );
+    // Sorted so ids do not depend on the order the server lists records in.
+    resolved.sort((x, y) => x.srv.name.localeCompare(y.srv.name) || x.srv.port - y.srv.port);
     const endpoints: Endpoint[] = [];
     const ttls: AddressRecord[] = [];
     const seen = new Set<string>();
