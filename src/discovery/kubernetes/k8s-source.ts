@@ -6,7 +6,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Clock } from '../../core/clock.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, errnoCode } from '../../core/errors.ts';
 import type { K8sBackendsSpec } from '../backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
 import type { KubeAccess } from './kube-access.ts';
@@ -325,10 +325,9 @@ function classify(err: unknown, deadlineHit: boolean): FailureReason {
     const name = (err as { name?: unknown }).name;
     if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
   }
-  const text =
-    err instanceof Error
-      ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`
-      : String(err);
+  const cause = err instanceof Error ? (err as { cause?: unknown }).cause : undefined;
+  const causeText = cause instanceof Error ? `${cause.message} ${errnoCode(cause) ?? ''}` : '';
+  const text = `${err instanceof Error ? err.message : String(err)} ${causeText}`;
   if (
     /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|socket|fetch failed|other side closed/i.test(
       text,
