@@ -135,6 +135,17 @@ export const listenerOptions = {
     defaultText: '60s',
     parse: v.durationOrOff,
   }),
+  maxConnectionLifetime: opt({
+    flag: 'max-connection-lifetime',
+    scope: 'listener',
+    group: 'Timeouts',
+    describe:
+      'Close connections older than this (±10 % jitter) with a graceful close, so long-lived clients re-spread after a scale-up (0 = off)',
+    equivalent: 'Envoy `max_downstream_connection_duration`',
+    default: 0,
+    defaultText: 'off',
+    parse: v.durationOrOff,
+  }),
   dnsFamily: opt<'any' | '4' | '6'>({
     flag: 'dns-family',
     scope: 'listener',

@@ -43,6 +43,7 @@ export class Listener implements SessionHost {
   readonly pool: BackendPool;
   readonly metrics: ListenerMetrics;
   readonly clock: Clock;
+  readonly random: () => number;
   readonly source: DiscoverySource;
   readonly strategy: string;
   readonly sessions = new Set<Session>();
@@ -68,7 +69,9 @@ export class Listener implements SessionHost {
       idleTimeoutMs: config.idleTimeout,
       halfCloseTimeoutMs: config.halfCloseTimeout,
       keepAliveMs: config.tcpKeepalive,
+      maxLifetimeMs: config.maxConnectionLifetime,
     };
+    this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({
       listener: config.name,

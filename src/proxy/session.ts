@@ -24,6 +24,8 @@ export interface SessionSettings {
   readonly halfCloseTimeoutMs: number;
   /** 0 = TCP keepalive off. */
   readonly keepAliveMs: number;
+  /** 0 = connections live as long as they like. */
+  readonly maxLifetimeMs: number;
 }
 
 /** What a session needs from the listener that accepted it. */
@@ -33,6 +35,8 @@ export interface SessionHost {
   readonly pool: BackendPool;
   readonly metrics: ListenerMetrics;
   readonly clock: Clock;
+  /** Randomness for lifetime jitter. */
+  readonly random: () => number;
   sessionEnded(session: Session): void;
 }
 
@@ -93,6 +97,7 @@ export class Session implements PickContext, Closable {
   #firstByte: FirstByte = FB_WAITING;
   #firstSentMs = 0;
   #graceTimer: NodeJS.Timeout | undefined;
+  #lifetimeTimer: NodeJS.Timeout | undefined;
   /** Upstream read buffers still referenced by unflushed writes to the client. */
   #pinned: Buffer[] | null = null;
 
@@ -226,6 +231,12 @@ export class Session implements PickContext, Closable {
     up.on('end', onUpstreamEnd);
     up.on('drain', onUpstreamDrain);
     if (host.settings.idleTimeoutMs > 0) client.setTimeout(host.settings.idleTimeoutMs);
+    const lifetimeMs = host.settings.maxLifetimeMs;
+    if (lifetimeMs > 0) {
+      // ±10 % jitter, so connections opened together do not all reconnect together.
+      this.#lifetimeTimer = setTimeout(endLifetime, lifetimeMs * (0.9 + 0.2 * host.random()), this);
+      this.#lifetimeTimer.unref();
+    }
     client.resume();
   }
 
@@ -351,6 +362,7 @@ export class Session implements PickContext, Closable {
     if (!this.#clientClosed || !this.#upstreamClosed || this.#phase === DONE) return;
     this.#phase = DONE;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
     // Both sockets are closed: no write references the pinned buffers any more.
     this.#releasePinned();
     const outcome = this.#outcome ?? (this.#sawReset ? 'reset' : 'ok');
@@ -377,6 +389,10 @@ function resetSocket(socket: Socket): void {
 
 function resetBoth(session: Session): void {
   session.reset();
+}
+
+function endLifetime(session: Session): void {
+  session.closeGracefully('lifetime');
 }
 
 function sessionOf(socket: TaggedSocket): Session | undefined {

@@ -95,4 +95,35 @@ describe('timeouts', () => {
       await silent.close();
     }
   });
+
+  it('closes connections older than --max-connection-lifetime gracefully (FIN), counted as lifetime', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy([
+      '--max-connection-lifetime',
+      '600ms',
+      '--backends',
+      `static://${echo.address}`,
+    ]);
+    try {
+      const socket = await connectTo(proxy.port);
+      const opened = Date.now();
+      let ended = false;
+      socket.on('end', () => (ended = true));
+      // Keep it busy: the lifetime is not an idle timeout.
+      const ticker = setInterval(() => socket.write('x'), 50);
+      const { error } = await closed(socket);
+      clearInterval(ticker);
+      const lived = Date.now() - opened;
+      expect(error).toBeUndefined();
+      expect(ended).toBe(true);
+      expect(lived).toBeGreaterThanOrEqual(500);
+      expect(lived).toBeLessThan(5000);
+      await eventually(async () =>
+        (await outcomeCount(proxy.adminUrl, 'lifetime')) > 0 ? true : undefined,
+      );
+    } finally {
+      await proxy.stop();
+      await echo.close();
+    }
+  });
 });
