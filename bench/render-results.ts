@@ -24,6 +24,8 @@ const LABEL: Readonly<Record<Target, string>> = {
 
 /** Below this share of its core, a proxy was waiting for the load, not working flat out. */
 export const PROXY_BOUND_BUSY_PCT = 90;
+/** Other processes taking more of the proxy core than this disturbed the run. */
+export const STRAY_LIMIT_PCT = 10;
 
 interface TestSpec {
   readonly id: string;
@@ -136,6 +138,10 @@ export interface Measurement {
   readonly errors: number;
   /** Proxy process CPU (user + system) during the run; undefined for direct. */
   readonly cpuSec?: number;
+  /** How busy the load core (generators and backends) was over the whole command, in percent. */
+  readonly loadCorePct?: number;
+  /** Work on the proxy core by anything but the proxy, in percent: other load on the machine. */
+  readonly strayProxyCorePct?: number;
   readonly cmd: string;
 }
 
@@ -190,10 +196,23 @@ export function parseMeasurement(
   };
   const ticks = Number(meta.get('ticks') ?? 0);
   const cpuSec = target === 'direct' ? undefined : ticks / clkTck;
+  const wall = Number(meta.get('wall') ?? 0);
+  const share = (key: string, minus = 0): Partial<Record<string, number>> => {
+    const v = meta.get(key);
+    return v === undefined || wall <= 0
+      ? {}
+      : { value: Math.max(0, (100 * (Number(v) - minus)) / clkTck / wall) };
+  };
+  const loadCorePct = share('load_core_ticks').value;
+  const strayProxyCorePct = share('proxy_core_ticks', target === 'direct' ? 0 : ticks).value;
+  const cores = {
+    ...(loadCorePct === undefined ? {} : { loadCorePct }),
+    ...(strayProxyCorePct === undefined ? {} : { strayProxyCorePct }),
+  };
   try {
     if (meta.get('rc') !== '0') throw new Error(`exit code ${meta.get('rc') ?? '?'}`);
     const figures = parseTool(meta.get('tool') ?? '', test, output, json, base.cmd);
-    return { ...base, ...figures, ok: true, ...(cpuSec === undefined ? {} : { cpuSec }) };
+    return { ...base, ...figures, ...cores, ok: true, ...(cpuSec === undefined ? {} : { cpuSec }) };
   } catch (err) {
     return {
       ...base,
@@ -372,6 +391,9 @@ export interface Cell {
   readonly cpuPerOpUs?: Spread;
   /** Proxy CPU as a share of the run, in percent. */
   readonly busyPct?: Spread;
+  readonly loadCorePct?: Spread;
+  /** Highest share of the proxy core that other processes took in any run. */
+  readonly strayMaxPct: number;
   readonly errors: number;
   readonly failedRuns: readonly string[];
 }
@@ -403,6 +425,11 @@ export function summarise(ms: readonly Measurement[]): Cell {
         m.cpuSec === undefined || m.activeSec <= 0 ? undefined : (100 * m.cpuSec) / m.activeSec,
       ),
     ),
+    ...opt(
+      'loadCorePct',
+      pick((m) => m.loadCorePct),
+    ),
+    strayMaxPct: Math.max(0, ...ok.map((m) => m.strayProxyCorePct ?? 0)),
     errors: ok.reduce((sum, m) => sum + m.errors, 0),
     failedRuns: ms.filter((m) => !m.ok).map((m) => `run ${m.run}: ${m.problem ?? 'failed'}`),
   };
@@ -529,6 +556,12 @@ export function render(c: Collected): string {
       ['OS', env.get('os')],
       ['memory', env.get('mem')],
       ['open-file limit', env.get('nofile')],
+      [
+        'waiting for other work',
+        env.get('quiet_budget_left') === undefined
+          ? undefined
+          : `${env.get('quiet_budget_left') ?? ''} s of the 150 s budget left unused`,
+      ],
       ['Node.js (Headway)', env.get('node')],
       ['Headway', env.get('headway')],
       ['HAProxy', env.get('haproxy')],
@@ -594,18 +627,21 @@ export function render(c: Collected): string {
       out.push(`### ${t.title} (backend: ${t.backend})`, '');
       const head = ['target', t.unit];
       if (t.hasLatency) head.push('p50 µs', 'p99 µs');
-      head.push(`proxy CPU µs per ${t.opUnit}`, 'proxy core busy %', 'errors');
+      head.push(`proxy CPU µs per ${t.opUnit}`, 'proxy core busy %', 'load core busy %', 'errors');
       out.push(`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`);
       for (const target of TARGETS) {
         const x = cell(t.id, target);
         if (x === undefined) continue;
         const fmt = t.unit.startsWith('Gbit') ? (n: number) => n.toFixed(2) : num;
-        const row = [LABEL[target], withRange(x.throughput, fmt)];
+        // Other processes on the proxy core make a run suspect; mark it rather than hide it.
+        const mark = x.strayMaxPct > STRAY_LIMIT_PCT ? ' †' : '';
+        const row = [`${LABEL[target]}${mark}`, withRange(x.throughput, fmt)];
         if (t.hasLatency) row.push(withRange(x.p50Us), withRange(x.p99Us));
         row.push(
           target === 'direct' ? '–' : withRange(x.cpuPerOpUs),
           // Ticks are read around the whole command, so setup can push a saturated run a little past 100.
           target === 'direct' ? '–' : withRange(x.busyPct, (n) => Math.min(100, n).toFixed(0)),
+          withRange(x.loadCorePct, (n) => Math.min(100, n).toFixed(0)),
           x.failedRuns.length > 0
             ? `${x.errors}; failed ${x.failedRuns.join('; ')}`
             : String(x.errors),
@@ -728,6 +764,8 @@ const NOTES = [
     'other there, not with direct.',
   '- Headway runs on Node.js with a JIT: bench/compare warms every proxy up before measuring.',
   '- RSS counts user-space memory only; socket buffers live in the kernel.',
+  `- † marks a target where, in some run, processes other than the proxy took more than ${STRAY_LIMIT_PCT} % of the proxy core ` +
+    '(for direct: any process on CPU 1): something else was running on the machine.',
   '',
 ];
 

@@ -97,6 +97,6 @@ describe('bench/render-results', () => {
     expect(text).toContain(
       '| redis-benchmark GET, 1 connection | throughput | load-bound (seen 0.50×; CPU/op 3.80×) | **1.00×** | **0.25×** |',
     );
-    expect(text).toMatch(/\| Headway \| 1,000 \| 100 \| 300 \| 950 \| 95 \| 0 \|/);
+    expect(text).toMatch(/\| Headway \| 1,000 \| 100 \| 300 \| 950 \| 95 \| – \| 0 \|/);
   });
 });
