@@ -62,14 +62,15 @@ function renderChart(targets: readonly TargetReport[]): string {
   const points = curves.flat();
   if (points.length === 0) return '<p>No latency samples were recorded.</p>';
   const xMax = Math.max(1, Math.ceil(Math.max(...points.map((p) => decadesOf(p.percentile)))));
-  const yRaw = Math.max(1, ...points.map((p) => p.valueUs));
-  const yStep = niceStep(yRaw / 5);
-  const yMax = Math.ceil(yRaw / yStep) * yStep;
+  // Log scale: medians and tails of several targets differ by orders of magnitude.
+  const values = points.map((p) => Math.max(1, p.valueUs));
+  const yMinExp = Math.floor(Math.log10(Math.min(...values)));
+  const yMaxExp = Math.max(yMinExp + 1, Math.ceil(Math.log10(Math.max(...values))));
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (d: number): number => MARGIN.left + (d / xMax) * plotW;
-  const y = (us: number): number => MARGIN.top + plotH - (us / yMax) * plotH;
-  const inMs = yMax >= 10_000;
+  const y = (us: number): number =>
+    MARGIN.top + plotH - ((Math.log10(Math.max(1, us)) - yMinExp) / (yMaxExp - yMinExp)) * plotH;
   const parts: string[] = [];
   for (let d = 0; d <= xMax; d++) {
     parts.push(
@@ -77,16 +78,24 @@ function renderChart(targets: readonly TargetReport[]): string {
       `<text x="${x(d)}" y="${MARGIN.top + plotH + 18}" text-anchor="middle">${percentileLabel(d)}</text>`,
     );
   }
-  for (let v = 0; v <= yMax + yStep / 2; v += yStep) {
-    const label = inMs ? `${trimNumber(v / 1000)} ms` : `${trimNumber(v)} µs`;
-    parts.push(
-      `<line x1="${MARGIN.left}" y1="${y(v)}" x2="${MARGIN.left + plotW}" y2="${y(v)}" stroke="#eee"/>`,
-      `<text x="${MARGIN.left - 8}" y="${y(v) + 4}" text-anchor="end">${label}</text>`,
-    );
+  for (let e = yMinExp; e <= yMaxExp; e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * Math.pow(10, e);
+      if (e === yMaxExp && m > 1) break;
+      const label =
+        m === 1
+          ? `<text x="${MARGIN.left - 8}" y="${round1(y(v) + 4)}" text-anchor="end">${formatUs(v)}</text>`
+          : '';
+      parts.push(
+        `<line x1="${MARGIN.left}" y1="${round1(y(v))}" x2="${MARGIN.left + plotW}" y2="${round1(y(v))}" stroke="${m === 1 ? '#ddd' : '#f3f3f3'}"/>`,
+        label,
+      );
+    }
   }
   parts.push(
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`,
     `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">percentile</text>`,
+    `<text x="14" y="${MARGIN.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 14 ${MARGIN.top + plotH / 2})">latency (log scale)</text>`,
   );
   curves.forEach((curve, i) => {
     if (curve.length === 0) return;
@@ -154,11 +163,10 @@ function percentileLabel(decades: number): string {
   return `${trimNumber(100 - 100 / Math.pow(10, decades))}%`;
 }
 
-/** 1, 2 or 5 times a power of ten, at least `raw`. */
-function niceStep(raw: number): number {
-  const pow = Math.pow(10, Math.floor(Math.log10(Math.max(raw, 1e-9))));
-  for (const m of [1, 2, 5, 10]) if (m * pow >= raw) return m * pow;
-  return 10 * pow;
+function formatUs(us: number): string {
+  if (us >= 1_000_000) return `${trimNumber(us / 1_000_000)} s`;
+  if (us >= 1000) return `${trimNumber(us / 1000)} ms`;
+  return `${trimNumber(us)} µs`;
 }
 
 function trimNumber(n: number): string {
