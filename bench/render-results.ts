@@ -557,6 +557,12 @@ export function render(c: Collected): string {
       ['memory', env.get('mem')],
       ['open-file limit', env.get('nofile')],
       [
+        'priority',
+        (env.get('nice') ?? '0') === '0'
+          ? 'default (nice 0)'
+          : `nice ${env.get('nice') ?? ''} for every process bench/compare started (other work was running)`,
+      ],
+      [
         'waiting for other work',
         env.get('quiet_budget_left') === undefined
           ? undefined
