@@ -1,5 +1,6 @@
 import type { Backend } from '../backends/backend.ts';
 import { formatHostPort } from '../core/address.ts';
+import type { LatencyReport } from '../metrics/latency.ts';
 import type { Listener } from '../proxy/listener.ts';
 
 /** The JSON body of `GET /backends`. */
@@ -30,6 +31,14 @@ export interface BackendReport {
   readonly active: number;
   readonly total: number;
   readonly failures: number;
+  /** Bytes relayed by closed connections. */
+  readonly bytes: { readonly clientToBackend: number; readonly backendToClient: number };
+  /** Latency percentiles in ms (absent with `--latency-tracking off`). */
+  readonly latency?: {
+    readonly connect: LatencyReport;
+    readonly firstByte: LatencyReport;
+    readonly session: LatencyReport;
+  };
   readonly pod?: string;
   readonly hostname?: string;
   readonly node?: string;
@@ -48,11 +57,11 @@ export function reportListener(listener: Listener): ListenerReport {
     usable: pool.hasUsableBackend,
     tier: pool.tier,
     activeConnections: listener.sessions.size,
-    backends: [...pool.backends()].map(reportBackend),
+    backends: [...pool.backends()].map((b) => reportBackend(b, listener.clock.nowMs())),
   };
 }
 
-function reportBackend(b: Backend): BackendReport {
+function reportBackend(b: Backend, nowMs: number): BackendReport {
   const ep = b.endpoint;
   return {
     id: b.id,
@@ -63,6 +72,8 @@ function reportBackend(b: Backend): BackendReport {
     active: b.active,
     total: b.total,
     failures: b.failures,
+    bytes: { clientToBackend: b.bytesFromClient, backendToClient: b.bytesFromBackend },
+    ...(b.latency === null ? {} : { latency: b.latency.report(nowMs) }),
     ...(ep.pod === undefined ? {} : { pod: ep.pod }),
     ...(ep.hostname === undefined ? {} : { hostname: ep.hostname }),
     ...(ep.node === undefined ? {} : { node: ep.node }),

@@ -35,7 +35,8 @@ export class ProxyApp {
   constructor(config: ProxyConfig, deps: ProxyAppDeps) {
     this.config = config;
     this.#logger = deps.logger;
-    this.metrics = deps.metrics ?? new PromMetrics();
+    this.metrics =
+      deps.metrics ?? new PromMetrics({ backendLabel: config.process.metricsBackendLabel });
     this.registry = new ListenerRegistry({
       clock: deps.clock ?? systemClock,
       logger: deps.logger,

@@ -54,6 +54,9 @@ class RecordingMetrics implements ListenerMetrics {
       attemptStarted: () => this.events.push(`start ${id}`),
       attemptEnded: () => this.events.push(`end ${id}`),
       connectionClosed: () => this.events.push(`closed ${id}`),
+      observeConnect: () => undefined,
+      observeFirstByte: () => undefined,
+      observeSession: () => undefined,
       remove: () => this.events.push(`remove ${id}`),
     };
   }

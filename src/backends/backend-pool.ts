@@ -1,6 +1,7 @@
 import type { Balancer, PickContext } from '../balancing/balancer.ts';
 import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
+import { BackendLatency } from '../metrics/latency.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { Backend, type Closable } from './backend.ts';
 
@@ -13,6 +14,10 @@ export interface BackendPoolOptions {
   readonly backendDrainTimeoutMs: number;
   /** This proxy's zone (`--zone`): ready endpoints for it are preferred. */
   readonly zone?: string | undefined;
+  /** Per-backend latency histograms; off with `--latency-tracking off`. */
+  readonly trackLatency?: boolean;
+  /** Monotonic clock for latency windows. */
+  readonly nowMs?: () => number;
 }
 
 /** Which endpoints currently get new connections. */
@@ -68,7 +73,11 @@ export class BackendPool {
   #upsert(ep: Endpoint): void {
     const existing = this.#byId.get(ep.id);
     if (existing === undefined) {
-      this.#byId.set(ep.id, new Backend(ep, this.#opts.metrics.backend(ep.id)));
+      const latency =
+        this.#opts.trackLatency === true
+          ? new BackendLatency(this.#opts.nowMs?.() ?? performance.now())
+          : null;
+      this.#byId.set(ep.id, new Backend(ep, this.#opts.metrics.backend(ep.id), latency));
       return;
     }
     const wasLeaving = existing.isLeaving();

@@ -1,4 +1,5 @@
 import type { Endpoint } from '../core/endpoint.ts';
+import type { BackendLatency } from '../metrics/latency.ts';
 import type { BackendMetrics } from '../metrics/proxy-metrics.ts';
 
 /** Something attached to a backend that can be closed when the backend must be cut off. */
@@ -23,16 +24,42 @@ export class Backend {
   total = 0;
   /** Connection attempts that failed. */
   failures = 0;
+  /** Bytes relayed by closed connections, each way. */
+  bytesFromClient = 0;
+  bytesFromBackend = 0;
   readonly metrics: BackendMetrics;
+  /** Latency tracking (HDR histograms), or null when `--latency-tracking off`. */
+  readonly latency: BackendLatency | null;
   /** Open connections, so a drain deadline can close them. */
   readonly sessions = new Set<Closable>();
   /** Deadline timer for connections of a backend that left (`--backend-drain-timeout`). */
   drainTimer: NodeJS.Timeout | undefined;
 
-  constructor(endpoint: Endpoint, metrics: BackendMetrics) {
+  constructor(endpoint: Endpoint, metrics: BackendMetrics, latency: BackendLatency | null = null) {
     this.id = endpoint.id;
     this.endpoint = endpoint;
     this.metrics = metrics;
+    this.latency = latency;
+  }
+
+  // Latency hooks of the data path: one histogram record each, no allocation.
+
+  recordConnect(ms: number, nowMs: number): void {
+    if (this.latency === null) return;
+    this.latency.connect.record(ms, nowMs);
+    this.metrics.observeConnect(ms / 1000);
+  }
+
+  recordFirstByte(ms: number, nowMs: number): void {
+    if (this.latency === null) return;
+    this.latency.firstByte.record(ms, nowMs);
+    this.metrics.observeFirstByte(ms / 1000);
+  }
+
+  recordSession(ms: number, nowMs: number): void {
+    if (this.latency === null) return;
+    this.latency.session.record(ms, nowMs);
+    this.metrics.observeSession(ms / 1000);
   }
 
   get weight(): number {

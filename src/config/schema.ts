@@ -1,7 +1,12 @@
 import type { HostPort } from '../core/address.ts';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.ts';
 import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
-import { STRATEGY_NAMES, type StrategyName } from '../balancing/strategy-names.ts';
+import {
+  STICKY_KEYS,
+  STRATEGY_NAMES,
+  type StickyKey,
+  type StrategyName,
+} from '../balancing/strategy-names.ts';
 import * as v from './values.ts';
 
 /**
@@ -82,6 +87,53 @@ export const listenerOptions = {
     defaultText: 'least-conn',
     parse: v.oneOf(STRATEGY_NAMES),
   }),
+  stickyKey: opt<StickyKey>({
+    flag: 'sticky-key',
+    scope: 'listener',
+    group: 'Balancing',
+    describe:
+      'What --strategy sticky hashes: the client address, or address and source port (client-ip|client-ip-port)',
+    equivalent: 'HAProxy `balance source`, NGINX `hash $remote_addr consistent`',
+    default: 'client-ip',
+    defaultText: 'client-ip',
+    parse: v.oneOf(STICKY_KEYS),
+  }),
+  stickyBoundedLoad: opt({
+    flag: 'sticky-bounded-load',
+    scope: 'listener',
+    group: 'Balancing',
+    describe:
+      'Cap each backend of --strategy sticky at FACTOR × its weighted mean load (e.g. 1.25), sending the excess to the next choice; off for pure hashing',
+    equivalent: 'HAProxy `hash-balance-factor` (as a percentage), Envoy `hash_balance_factor`',
+    default: 0,
+    defaultText: 'off',
+    parse: (raw) => {
+      const text = v.asText(raw);
+      if (text === 'off' || text === 'none' || text === '0') return 0;
+      const factor = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+      if (!(factor >= 1 && factor <= 100)) {
+        throw new v.ValueError(
+          `"${text}" is not a load factor (a number from 1 to 100, e.g. 1.25, or off)`,
+        );
+      }
+      return factor;
+    },
+  }),
+  latencyDecay: opt({
+    flag: 'latency-decay',
+    scope: 'listener',
+    group: 'Balancing',
+    describe:
+      'Time constant of --strategy latency: how fast a latency estimate forgets, so a backend that was slow is tried again',
+    equivalent: 'Linkerd peak-EWMA decay (10s)',
+    default: 10_000,
+    defaultText: '10s',
+    parse: (raw) => {
+      const ms = v.duration(raw);
+      if (ms < 1) throw new v.ValueError(`${v.asText(raw)} is too short (at least 1ms)`);
+      return ms;
+    },
+  }),
   connectTimeout: opt({
     flag: 'connect-timeout',
     scope: 'listener',
@@ -134,6 +186,18 @@ export const listenerOptions = {
     default: 60_000,
     defaultText: '60s',
     parse: v.durationOrOff,
+  }),
+  latencyTracking: opt({
+    flag: 'latency-tracking',
+    scope: 'listener',
+    group: 'Observability',
+    describe:
+      'Per-backend latency histograms (connect, first byte, session) for /backends and /metrics (on|off)',
+    equivalent:
+      'NGINX `$upstream_connect_time` / `$upstream_first_byte_time`; HAProxy keeps only averages',
+    default: true,
+    defaultText: 'on',
+    parse: v.onOff,
   }),
   maxConnectionLifetime: opt({
     flag: 'max-connection-lifetime',
@@ -229,7 +293,7 @@ export const listenerOptions = {
     equivalent: 'kube-proxy topology-aware routing, Envoy zone-aware LB',
     default: null,
     defaultText: '(none)',
-    parse: v.text,
+    parse: v.labelValue,
   }),
   k8sWatchTimeout: opt({
     flag: 'k8s-watch-timeout',
@@ -316,6 +380,16 @@ export const processOptions = {
     default: 30_000,
     defaultText: '30s',
     parse: v.duration,
+  }),
+  metricsBackendLabel: opt({
+    flag: 'metrics-backend-label',
+    scope: 'process',
+    group: 'Observability',
+    describe:
+      'Label metrics per backend (on), or count every backend of a listener under backend="" (off, for very large sets)',
+    default: true,
+    defaultText: 'on',
+    parse: v.onOff,
   }),
   readyRequiresBackends: opt({
     flag: 'ready-requires-backends',

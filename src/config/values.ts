@@ -111,6 +111,15 @@ export function text(raw: RawValue): string {
   return t;
 }
 
+/** A Kubernetes label value, e.g. a zone name (`eu-west-1a`). */
+export function labelValue(raw: RawValue): string {
+  const t = asText(raw);
+  if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(t)) {
+    throw new ValueError(`"${t}" is not a valid zone name (a Kubernetes label value)`);
+  }
+  return t;
+}
+
 export function listenerName(raw: RawValue): string {
   const t = asText(raw);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(t)) {

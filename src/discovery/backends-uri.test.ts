@@ -105,7 +105,7 @@ describe('parseBackendsUri: other input', () => {
     expect(() => parseBackendsUri('dsn://x:1')).toThrow(
       'unknown scheme "dsn" (expected one of: static://, dns://, srv://, k8s://)',
     );
-    expect(() => parseBackendsUri('K8S://svc')).toThrow(/^unknown scheme "k8s"/);
+    expect(() => parseBackendsUri('DSN://svc')).toThrow(/^unknown scheme "dsn"/);
   });
 
   it('refuses text that is not a URI', () => {

@@ -26,11 +26,14 @@ describe('PromMetrics', () => {
     const names = (await prom.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual([
       'headway_active_connections',
+      'headway_backend_connect_seconds',
+      'headway_backend_first_byte_seconds',
       'headway_backends',
       'headway_bytes_total',
       'headway_connections_total',
       'headway_discovery_errors_total',
       'headway_discovery_updates_total',
+      'headway_session_seconds',
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Outcome } from '../core/outcome.ts';
 import type { BackendMetrics, ListenerMetrics, ProxyMetrics } from './proxy-metrics.ts';
 
@@ -11,6 +11,23 @@ export interface BackendStateCount {
 
 type CounterChild = ReturnType<Counter['labels']>;
 type GaugeChild = ReturnType<Gauge['labels']>;
+type HistogramChild = ReturnType<Histogram['labels']>;
+
+/** Latency buckets, 50 µs … 60 s (seconds). */
+export const LATENCY_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+  5, 10, 30, 60,
+];
+
+export interface PromMetricsOptions {
+  /** prom-client's default process metrics (default on). */
+  readonly processMetrics?: boolean;
+  /**
+   * Per-backend series (default on). Off: every backend of a listener is
+   * counted under `backend=""`, for very large sets.
+   */
+  readonly backendLabel?: boolean;
+}
 
 /** Label value used for connections that never reached a backend. */
 export const NO_BACKEND_LABEL = '';
@@ -28,11 +45,36 @@ export class PromMetrics implements ProxyMetrics {
   readonly discoveryUpdates: Counter<'listener' | 'source'>;
   readonly discoveryErrors: Counter<'listener' | 'source' | 'reason'>;
   readonly backendsByState: Gauge<'listener' | 'state'>;
+  readonly connectSeconds: Histogram<'listener' | 'backend'>;
+  readonly firstByteSeconds: Histogram<'listener' | 'backend'>;
+  readonly sessionSeconds: Histogram<'listener' | 'backend'>;
+  readonly backendLabel: boolean;
   #countBackends: () => Iterable<BackendStateCount> = () => [];
   readonly #listeners = new Map<string, PromListenerMetrics>();
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
+  constructor(opts: PromMetricsOptions = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.backendLabel = opts.backendLabel ?? true;
+    const histogram = (name: string, help: string): Histogram<'listener' | 'backend'> =>
+      new Histogram({
+        name,
+        help,
+        labelNames: ['listener', 'backend'],
+        buckets: LATENCY_BUCKETS,
+        registers: [this.registry],
+      });
+    this.connectSeconds = histogram(
+      'headway_backend_connect_seconds',
+      'Time to establish the TCP connection to a backend',
+    );
+    this.firstByteSeconds = histogram(
+      'headway_backend_first_byte_seconds',
+      "From the client's first byte sent upstream to the backend's first byte back (client-speaks-first protocols only)",
+    );
+    this.sessionSeconds = histogram(
+      'headway_session_seconds',
+      'Client connection duration, accept to close, of connections that reached a backend',
+    );
     this.connections = new Counter({
       name: 'headway_connections_total',
       help: 'Client connections closed, by listener, backend (stable id; empty when none was reached) and outcome',
@@ -105,6 +147,8 @@ class PromListenerMetrics implements ListenerMetrics {
   }
 
   backend(id: string): BackendMetrics {
+    // Without the backend label, every backend shares the listener's series (never removed).
+    if (!this.#prom.backendLabel) return this.#none;
     let b = this.#backends.get(id);
     if (b === undefined) {
       b = new PromBackendMetrics(this.#prom, this.#name, id, () => this.#backends.delete(id));
@@ -134,6 +178,9 @@ class PromBackendMetrics implements BackendMetrics {
   #active: GaugeChild | undefined;
   #bytesIn: CounterChild | undefined;
   #bytesOut: CounterChild | undefined;
+  #connect: HistogramChild | undefined;
+  #firstByte: HistogramChild | undefined;
+  #session: HistogramChild | undefined;
 
   constructor(prom: PromMetrics, listener: string, backend: string, forget: () => void) {
     this.#prom = prom;
@@ -169,7 +216,23 @@ class PromBackendMetrics implements BackendMetrics {
     }
   }
 
+  observeConnect(seconds: number): void {
+    (this.#connect ??= this.#prom.connectSeconds.labels(this.#labels)).observe(seconds);
+  }
+
+  observeFirstByte(seconds: number): void {
+    (this.#firstByte ??= this.#prom.firstByteSeconds.labels(this.#labels)).observe(seconds);
+  }
+
+  observeSession(seconds: number): void {
+    (this.#session ??= this.#prom.sessionSeconds.labels(this.#labels)).observe(seconds);
+  }
+
   remove(): void {
+    if (this.#labels.backend === NO_BACKEND_LABEL) return;
+    this.#prom.connectSeconds.remove(this.#labels);
+    this.#prom.firstByteSeconds.remove(this.#labels);
+    this.#prom.sessionSeconds.remove(this.#labels);
     for (const outcome of Object.keys(this.#byOutcome)) {
       this.#prom.connections.remove({ ...this.#labels, outcome });
     }

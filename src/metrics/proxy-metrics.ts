@@ -12,6 +12,10 @@ export interface BackendMetrics {
   attemptEnded(): void;
   /** A client connection that used this backend closed. */
   connectionClosed(outcome: Outcome, bytesFromClient: number, bytesFromBackend: number): void;
+  /** Latency histograms (seconds). */
+  observeConnect(seconds: number): void;
+  observeFirstByte(seconds: number): void;
+  observeSession(seconds: number): void;
   /** Drop every series of this backend (it left and drained). */
   remove(): void;
 }
@@ -34,6 +38,9 @@ const noopBackend: BackendMetrics = {
   attemptStarted: () => undefined,
   attemptEnded: () => undefined,
   connectionClosed: () => undefined,
+  observeConnect: () => undefined,
+  observeFirstByte: () => undefined,
+  observeSession: () => undefined,
   remove: () => undefined,
 };
 

@@ -75,11 +75,13 @@ export class Listener implements SessionHost {
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({
       listener: config.name,
-      balancer: createBalancer(config.strategy),
+      balancer: createBalancer(config, deps),
       metrics: this.metrics,
       logger: this.#logger,
       backendDrainTimeoutMs: config.backendDrainTimeout,
       zone: config.zone ?? undefined,
+      trackLatency: config.latencyTracking,
+      nowMs: () => deps.clock.nowMs(),
     });
     this.source = createDiscoverySource(config.backends, config, deps);
   }

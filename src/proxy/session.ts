@@ -86,6 +86,7 @@ export class Session implements PickContext, Closable {
   backend: Backend | null = null;
   attempts = 0;
   #phase: Phase = CONNECTING;
+  #connected = false;
   #outcome: Outcome | null = null;
   #lastFailure: Outcome = 'connect_error';
   #sawReset = false;
@@ -218,11 +219,13 @@ export class Session implements PickContext, Closable {
     const host = this.host;
     const up = this.upstream as Socket;
     this.#phase = RELAYING;
+    this.#connected = true;
     up.setTimeout(0);
-    host.pool.balancer.onConnect?.(
-      this.backend as Backend,
-      host.clock.nowMs() - this.#connectStartMs,
-    );
+    const backend = this.backend as Backend;
+    const now = host.clock.nowMs();
+    const connectMs = now - this.#connectStartMs;
+    backend.recordConnect(connectMs, now);
+    host.pool.balancer.onConnect?.(backend, connectMs);
     const client = this.client;
     client.on('data', onClientData);
     client.on('end', onClientEnd);
@@ -258,10 +261,10 @@ export class Session implements PickContext, Closable {
     if (this.#phase !== RELAYING) return buf;
     if (this.#firstByte !== FB_SETTLED) {
       if (this.#firstByte === FB_TIMING) {
-        this.host.pool.balancer.onFirstByte?.(
-          this.backend as Backend,
-          this.host.clock.nowMs() - this.#firstSentMs,
-        );
+        const backend = this.backend as Backend;
+        const now = this.host.clock.nowMs();
+        backend.recordFirstByte(now - this.#firstSentMs, now);
+        this.host.pool.balancer.onFirstByte?.(backend, now - this.#firstSentMs);
       }
       this.#firstByte = FB_SETTLED;
     }
@@ -370,9 +373,16 @@ export class Session implements PickContext, Closable {
     const backend = this.backend;
     const bytesFromClient = this.client.bytesRead;
     if (backend !== null) {
+      const bytesFromBackend = this.upstream?.bytesRead ?? 0;
+      backend.bytesFromClient += bytesFromClient;
+      backend.bytesFromBackend += bytesFromBackend;
+      if (this.#connected) {
+        const now = this.host.clock.nowMs();
+        backend.recordSession(now - this.startedMs, now);
+      }
       // Count before detaching: detaching the last connection of a backend that
       // left discovery removes its series, and they must not come back.
-      backend.metrics.connectionClosed(outcome, bytesFromClient, this.upstream?.bytesRead ?? 0);
+      backend.metrics.connectionClosed(outcome, bytesFromClient, bytesFromBackend);
       this.host.pool.detach(backend, this);
     } else {
       this.host.metrics.connectionClosedWithoutBackend(outcome, bytesFromClient);

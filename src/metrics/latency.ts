@@ -1,0 +1,137 @@
+import { build, type Histogram } from 'hdr-histogram-js';
+
+/** Percentiles of one latency, in milliseconds. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+export interface LatencyReport {
+  /** The last one to two slots (see `slotMs`). */
+  readonly window: LatencySummary;
+  readonly sinceStart: LatencySummary;
+}
+
+/** How long one window slot lasts: the window covers the last 30–60 s. */
+export const DEFAULT_SLOT_MS = 30_000;
+
+function histogram(): Histogram {
+  // 2 significant digits; arrays grow with the largest value seen, so a
+  // backend with sub-second latencies costs a few KiB (see test/latency-memory).
+  return build({
+    bitBucketSize: 32,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 2,
+    numberOfSignificantValueDigits: 2,
+    useWebAssembly: false,
+  });
+}
+
+/**
+ * One latency of one backend: a rotating window of two slots plus a
+ * since-start histogram (hdr-histogram-js). Values are whole units (µs or
+ * ms, fixed per instance) clamped to `maxValue`, so memory stays bounded.
+ * Recording is O(1) and allocation-free; rotation happens lazily when a
+ * sample or a read finds the current slot over.
+ */
+export class LatencyWindow {
+  readonly #unitsPerMs: number;
+  readonly #maxValue: number;
+  readonly #slotMs: number;
+  #current = histogram();
+  #previous = histogram();
+  readonly #total = histogram();
+  #slotEndMs: number;
+
+  constructor(opts: { unit: 'us' | 'ms'; maxValue: number; slotMs: number; nowMs: number }) {
+    this.#unitsPerMs = opts.unit === 'us' ? 1000 : 1;
+    this.#maxValue = opts.maxValue;
+    this.#slotMs = opts.slotMs;
+    this.#slotEndMs = opts.nowMs + opts.slotMs;
+  }
+
+  /** Record `ms` milliseconds observed at monotonic time `nowMs`. */
+  record(ms: number, nowMs: number): void {
+    if (nowMs >= this.#slotEndMs) this.#rotate(nowMs);
+    let v = Math.round(ms * this.#unitsPerMs);
+    if (v > this.#maxValue) v = this.#maxValue;
+    else if (v < 0) v = 0;
+    this.#current.recordValue(v);
+    this.#total.recordValue(v);
+  }
+
+  report(nowMs: number): LatencyReport {
+    if (nowMs >= this.#slotEndMs) this.#rotate(nowMs);
+    const window = histogram();
+    window.add(this.#previous);
+    window.add(this.#current);
+    return { window: this.#summarize(window), sinceStart: this.#summarize(this.#total) };
+  }
+
+  #rotate(nowMs: number): void {
+    const elapsedSlots = Math.floor((nowMs - this.#slotEndMs) / this.#slotMs) + 1;
+    if (elapsedSlots >= 2) {
+      // Idle for more than a whole window: both slots are stale.
+      this.#previous.reset();
+      this.#current.reset();
+    } else {
+      const old = this.#previous;
+      old.reset();
+      this.#previous = this.#current;
+      this.#current = old;
+    }
+    this.#slotEndMs += elapsedSlots * this.#slotMs;
+  }
+
+  #summarize(h: Histogram): LatencySummary {
+    const toMs = (v: number): number => Math.round((v / this.#unitsPerMs) * 1000) / 1000;
+    if (h.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+    return {
+      count: h.totalCount,
+      p50: toMs(h.getValueAtPercentile(50)),
+      p90: toMs(h.getValueAtPercentile(90)),
+      p99: toMs(h.getValueAtPercentile(99)),
+      p999: toMs(h.getValueAtPercentile(99.9)),
+      max: toMs(h.maxValue),
+    };
+  }
+}
+
+/** Largest connect / first-byte latency kept apart: 60 s (in µs). */
+const MAX_SHORT_US = 60_000_000;
+/** Largest session duration kept apart: 24 h (in ms). */
+const MAX_SESSION_MS = 86_400_000;
+
+/**
+ * The three latencies tracked per backend: TCP connect, first byte (first
+ * client byte sent upstream → first backend byte back; only where the client
+ * speaks first) and session duration (accept → close).
+ */
+export class BackendLatency {
+  readonly connect: LatencyWindow;
+  readonly firstByte: LatencyWindow;
+  readonly session: LatencyWindow;
+
+  constructor(nowMs: number, slotMs = DEFAULT_SLOT_MS) {
+    this.connect = new LatencyWindow({ unit: 'us', maxValue: MAX_SHORT_US, slotMs, nowMs });
+    this.firstByte = new LatencyWindow({ unit: 'us', maxValue: MAX_SHORT_US, slotMs, nowMs });
+    this.session = new LatencyWindow({ unit: 'ms', maxValue: MAX_SESSION_MS, slotMs, nowMs });
+  }
+
+  report(nowMs: number): {
+    connect: LatencyReport;
+    firstByte: LatencyReport;
+    session: LatencyReport;
+  } {
+    return {
+      connect: this.connect.report(nowMs),
+      firstByte: this.firstByte.report(nowMs),
+      session: this.session.report(nowMs),
+    };
+  }
+}
