@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Backend } from '../backends/backend.ts';
-import type { EndpointState } from '../core/endpoint.ts';
+import { Backend, type Closable } from '../backends/backend.ts';
+import { BackendPool } from '../backends/backend-pool.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Endpoint, EndpointState } from '../core/endpoint.ts';
+import { silentLogger } from '../core/logger.ts';
 import { noopMetrics } from '../metrics/proxy-metrics.ts';
 import type { Balancer, PickContext } from './balancer.ts';
 
@@ -12,8 +15,14 @@ import type { Balancer, PickContext } from './balancer.ts';
  */
 export interface BalancerConformanceOptions {
   readonly name: string;
+  /** A fresh balancer; randomised ones get a freshly seeded `random()` each time. */
   readonly create: () => Balancer;
   readonly skip?: readonly { readonly reason: string; readonly tests: readonly string[] }[];
+  /**
+   * How far a backend's share of picks may be from its weight's share
+   * (default 0.02); a strategy may loosen it only by giving a reason.
+   */
+  readonly weightTolerance?: { readonly share: number; readonly reason: string };
 }
 
 /** Fixed seed so a property failure reproduces; fast-check prints the counterexample. */
@@ -26,8 +35,40 @@ export function makeBackend(id: string, weight = 1, state: EndpointState = 'read
   return new Backend({ id, address: '127.0.0.1', port: 1, weight, state }, noopBackendMetrics);
 }
 
-export function pickContext(tried: readonly Backend[] = [], nowMs = 0): PickContext {
-  return { clientAddress: '10.0.0.1', clientPort: 40_000, nowMs, tried };
+export function pickContext(
+  tried: readonly Backend[] = [],
+  nowMs = 0,
+  clientAddress = '10.0.0.1',
+  clientPort = 40_000,
+): PickContext {
+  return { clientAddress, clientPort, nowMs, tried };
+}
+
+/** The `i`-th of many distinct clients (10.x.y.z), so hashing strategies see varied keys. */
+export function clientContext(i: number, tried: readonly Backend[] = []): PickContext {
+  const address = `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+  return pickContext(tried, 0, address, 1024 + (i % 60_000));
+}
+
+/** A clock that moves only when told to. */
+export class ManualClock implements Clock {
+  #nowMs: number;
+
+  constructor(nowMs = 0) {
+    this.#nowMs = nowMs;
+  }
+
+  nowMs(): number {
+    return this.#nowMs;
+  }
+
+  wallMs(): number {
+    return 1_700_000_000_000 + this.#nowMs;
+  }
+
+  advance(ms: number): void {
+    this.#nowMs += ms;
+  }
 }
 
 /** `n` picks with no connection opened or closed; ids, `-` for undefined. */
@@ -55,9 +96,9 @@ export interface LoadOptions {
 }
 
 /**
- * Drive a balancer the way the proxy does: each pick opens a connection
- * (`active++`), connections close at random (`active--`, `onClose`). Returns
- * picks per backend id.
+ * Drive a balancer the way the proxy does: each pick (from a new client)
+ * opens a connection (`active++`), connections close at random (`active--`,
+ * `onClose`). Returns picks per backend id.
  */
 export function simulateLoad(
   balancer: Balancer,
@@ -78,7 +119,7 @@ export function simulateLoad(
       closing.active--;
       balancer.onClose?.(closing);
     }
-    const b = balancer.pick(pickContext());
+    const b = balancer.pick(clientContext(i));
     if (b === undefined) throw new Error('no pick');
     b.active++;
     b.total++;
@@ -116,10 +157,17 @@ function subset(all: readonly Backend[], mask: number): Backend[] {
 export function runBalancerConformance(opts: BalancerConformanceOptions): void {
   const skipped = new Map<string, string>();
   for (const s of opts.skip ?? []) for (const t of s.tests) skipped.set(t, s.reason);
+  const tolerance = opts.weightTolerance?.share ?? 0.02;
+  const weightTests = new Set([
+    'honours weights under load',
+    'shares picks by weight when connections never overlap',
+  ]);
   const test = (title: string, fn: () => void): void => {
     const reason = skipped.get(title);
-    if (reason === undefined) it(title, fn);
-    else it.skip(`${title} (skipped: ${reason})`, fn);
+    if (reason !== undefined) it.skip(`${title} (skipped: ${reason})`, fn);
+    else if (opts.weightTolerance !== undefined && weightTests.has(title)) {
+      it(`${title} (within ${tolerance}: ${opts.weightTolerance.reason})`, fn);
+    } else it(title, fn);
   };
 
   describe(`${opts.name}: balancer conformance`, () => {
@@ -265,9 +313,116 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
         weights.forEach((w, i) => {
           const share = (counts.get(`w${i}`) ?? 0) / picks;
           const label = `weights ${weights.join(':')}, backend ${i}: share ${share}`;
-          expect(Math.abs(share - w / total), label).toBeLessThan(0.02);
+          expect(Math.abs(share - w / total), label).toBeLessThan(tolerance);
         });
       }
+    });
+
+    test('shares picks by weight when connections never overlap', () => {
+      // Every backend idle at every pick: only the tie-breaking can honour weights.
+      for (const weights of [
+        [5, 1],
+        [5, 3, 1, 1],
+        [1, 1, 1],
+        [2, 7, 1],
+      ]) {
+        const backends = weights.map((w, i) => makeBackend(`w${i}`, w));
+        const total = weights.reduce((s, w) => s + w, 0);
+        const balancer = opts.create();
+        balancer.update(backends);
+        const picks = 20_000;
+        const counts = new Map<string, number>();
+        for (let i = 0; i < picks; i++) {
+          const id = balancer.pick(clientContext(i))?.id ?? '-';
+          counts.set(id, (counts.get(id) ?? 0) + 1);
+        }
+        weights.forEach((w, i) => {
+          const share = (counts.get(`w${i}`) ?? 0) / picks;
+          const label = `weights ${weights.join(':')}, backend ${i}: share ${share}`;
+          expect(Math.abs(share - w / total), label).toBeLessThan(tolerance);
+        });
+      }
+    });
+
+    test('never picks a draining, not-serving, weight-0 or removed backend while a ready one exists', () => {
+      const pool = new BackendPool({
+        listener: 'conformance',
+        balancer: opts.create(),
+        metrics: noopMetrics.listener('conformance'),
+        logger: silentLogger,
+        backendDrainTimeoutMs: 0,
+      });
+      const ep = (id: string, state: EndpointState = 'ready', weight = 1): Endpoint => ({
+        id,
+        address: '127.0.0.1',
+        port: 1,
+        weight,
+        state,
+      });
+      const open: { backend: Backend; session: Closable }[] = [];
+      const random = seededRandom(CONFORMANCE_SEED);
+      let client = 0;
+      /** Picks through the pool (opening and closing connections); returns the ids picked. */
+      const drive = (endpoints: Endpoint[]): Set<string> => {
+        pool.applySnapshot({ endpoints, updatedAtMs: 0 });
+        const picked = new Set<string>();
+        for (let i = 0; i < 300; i++) {
+          if (open.length > 20) {
+            const [c] = open.splice(Math.floor(random() * open.length), 1);
+            if (c !== undefined) pool.detach(c.backend, c.session);
+          }
+          const backend = pool.pick(clientContext(client++));
+          if (backend === undefined) break;
+          const session: Closable = { closeGracefully: () => undefined };
+          pool.attach(backend, session);
+          open.push({ backend, session });
+          picked.add(backend.id);
+        }
+        return picked;
+      };
+      const all = [
+        ep('a'),
+        ep('b'),
+        ep('c', 'draining'),
+        ep('d', 'not-serving'),
+        ep('e', 'ready', 0),
+      ];
+      expect(drive(all)).toEqual(new Set(['a', 'b']));
+      // a leaves discovery (its open connections stay).
+      expect(drive(all.slice(1))).toEqual(new Set(['b']));
+      // Nothing ready: the draining backend is the fallback.
+      expect(drive([ep('b', 'not-serving'), ep('c', 'draining'), ep('e', 'ready', 0)])).toEqual(
+        new Set(['c']),
+      );
+      // a is back and ready: the draining one gets nothing new.
+      expect(drive([ep('a'), ep('c', 'draining')])).toEqual(new Set(['a']));
+      expect(drive([])).toEqual(new Set());
+    });
+
+    test('a backend that joins and leaves before any pick changes nothing for the others', () => {
+      fc.assert(
+        fc.property(universeArb, fc.nat(30), fc.nat(30), (universe, before, after) => {
+          const build = () =>
+            universe.map((u, i) => {
+              const b = makeBackend(`b${i}`, u.weight);
+              b.active = u.active;
+              return b;
+            });
+          const plain = opts.create();
+          const visited = opts.create();
+          const setA = build();
+          const setB = build();
+          plain.update(setA);
+          visited.update(setB);
+          const picksOf = (balancer: Balancer, n: number, from: number) =>
+            Array.from({ length: n }, (_, i) => balancer.pick(clientContext(from + i))?.id);
+          expect(picksOf(visited, before, 0)).toEqual(picksOf(plain, before, 0));
+          visited.update([...setB, makeBackend('guest', 3)]);
+          visited.update(setB);
+          expect(picksOf(visited, after, before)).toEqual(picksOf(plain, after, before));
+        }),
+        { seed: CONFORMANCE_SEED, numRuns: 200 },
+      );
     });
   });
 }

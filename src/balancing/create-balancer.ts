@@ -1,13 +1,56 @@
+import { systemClock, type Clock } from '../core/clock.ts';
 import type { Balancer } from './balancer.ts';
+import { LatencyBalancer } from './latency.ts';
 import { LeastConnBalancer } from './least-conn.ts';
+import { RandomBalancer } from './random.ts';
 import { RoundRobinBalancer } from './round-robin.ts';
-import type { StrategyName } from './strategy-names.ts';
+import { StickyBalancer } from './sticky.ts';
+import type { StickyKey, StrategyName } from './strategy-names.ts';
 
-export function createBalancer(strategy: StrategyName): Balancer {
-  switch (strategy) {
+/** The listener settings a balancer is built from (`ListenerSettings` has them all). */
+export interface BalancerSettings {
+  readonly strategy: StrategyName;
+  /** `--sticky-key`; default `client-ip`. */
+  readonly stickyKey?: StickyKey;
+  /** `--sticky-bounded-load`; 0 or absent = no cap. */
+  readonly stickyBoundedLoad?: number;
+  /** `--latency-decay` in ms; default 10 s. */
+  readonly latencyDecay?: number;
+}
+
+/** Time and randomness, injected so strategies are deterministic under test. */
+export interface BalancerDeps {
+  readonly clock: Clock;
+  /** Uniform in [0, 1). */
+  readonly random: () => number;
+}
+
+/** Linkerd's default decay for its peak-EWMA balancer. */
+export const DEFAULT_LATENCY_DECAY_MS = 10_000;
+
+const systemDeps: BalancerDeps = { clock: systemClock, random: Math.random };
+
+export function createBalancer(
+  settings: BalancerSettings,
+  deps: BalancerDeps = systemDeps,
+): Balancer {
+  switch (settings.strategy) {
     case 'least-conn':
       return new LeastConnBalancer();
     case 'round-robin':
       return new RoundRobinBalancer();
+    case 'random':
+      return new RandomBalancer({ random: deps.random });
+    case 'sticky':
+      return new StickyBalancer({
+        key: settings.stickyKey ?? 'client-ip',
+        boundedLoad: settings.stickyBoundedLoad ?? 0,
+      });
+    case 'latency':
+      return new LatencyBalancer({
+        random: deps.random,
+        clock: deps.clock,
+        decayMs: settings.latencyDecay ?? DEFAULT_LATENCY_DECAY_MS,
+      });
   }
 }

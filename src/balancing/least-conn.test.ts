@@ -1,6 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backends/backend.ts';
-import { makeBackend, pickContext, pickIds, runBalancerConformance } from './conformance.case.ts';
+import {
+  CONFORMANCE_SEED,
+  makeBackend,
+  pickContext,
+  pickIds,
+  runBalancerConformance,
+  seededRandom,
+} from './conformance.case.ts';
 import { LeastConnBalancer } from './least-conn.ts';
 
 runBalancerConformance({ name: 'least-conn', create: () => new LeastConnBalancer() });
@@ -83,5 +91,91 @@ describe('LeastConnBalancer', () => {
     expect(pickIds(balancer, 2)).toEqual(['a', 'b']);
     balancer.update(list.slice(1));
     expect(pickIds(balancer, 4)).toEqual(['c', 'd', 'b', 'c']);
+  });
+
+  it.each([
+    [{ a: 5, b: 1 }, 'a a a a b a'],
+    [{ a: 2, b: 1, c: 1 }, 'a b c a'],
+    [{ a: 1, b: 3 }, 'b b a b'],
+  ])('breaks ties between idle backends by weighted round-robin: %j → %s', (weights, cycle) => {
+    // Connections that never overlap: every backend is idle at every pick.
+    const balancer = new LeastConnBalancer();
+    balancer.update(Object.entries(weights).map(([id, w]) => makeBackend(id, w)));
+    const expected = cycle.split(' ');
+    expect(pickIds(balancer, expected.length * 3)).toEqual([...expected, ...expected, ...expected]);
+  });
+
+  it('sends the next connection to the backend where one just closed', () => {
+    const list = backends({ a: {}, b: {}, c: {} });
+    const balancer = new LeastConnBalancer();
+    balancer.update(list);
+    expect(pickAndOpen(balancer, 6)).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+    const [, b] = list as [Backend, Backend, Backend];
+    b.active--;
+    balancer.onClose(b);
+    expect(pickAndOpen(balancer, 1)).toEqual(['b']);
+  });
+
+  it('ignores closes of backends that are no longer candidates', () => {
+    const list = backends({ a: { active: 2 }, b: { active: 2 } });
+    const gone = makeBackend('gone');
+    const balancer = new LeastConnBalancer();
+    balancer.update(list);
+    balancer.onClose(gone);
+    // A new Backend object with a candidate's id is not that candidate.
+    const impostor = makeBackend('a');
+    balancer.onClose(impostor);
+    expect(pickIds(balancer, 2)).toEqual(['a', 'b']);
+  });
+
+  it('gives a backend that was busy one tie, not a burst, when it becomes idle again', () => {
+    const list = backends({ a: { active: 50 }, b: {}, c: {} });
+    const [a] = list as [Backend];
+    const balancer = new LeastConnBalancer();
+    balancer.update(list);
+    // b and c take turns for a while (connections open and close at once).
+    expect(pickIds(balancer, 40)).toEqual(Array.from({ length: 20 }, () => ['b', 'c']).flat());
+    a.active = 0;
+    balancer.onClose(a);
+    expect(pickIds(balancer, 6)).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+  });
+
+  it('always picks a backend with the lowest active/weight (random loads and closes)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (weights, seed) => {
+          const list = weights.map((w, i) => makeBackend(`b${i}`, w));
+          const balancer = new LeastConnBalancer();
+          balancer.update(list);
+          const random = seededRandom(seed);
+          for (let step = 0; step < 200; step++) {
+            if (random() < 0.4) {
+              const open = list.filter((b) => b.active > 0);
+              const closing = open[Math.floor(random() * open.length)];
+              if (closing !== undefined) {
+                closing.active--;
+                balancer.onClose(closing);
+              }
+              continue;
+            }
+            const picked = balancer.pick(pickContext()) as Backend;
+            const load = (b: Backend) => b.active / b.weight;
+            expect(load(picked)).toBe(Math.min(...list.map(load)));
+            picked.active++;
+          }
+        },
+      ),
+      { seed: CONFORMANCE_SEED, numRuns: 200 },
+    );
+  });
+
+  it('keeps rotating exactly over millions of picks (turns are shifted back)', () => {
+    const balancer = new LeastConnBalancer();
+    balancer.update([makeBackend('a', 5), makeBackend('b', 1)]);
+    for (let i = 0; i < 3_000_000; i++) balancer.pick(pickContext());
+    const picks = pickIds(balancer, 60);
+    expect(picks.filter((id) => id === 'b')).toHaveLength(10);
   });
 });

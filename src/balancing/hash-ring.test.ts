@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { HashRing, RING_POINTS } from './hash-ring.ts';
+
+const members = (spec: Record<string, number>) =>
+  Object.entries(spec).map(([id, weight]) => ({ id, weight }));
+
+describe('HashRing', () => {
+  it('gives the heaviest member RING_POINTS points and the others points in proportion', () => {
+    const ring = new HashRing(members({ a: 4, b: 2, c: 1, d: 0.001 }));
+    const count = (owner: number) => ring.owners.filter((o) => o === owner).length;
+    expect(ring.members.map((m) => m.id)).toEqual(['a', 'b', 'c', 'd']);
+    expect([0, 1, 2, 3].map(count)).toEqual([RING_POINTS, RING_POINTS / 2, RING_POINTS / 4, 1]);
+  });
+
+  it('keeps positions sorted and the same whatever the input order', () => {
+    const one = new HashRing(members({ x: 1, y: 3, z: 2 }));
+    const other = new HashRing(members({ z: 2, x: 1, y: 3 }));
+    expect(other.positions).toEqual(one.positions);
+    expect(other.owners).toEqual(one.owners);
+    for (let i = 1; i < one.positions.length; i++) {
+      expect(one.positions[i - 1]).toBeLessThanOrEqual(one.positions[i] as number);
+    }
+  });
+
+  it('finds the first point at or after a hash, wrapping past the last', () => {
+    const ring = new HashRing(members({ a: 1 }));
+    const first = ring.positions[0] as number;
+    const last = ring.positions[ring.positions.length - 1] as number;
+    expect(ring.find(0)).toBe(0);
+    expect(ring.find(first)).toBe(0);
+    expect(ring.find(first + 1)).toBe(1);
+    expect(ring.find(last)).toBe(ring.positions.length - 1);
+    expect(ring.find(last + 1)).toBe(0);
+  });
+
+  it('keeps a member’s points when others join or leave (a prefix of a fixed sequence)', () => {
+    const pointsOf = (ring: HashRing, id: string) => {
+      const owner = ring.members.findIndex((m) => m.id === id);
+      return [...ring.positions.filter((_, i) => ring.owners[i] === owner)];
+    };
+    const small = new HashRing(members({ a: 1, b: 1 }));
+    const big = new HashRing(members({ a: 1, b: 1, c: 1 }));
+    expect(pointsOf(big, 'a')).toEqual(pointsOf(small, 'a'));
+    const light = new HashRing(members({ a: 1, b: 2 }));
+    expect(pointsOf(small, 'a')).toEqual(expect.arrayContaining(pointsOf(light, 'a')));
+  });
+
+  it('is empty without members', () => {
+    expect(new HashRing([]).positions).toHaveLength(0);
+  });
+});
