@@ -27,9 +27,17 @@ export interface HeadwayProcess {
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** How to run the command line (e.g. wrapped in `unshare` or `ip netns exec`). */
+export type CommandWrapper = (argv: readonly string[]) => readonly string[];
+
 /** Start `headway ARGS...` as a child process, collecting its JSON log lines. */
-export function spawnHeadway(args: readonly string[], env: NodeJS.ProcessEnv = {}): HeadwayProcess {
-  const proc = spawn(process.execPath, [MAIN, ...args], {
+export function spawnHeadway(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  wrap: CommandWrapper = (argv) => argv,
+): HeadwayProcess {
+  const argv = wrap([process.execPath, MAIN, ...args]);
+  const proc = spawn(argv[0] ?? process.execPath, argv.slice(1), {
     env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -134,6 +142,7 @@ export interface RunningProxy extends HeadwayProcess {
 export async function startProxy(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  wrap?: CommandWrapper,
 ): Promise<RunningProxy> {
   const hasListen = args.includes('--listen');
   const hasAdmin = args.includes('--admin');
@@ -144,7 +153,7 @@ export async function startProxy(
     'debug',
     ...args,
   ];
-  const p = spawnHeadway(full, env);
+  const p = spawnHeadway(full, env, wrap);
   const started = await p.waitForLog((l) => l.msg === 'listener started');
   const adminOff = args[args.indexOf('--admin') + 1] === 'off';
   const admin = adminOff ? undefined : await p.waitForLog((l) => l.msg === 'admin listening');

@@ -1,5 +1,6 @@
 import {
   DiscoveryV1Api,
+  Observable,
   Watch,
   type RequestContext,
   type ResponseContext,
@@ -119,17 +120,18 @@ export class K8sSource implements DiscoverySource {
       const list = await this.#api.listNamespacedEndpointSlice(
         { namespace: this.#namespace, labelSelector: this.#selector },
         {
+          // Give the list a deadline: client-node's fetch has none of its own.
           middleware: [
             {
               pre: (ctx: RequestContext) => {
                 ctx.setSignal(deadline);
-                return Promise.resolve(ctx);
+                return new Observable(Promise.resolve(ctx));
               },
-              post: (res: ResponseContext) => Promise.resolve(res),
+              post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
             },
           ],
           middlewareMergeStrategy: 'append',
-        } as never,
+        },
       );
       if (this.#isStopped()) return;
       // A relist replaces the whole view: slices that vanished are dropped, none duplicated.
