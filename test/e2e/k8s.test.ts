@@ -167,7 +167,7 @@ describe('k8s:// EndpointSlice discovery against a fake API server', () => {
     console.log(`EndpointSlice event → routing visible in /backends: ${reaction.toFixed(1)} ms`);
     expect(reaction).toBeLessThan(2000);
     const seen = await answers(p, 6);
-    expect(seen.has(PODS[1] as string)).toBe(false);
+    expect(seen.has(PODS[1])).toBe(false);
     expect(seen.has(PODS[2] as string)).toBe(true);
     held.socket.write('still here');
     const echoed = await new Promise<string>((resolve) =>
