@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import { ListenError, errnoCode } from '../core/errors.ts';
@@ -10,6 +11,13 @@ export interface AdminView {
   readiness(): { ready: boolean; reason?: string };
   backends(): BackendsReport;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** Maintenance drain of a backend id (in one listener, or all that have it); returns how many matched. */
+  setDrain(id: string, listener: string | undefined, drained: boolean): number;
+}
+
+export interface AdminServerOptions {
+  /** Bearer token that allows runtime control from non-loopback peers (`--admin-token`). */
+  readonly token?: string | undefined;
 }
 
 export interface AdminServer {
@@ -25,9 +33,10 @@ export async function startAdminServer(
   where: HostPort,
   view: AdminView,
   logger: Logger,
+  opts: AdminServerOptions = {},
 ): Promise<AdminServer> {
   const server = createServer((req, res) => {
-    handle(req, res, view).catch((err: unknown) => {
+    handle(req, res, view, opts, logger).catch((err: unknown) => {
       logger.error('admin request failed', { url: req.url, error: String(err) });
       if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
       else res.destroy();
@@ -75,8 +84,49 @@ function listen(server: Server, where: HostPort): Promise<string> {
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, view: AdminView): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  view: AdminView,
+  opts: AdminServerOptions,
+  logger: Logger,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const path = url.pathname;
+  const control = /^\/backends\/([^/]+)\/(drain|undrain)$/.exec(path);
+  if (control !== null) {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      send(res, 405, 'text/plain', 'method not allowed\n');
+      return;
+    }
+    if (!mayControl(req, opts.token)) {
+      send(
+        res,
+        403,
+        'text/plain',
+        'forbidden: runtime control needs a loopback peer or the admin token\n',
+      );
+      return;
+    }
+    const id = decodeURIComponent(control[1] ?? '');
+    const drained = control[2] === 'drain';
+    const matched = view.setDrain(id, url.searchParams.get('listener') ?? undefined, drained);
+    if (matched === 0) {
+      send(res, 404, 'text/plain', `no backend "${id}"\n`);
+      return;
+    }
+    logger.info(drained ? 'backend drained by admin' : 'backend undrained by admin', {
+      backend: id,
+    });
+    send(
+      res,
+      200,
+      'application/json',
+      JSON.stringify({ backend: id, drained, listeners: matched }) + '\n',
+    );
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     send(res, 405, 'text/plain', 'method not allowed\n');
@@ -107,6 +157,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, view: AdminView
     default:
       send(res, 404, 'text/plain', 'not found\n');
   }
+}
+
+/** Runtime control is for operators: loopback peers, or anyone presenting the admin token. */
+function mayControl(req: IncomingMessage, token: string | undefined): boolean {
+  const peer = req.socket.remoteAddress ?? '';
+  if (peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.')) return true;
+  if (token === undefined) return false;
+  const given = Buffer.from(req.headers.authorization ?? '');
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

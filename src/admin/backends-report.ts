@@ -19,6 +19,8 @@ export interface ListenerReport {
   /** `ready`, `draining-fallback` (only terminating endpoints left) or `none`. */
   readonly tier: string;
   readonly activeConnections: number;
+  /** Clients waiting for a backend below `--max-connections-per-backend`. */
+  readonly queued: number;
   readonly backends: readonly BackendReport[];
 }
 
@@ -57,6 +59,7 @@ export function reportListener(listener: Listener): ListenerReport {
     usable: pool.hasUsableBackend,
     tier: pool.tier,
     activeConnections: listener.sessions.size,
+    queued: listener.queueLength,
     backends: [...pool.backends()].map((b) => reportBackend(b, listener.clock.nowMs())),
   };
 }

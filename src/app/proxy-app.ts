@@ -41,7 +41,7 @@ export class ProxyApp {
       clock: deps.clock ?? systemClock,
       logger: deps.logger,
       metrics: this.metrics,
-      gate: new ConnectionGate(config.process.maxConnections),
+      gate: new ConnectionGate(config.process.maxConnections, config.process.rejectOverLimit),
       random: Math.random,
       env: deps.env ?? process.env,
       onFatal:
@@ -76,8 +76,17 @@ export class ProxyApp {
               contentType: this.metrics.registry.contentType,
               body: await this.metrics.registry.metrics(),
             }),
+            setDrain: (id, listener, drained) => {
+              let matched = 0;
+              for (const l of this.registry.list()) {
+                if (listener !== undefined && l.name !== listener) continue;
+                if (l.pool.setAdminDrain(id, drained)) matched++;
+              }
+              return matched;
+            },
           },
           this.#logger,
+          { token: this.config.process.adminToken ?? undefined },
         );
       }
     } catch (err) {

@@ -18,7 +18,14 @@ export interface BackendPoolOptions {
   readonly trackLatency?: boolean;
   /** Monotonic clock for latency windows. */
   readonly nowMs?: () => number;
+  /** `--max-connections-per-backend` (0 = unlimited): full backends are skipped. */
+  readonly maxPerBackend?: number;
+  /** A connection to a backend ended: room may have opened for a queued client. */
+  readonly onRoom?: () => void;
 }
+
+/** `pick` found usable backends, but every one is at `--max-connections-per-backend`. */
+export const ALL_FULL = Symbol('all backends full');
 
 /** Which endpoints currently get new connections. */
 export type PoolTier = 'ready' | 'draining-fallback' | 'none';
@@ -92,7 +99,7 @@ export class BackendPool {
     let ready: Backend[] = [];
     let draining: Backend[] = [];
     for (const b of this.#byId.values()) {
-      if (!b.listed || b.weight <= 0) continue;
+      if (!b.listed || b.weight <= 0 || b.adminDrained) continue;
       if (b.endpoint.state === 'ready') ready.push(b);
       else if (b.endpoint.state === 'draining') draining.push(b);
     }
@@ -113,6 +120,32 @@ export class BackendPool {
 
   pick(ctx: PickContext): Backend | undefined {
     return this.#opts.balancer.pick(ctx);
+  }
+
+  /**
+   * Pick a backend for a new connection. With a per-backend limit, full
+   * backends are skipped (retried with them excluded); when all are full the
+   * caller may queue (`ALL_FULL`).
+   */
+  pickWithRoom(ctx: PickContext): Backend | typeof ALL_FULL | undefined {
+    const max = this.#opts.maxPerBackend ?? 0;
+    const first = this.#opts.balancer.pick(ctx);
+    if (max === 0 || first === undefined || first.active < max) return first;
+    const full: Backend[] = [...ctx.tried, first];
+    for (let i = 0; i < this.#candidates.length; i++) {
+      const next = this.#opts.balancer.pick({ ...ctx, tried: full });
+      if (next === undefined) break;
+      if (next.active < max) return next;
+      if (full.includes(next)) break;
+      full.push(next);
+    }
+    return ALL_FULL;
+  }
+
+  /** Whether some candidate has room under `--max-connections-per-backend`. */
+  hasRoom(): boolean {
+    const max = this.#opts.maxPerBackend ?? 0;
+    return max === 0 || this.#candidates.some((b) => b.active < max);
   }
 
   get hasUsableBackend(): boolean {
@@ -140,6 +173,20 @@ export class BackendPool {
     return this.#byId.get(id);
   }
 
+  /**
+   * Maintenance (HAProxy `set server state drain`): no new connections,
+   * open ones continue. Returns false for an unknown id.
+   */
+  setAdminDrain(id: string, drained: boolean): boolean {
+    const b = this.#byId.get(id);
+    if (b === undefined) return false;
+    if (b.adminDrained !== drained) {
+      b.adminDrained = drained;
+      this.refresh();
+    }
+    return true;
+  }
+
   /** A connection (or attempt) to `backend` started. */
   attach(backend: Backend, session: Closable): void {
     backend.active++;
@@ -155,6 +202,7 @@ export class BackendPool {
     backend.metrics.attemptEnded();
     this.#opts.balancer.onClose?.(backend);
     if (!backend.listed && backend.active === 0) this.#forget(backend);
+    this.#opts.onRoom?.();
   }
 
   #onLeaving(backend: Backend): void {

@@ -18,6 +18,8 @@ export class Backend {
   endpoint: Endpoint;
   /** False once discovery no longer lists it; it stays until its connections end. */
   listed = true;
+  /** Put in maintenance through the admin API (`POST /backends/{id}/drain`). */
+  adminDrained = false;
   /** Connections open or being opened to it. */
   active = 0;
   /** Connections ever attempted to it. */
@@ -66,9 +68,10 @@ export class Backend {
     return this.endpoint.weight;
   }
 
-  /** The state shown to users: discovery's state, or `removed` once unlisted. */
+  /** The state shown to users: discovery's state, `removed` once unlisted, `maintenance` when drained by hand. */
   get state(): string {
-    return this.listed ? this.endpoint.state : 'removed';
+    if (!this.listed) return 'removed';
+    return this.adminDrained ? 'maintenance' : this.endpoint.state;
   }
 
   /** True while it must get no new connections but its open ones continue. */

@@ -210,6 +210,39 @@ export const listenerOptions = {
     defaultText: 'off',
     parse: v.durationOrOff,
   }),
+  maxConnectionsPerBackend: opt({
+    flag: 'max-connections-per-backend',
+    scope: 'listener',
+    group: 'Limits',
+    describe:
+      'Most connections open to one backend; full backends are skipped, and when all are full a client waits up to --queue-timeout (0 = unlimited)',
+    equivalent: 'HAProxy server `maxconn` (with its queue), NGINX `max_conns`',
+    default: 0,
+    defaultText: 'unlimited',
+    parse: v.limit,
+  }),
+  queueTimeout: opt({
+    flag: 'queue-timeout',
+    scope: 'listener',
+    group: 'Limits',
+    describe:
+      'How long a client may wait for a backend below its connection limit before it is closed as rejected',
+    equivalent: 'HAProxy `timeout queue`',
+    default: 5000,
+    defaultText: '5s',
+    parse: v.duration,
+  }),
+  maxConnectionsPerClient: opt({
+    flag: 'max-connections-per-client',
+    scope: 'listener',
+    group: 'Limits',
+    describe:
+      'Most connections open at once from one client address (the PROXY-protocol address when accepted); over it, closed as rejected (0 = unlimited)',
+    equivalent: 'HAProxy `src_conn_cur` + `tcp-request connection reject`, NGINX `limit_conn`',
+    default: 0,
+    defaultText: 'unlimited',
+    parse: v.limit,
+  }),
   dnsFamily: opt<'any' | '4' | '6'>({
     flag: 'dns-family',
     scope: 'listener',
@@ -330,6 +363,17 @@ export const processOptions = {
     defaultText: '[::]:9901',
     parse: v.hostPortOrOff,
   }),
+  adminToken: opt<string | null>({
+    flag: 'admin-token',
+    scope: 'process',
+    group: 'Admin and logs',
+    describe:
+      'Bearer token that allows runtime control (POST /backends/{id}/drain|undrain) from non-loopback peers; without it only loopback may',
+    equivalent: 'HAProxy stats socket `level admin`',
+    default: null,
+    defaultText: '(none: loopback only)',
+    parse: v.text,
+  }),
   logFormat: opt<LogFormat>({
     flag: 'log-format',
     scope: 'process',
@@ -358,6 +402,18 @@ export const processOptions = {
     default: 0,
     defaultText: 'unlimited',
     parse: v.limit,
+  }),
+  rejectOverLimit: opt({
+    flag: 'reject-over-limit',
+    scope: 'process',
+    group: 'Limits',
+    boolean: true,
+    describe:
+      'Over --max-connections, close new clients at once (counted as rejected) instead of making them wait',
+    equivalent: 'HAProxy `tcp-request connection reject if { fe_conn gt N }`',
+    default: false,
+    defaultText: 'false',
+    parse: v.boolean,
   }),
   shutdownDelay: opt({
     flag: 'shutdown-delay',

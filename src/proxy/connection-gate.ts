@@ -1,6 +1,8 @@
-/** Something the gate can start once there is room for it. */
+/** Something the gate can start once there is room for it, or turn away. */
 export interface Admittable {
   start(): void;
+  /** Close it at once: over the limit with `--reject-over-limit`. */
+  refuse(outcome: 'rejected'): void;
 }
 
 /**
@@ -16,9 +18,15 @@ export class ConnectionGate {
   #head = 0;
   readonly #admitted = new WeakSet<Admittable>();
 
-  /** @param max 0 = unlimited */
-  constructor(max: number) {
+  readonly #reject: boolean;
+
+  /**
+   * @param max 0 = unlimited
+   * @param reject close clients over the limit at once instead of making them wait
+   */
+  constructor(max: number, reject = false) {
     this.#max = max;
+    this.#reject = reject;
   }
 
   get active(): number {
@@ -32,6 +40,8 @@ export class ConnectionGate {
   admit(item: Admittable): void {
     if (this.#max === 0 || this.#active < this.#max) {
       this.#start(item);
+    } else if (this.#reject) {
+      item.refuse('rejected');
     } else {
       this.#waiting.push(item);
     }

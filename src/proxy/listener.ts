@@ -54,6 +54,12 @@ export class Listener implements SessionHost {
   #addresses: string[] = [];
   #accepting = false;
   #emptyWaiters: (() => void)[] = [];
+  readonly #maxPerClient: number;
+  /** Open connections per client address, for `--max-connections-per-client`. */
+  readonly #perClient = new Map<string, number>();
+  /** Sessions waiting for a backend below `--max-connections-per-backend`, oldest first. */
+  readonly #queue: Session[] = [];
+  readonly #counted = new WeakSet<Session>();
 
   constructor(config: ListenerSettings, deps: ListenerDeps) {
     if (config.backends === null) throw new Error('listener needs backends');
@@ -70,7 +76,9 @@ export class Listener implements SessionHost {
       halfCloseTimeoutMs: config.halfCloseTimeout,
       keepAliveMs: config.tcpKeepalive,
       maxLifetimeMs: config.maxConnectionLifetime,
+      queueTimeoutMs: config.queueTimeout,
     };
+    this.#maxPerClient = config.maxConnectionsPerClient;
     this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({
@@ -82,6 +90,10 @@ export class Listener implements SessionHost {
       zone: config.zone ?? undefined,
       trackLatency: config.latencyTracking,
       nowMs: () => deps.clock.nowMs(),
+      maxPerBackend: config.maxConnectionsPerBackend,
+      onRoom: () => {
+        this.#serveQueue();
+      },
     });
     this.source = createDiscoverySource(config.backends, config, deps);
   }
@@ -195,8 +207,46 @@ export class Listener implements SessionHost {
     this.#logger.error('accept failed', { error: err.message });
   }
 
+  admit(session: Session): 'rejected' | null {
+    if (this.#maxPerClient > 0) {
+      const addr = session.clientAddress;
+      const open = this.#perClient.get(addr) ?? 0;
+      if (open >= this.#maxPerClient) return 'rejected';
+      this.#perClient.set(addr, open + 1);
+      this.#counted.add(session);
+    }
+    return null;
+  }
+
+  enqueue(session: Session): void {
+    if (!this.#queue.includes(session)) this.#queue.push(session);
+  }
+
+  dequeue(session: Session): void {
+    const i = this.#queue.indexOf(session);
+    if (i >= 0) this.#queue.splice(i, 1);
+  }
+
+  /** Number of clients waiting for a backend with room. */
+  get queueLength(): number {
+    return this.#queue.length;
+  }
+
+  #serveQueue(): void {
+    while (this.#queue.length > 0 && this.pool.hasRoom()) {
+      const next = this.#queue.shift() as Session;
+      next.retry();
+    }
+  }
+
   sessionEnded(session: Session): void {
     this.sessions.delete(session);
+    if (this.#counted.delete(session)) {
+      const addr = session.clientAddress;
+      const open = (this.#perClient.get(addr) ?? 1) - 1;
+      if (open > 0) this.#perClient.set(addr, open);
+      else this.#perClient.delete(addr);
+    }
     this.#deps.gate.release(session);
     if (this.sessions.size === 0 && this.#emptyWaiters.length > 0) {
       const waiters = this.#emptyWaiters;

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import type { Backend, Closable } from '../backends/backend.ts';
-import type { BackendPool } from '../backends/backend-pool.ts';
+import { ALL_FULL, type BackendPool } from '../backends/backend-pool.ts';
 import type { PickContext } from '../balancing/balancer.ts';
 import { unmapIPv4 } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
@@ -26,6 +26,8 @@ export interface SessionSettings {
   readonly keepAliveMs: number;
   /** 0 = connections live as long as they like. */
   readonly maxLifetimeMs: number;
+  /** How long a client may wait for a backend with room (`--queue-timeout`). */
+  readonly queueTimeoutMs: number;
 }
 
 /** What a session needs from the listener that accepted it. */
@@ -37,6 +39,14 @@ export interface SessionHost {
   readonly clock: Clock;
   /** Randomness for lifetime jitter. */
   readonly random: () => number;
+  /**
+   * Admission checks that need the client address (access control,
+   * per-client limits): the outcome to close with, or null to go on.
+   */
+  admit(session: Session): Outcome | null;
+  /** Park a session until a backend has room; false if it cannot wait. */
+  enqueue(session: Session): void;
+  dequeue(session: Session): void;
   sessionEnded(session: Session): void;
 }
 
@@ -99,6 +109,7 @@ export class Session implements PickContext, Closable {
   #firstSentMs = 0;
   #graceTimer: NodeJS.Timeout | undefined;
   #lifetimeTimer: NodeJS.Timeout | undefined;
+  #queueTimer: NodeJS.Timeout | undefined;
   /** Upstream read buffers still referenced by unflushed writes to the client. */
   #pinned: Buffer[] | null = null;
 
@@ -113,9 +124,34 @@ export class Session implements PickContext, Closable {
     client.on('close', onClientClose);
   }
 
-  /** Begin: pick a backend and connect. The client socket is paused until then. */
+  /** Begin: admission checks, then pick a backend and connect. The client socket is paused until then. */
   start(): void {
+    const refused = this.host.admit(this);
+    if (refused !== null) {
+      this.refuse(refused);
+      return;
+    }
     this.#connectNext();
+  }
+
+  /** Close at once without touching a backend (rejected, denied, ...). */
+  refuse(outcome: Outcome): void {
+    this.#outcome ??= outcome;
+    this.client.destroy();
+  }
+
+  /** A queued session: a backend may have room now. */
+  retry(): void {
+    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer);
+    this.#queueTimer = undefined;
+    if (this.#phase === CONNECTING && !this.#clientClosed) this.#connectNext();
+  }
+
+  /** Waited `--queue-timeout` for a backend with room. */
+  queueExpired(): void {
+    this.#queueTimer = undefined;
+    this.host.dequeue(this);
+    this.refuse('rejected');
   }
 
   /** True until the current attempt has connected (or the session gave up). */
@@ -161,7 +197,16 @@ export class Session implements PickContext, Closable {
   #connectNext(): void {
     const host = this.host;
     this.nowMs = host.clock.nowMs();
-    const backend = host.pool.pick(this);
+    const backend = host.pool.pickWithRoom(this);
+    if (backend === ALL_FULL) {
+      // Every backend is at its limit: wait in the listener's queue (bounded in time).
+      if (this.#queueTimer === undefined) {
+        this.#queueTimer = setTimeout(expireQueue, host.settings.queueTimeoutMs, this);
+        this.#queueTimer.unref();
+      }
+      host.enqueue(this);
+      return;
+    }
     if (backend === undefined) {
       this.#outcome ??= this.attempts === 0 ? 'no_backend' : this.#lastFailure;
       this.client.destroy();
@@ -366,6 +411,10 @@ export class Session implements PickContext, Closable {
     this.#phase = DONE;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
+    if (this.#queueTimer !== undefined) {
+      clearTimeout(this.#queueTimer);
+      this.host.dequeue(this);
+    }
     // Both sockets are closed: no write references the pinned buffers any more.
     this.#releasePinned();
     const outcome = this.#outcome ?? (this.#sawReset ? 'reset' : 'ok');
@@ -399,6 +448,10 @@ function resetSocket(socket: Socket): void {
 
 function resetBoth(session: Session): void {
   session.reset();
+}
+
+function expireQueue(session: Session): void {
+  session.queueExpired();
 }
 
 function endLifetime(session: Session): void {
