@@ -1,0 +1,162 @@
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { errnoCode, errorMessage } from '../core/errors.ts';
+import type { CheckExpect } from './check-string.ts';
+
+/**
+ * How much a check reads while waiting for its expectation: enough for a
+ * Redis `INFO replication` answer (about 500 bytes) or an HTTP status line
+ * and headers, small enough that a backend streaming a large answer cannot
+ * make a check buffer much.
+ */
+export const PROBE_READ_LIMIT_BYTES = 16 * 1024;
+
+export interface ProbeTarget {
+  /** IP literal or host name (resolved at each probe). */
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ProbeOptions {
+  /** Deadline for the whole probe: connect, send and the read of the expectation. */
+  readonly timeoutMs: number;
+  /** Written once connected. */
+  readonly send?: Buffer | undefined;
+  /** Read until it matches; without it, connecting (and sending) is success. */
+  readonly expect?: CheckExpect | undefined;
+  /**
+   * How to close. `fin` (default): an orderly close, so backends do not log
+   * resets. Its TIME_WAIT stays on the proxy, but each backend is its own
+   * 4-tuple destination and at one check per interval that is about
+   * 60 s / interval sockets per backend, a few hundred bytes of kernel memory
+   * each, and no port pressure. `reset` (SO_LINGER 0, as HAProxy does for
+   * checks) leaves nothing behind, for very short intervals or huge pools.
+   */
+  readonly close?: 'fin' | 'reset';
+  /** Aborting ends the probe at once (ok: false, reason `aborted`). */
+  readonly signal?: AbortSignal | undefined;
+  /** Monotonic clock for `ms`. */
+  readonly nowMs?: () => number;
+}
+
+/**
+ * The outcome of one probe. `reason` is short text for logs and the admin
+ * API: `connected` or `matched` on success; otherwise `connect timeout`,
+ * `timeout` (connected, no match in time), `connection refused`,
+ * `closed before match` (or `closed`, without expect, when the peer hung up
+ * before the send completed), `no match in first 16 KiB`, `aborted`, or
+ * `connect error CODE` / `error CODE` for other socket errors.
+ */
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly reason: string;
+  /** Time from the start of the probe to its outcome. */
+  readonly ms: number;
+}
+
+/**
+ * One TCP health check against a real socket: connect; write `send` if given;
+ * with `expect`, read until it matches, the timeout, the peer's close or
+ * `PROBE_READ_LIMIT_BYTES`. Uses one timer, never throws or rejects, and
+ * always destroys its socket before resolving.
+ */
+export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
+  const nowMs = opts.nowMs ?? (() => performance.now());
+  const started = nowMs();
+  return new Promise<ProbeResult>((resolve) => {
+    if (opts.signal?.aborted === true) {
+      resolve({ ok: false, reason: 'aborted', ms: 0 });
+      return;
+    }
+    let socket: Socket;
+    try {
+      socket = connect({
+        host: target.address,
+        port: target.port,
+        allowHalfOpen: true,
+        noDelay: true,
+      });
+    } catch (err) {
+      // Synchronous argument errors (a bad port) still make a failed check, not a throw.
+      resolve({ ok: false, reason: `connect error ${errnoCode(err) ?? errorMessage(err)}`, ms: 0 });
+      return;
+    }
+    let connected = false;
+    let done = false;
+    let received: Buffer = Buffer.alloc(0);
+    let text = '';
+    let searchedTo = 0;
+
+    const finish = (ok: boolean, reason: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // resetAndDestroy() on a socket still connecting would wait for the
+      // connect; a plain destroy() abandons the attempt at once.
+      if (opts.close === 'reset' && connected && !socket.destroyed) socket.resetAndDestroy();
+      else socket.destroy();
+      resolve({ ok, reason, ms: nowMs() - started });
+    };
+    const onAbort = (): void => finish(false, 'aborted');
+
+    const timer = setTimeout(
+      () => finish(false, connected ? 'timeout' : 'connect timeout'),
+      opts.timeoutMs,
+    );
+    timer.unref();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    // Stays attached after finish: a late error on the destroyed socket must not go unhandled.
+    socket.on('error', (err) => {
+      const code = errnoCode(err) ?? err.message;
+      if (!connected)
+        finish(false, code === 'ECONNREFUSED' ? 'connection refused' : `connect error ${code}`);
+      else finish(false, `error ${code}`);
+    });
+
+    socket.once('connect', () => {
+      connected = true;
+      const send = opts.send;
+      if (send === undefined || send.length === 0) {
+        if (opts.expect === undefined) finish(true, 'connected');
+        return;
+      }
+      socket.write(send, (err) => {
+        // The error itself also arrives as an 'error' event, which names it.
+        if (err == null && opts.expect === undefined) finish(true, 'connected');
+      });
+    });
+
+    socket.on('data', (chunk: Buffer) => {
+      const expect = opts.expect;
+      if (expect === undefined || done) return;
+      const room = PROBE_READ_LIMIT_BYTES - received.length;
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      received = Buffer.concat([received, part]);
+      let matched: boolean;
+      if (expect.kind === 'substring') {
+        // Search only where a match could newly end, so chunks are not rescanned.
+        const from = Math.max(0, searchedTo - expect.bytes.length + 1);
+        matched = received.indexOf(expect.bytes, from) >= 0;
+        searchedTo = received.length;
+      } else {
+        text += part.toString('latin1');
+        expect.re.lastIndex = 0;
+        matched = expect.re.test(text);
+      }
+      if (matched) finish(true, 'matched');
+      else if (received.length >= PROBE_READ_LIMIT_BYTES) finish(false, 'no match in first 16 KiB');
+    });
+
+    socket.once('end', () => {
+      if (opts.expect !== undefined) finish(false, 'closed before match');
+    });
+
+    // Without expect, a peer that closes before our send completes also ends here.
+    socket.once('close', () => {
+      if (!connected) finish(false, 'connect error closed');
+      else finish(false, opts.expect === undefined ? 'closed' : 'closed before match');
+    });
+  });
+}
