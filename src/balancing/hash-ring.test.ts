@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CONFORMANCE_SEED } from './conformance.case.ts';
 import { HashRing, RING_POINTS } from './hash-ring.ts';
 
 const members = (spec: Record<string, number>) =>
@@ -6,15 +8,15 @@ const members = (spec: Record<string, number>) =>
 
 describe('HashRing', () => {
   it('gives the heaviest member RING_POINTS points and the others points in proportion', () => {
-    const ring = new HashRing(members({ a: 4, b: 2, c: 1, d: 0.001 }));
+    const ring = HashRing.build(members({ a: 4, b: 2, c: 1, d: 0.001 }));
     const count = (owner: number) => ring.owners.filter((o) => o === owner).length;
     expect(ring.members.map((m) => m.id)).toEqual(['a', 'b', 'c', 'd']);
     expect([0, 1, 2, 3].map(count)).toEqual([RING_POINTS, RING_POINTS / 2, RING_POINTS / 4, 1]);
   });
 
   it('keeps positions sorted and the same whatever the input order', () => {
-    const one = new HashRing(members({ x: 1, y: 3, z: 2 }));
-    const other = new HashRing(members({ z: 2, x: 1, y: 3 }));
+    const one = HashRing.build(members({ x: 1, y: 3, z: 2 }));
+    const other = HashRing.build(members({ z: 2, x: 1, y: 3 }));
     expect(other.positions).toEqual(one.positions);
     expect(other.owners).toEqual(one.owners);
     for (let i = 1; i < one.positions.length; i++) {
@@ -23,7 +25,7 @@ describe('HashRing', () => {
   });
 
   it('finds the first point at or after a hash, wrapping past the last', () => {
-    const ring = new HashRing(members({ a: 1 }));
+    const ring = HashRing.build(members({ a: 1 }));
     const first = ring.positions[0] as number;
     const last = ring.positions[ring.positions.length - 1] as number;
     expect(ring.find(0)).toBe(0);
@@ -38,14 +40,34 @@ describe('HashRing', () => {
       const owner = ring.members.findIndex((m) => m.id === id);
       return [...ring.positions.filter((_, i) => ring.owners[i] === owner)];
     };
-    const small = new HashRing(members({ a: 1, b: 1 }));
-    const big = new HashRing(members({ a: 1, b: 1, c: 1 }));
+    const small = HashRing.build(members({ a: 1, b: 1 }));
+    const big = HashRing.build(members({ a: 1, b: 1, c: 1 }));
     expect(pointsOf(big, 'a')).toEqual(pointsOf(small, 'a'));
-    const light = new HashRing(members({ a: 1, b: 2 }));
+    const light = HashRing.build(members({ a: 1, b: 2 }));
     expect(pointsOf(small, 'a')).toEqual(expect.arrayContaining(pointsOf(light, 'a')));
   });
 
   it('is empty without members', () => {
-    expect(new HashRing([]).positions).toHaveLength(0);
+    expect(HashRing.build([]).positions).toHaveLength(0);
+  });
+
+  it('builds the same ring from the previous one as from scratch, through any set changes', () => {
+    const setArb = fc.uniqueArray(
+      fc.record({ id: fc.constantFrom(...'abcdefghij'), weight: fc.integer({ min: 1, max: 3 }) }),
+      { selector: (m) => m.id, maxLength: 10 },
+    );
+    fc.assert(
+      fc.property(fc.array(setArb, { minLength: 1, maxLength: 8 }), (sets) => {
+        let ring = HashRing.build([]);
+        for (const set of sets) {
+          ring = HashRing.build(set, ring);
+          const scratch = HashRing.build(set);
+          expect(ring.members).toEqual(scratch.members);
+          expect(ring.positions).toEqual(scratch.positions);
+          expect(ring.owners).toEqual(scratch.owners);
+        }
+      }),
+      { seed: CONFORMANCE_SEED, numRuns: 100 },
+    );
   });
 });

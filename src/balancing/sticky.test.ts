@@ -18,7 +18,7 @@ const HASHING = {
   ],
 };
 
-/** A backend's share of the ring varies by about 1/√points: 3 % with 1024. */
+/** A backend's share of the ring varies by about 1/√points: 2 % with 2048. */
 const RING_GRANULARITY = {
   share: 0.04,
   reason: 'ring points: a share is exact only to about 1/√points',
@@ -35,7 +35,10 @@ runBalancerConformance({
   name: 'sticky, bounded load 1.25',
   create: () => new StickyBalancer({ key: 'client-ip', boundedLoad: 1.25 }),
   skip: [HASHING],
-  weightTolerance: RING_GRANULARITY,
+  weightTolerance: {
+    share: 0.05,
+    reason: 'ring points, and at this low concurrency the caps spill light backends’ random excess',
+  },
 });
 
 const KEYS = 100_000;

@@ -18,7 +18,7 @@ export interface StickyBalancerOptions {
 /** Seed of the client-key hash; part of the sticky contract (replicas must agree). */
 const KEY_SEED = 0x7374_6b79; // "stky"
 
-const EMPTY_RING = new HashRing([]);
+const EMPTY_RING = HashRing.build([]);
 
 /**
  * Consistent hashing of the client address onto a ring of backend ids
@@ -65,7 +65,10 @@ export class StickyBalancer implements Balancer {
 
   update(candidates: readonly Backend[]): void {
     if (!this.#sameSet(candidates)) {
-      this.#ring = new HashRing(candidates.map((b) => ({ id: b.id, weight: b.weight })));
+      this.#ring = HashRing.build(
+        candidates.map((b) => ({ id: b.id, weight: b.weight })),
+        this.#ring,
+      );
       this.#indexById = new Map(this.#ring.members.map((m, i) => [m.id, i]));
       this.#visited = new Uint32Array(candidates.length);
       this.#walk = 0;
