@@ -1,4 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { Socket, createServer, type Server, type SocketConstructorOpts } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import { BackendPool } from '../backends/backend-pool.ts';
 import { createBalancer } from '../balancing/create-balancer.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
@@ -10,7 +11,14 @@ import { createDiscoverySource } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { ConnectionGate } from './connection-gate.ts';
-import { CLOSE_GRACE_MS, Session, type SessionHost, type SessionSettings } from './session.ts';
+import {
+  CLOSE_GRACE_MS,
+  Session,
+  nextClientBuffer,
+  onClientRead,
+  type SessionHost,
+  type SessionSettings,
+} from './session.ts';
 
 export interface ListenerDeps {
   readonly clock: Clock;
@@ -179,7 +187,7 @@ export class Listener implements SessionHost {
       server.listen({ host: hp.host, port: hp.port, backlog: 4096, ipv6Only: false }, () => {
         server.off('error', onListenError);
         server.on('error', onServerError);
-        server.on('connection', onConnection);
+        installAcceptHook(server, this);
         const addr = server.address();
         this.#addresses.push(
           addr !== null && typeof addr === 'object'
@@ -296,10 +304,59 @@ export class Listener implements SessionHost {
   }
 }
 
-function onConnection(this: TaggedServer, socket: Socket): void {
+/** The listening handle net.Server keeps; its `onconnection` is called for each accepted connection. */
+interface ServerHandle {
+  onconnection: (status: number, clientHandle?: object) => void;
+  [kListener]?: Listener;
+}
+
+/** `new Socket()` options net itself uses to adopt an accepted handle. */
+interface AdoptOptions extends Omit<SocketConstructorOpts, 'handle'> {
+  /** The accepted libuv handle (a TCPWrap), not a BoundSocket. */
+  handle: object;
+  pauseOnCreate: boolean;
+}
+
+/**
+ * Accept connections ourselves rather than through net.Server's
+ * 'connection' event: net would build a Socket without `onread`, so every
+ * client read would allocate a fresh buffer. Binding, listening and closing
+ * stay net.Server's; only the accept callback of its handle is replaced, and
+ * each accepted handle is adopted by one Socket that reads into pooled
+ * buffers (as net.Server does internally, with `onread` added).
+ */
+function installAcceptHook(server: Server, listener: Listener): void {
+  const handle = (server as unknown as { _handle: ServerHandle | null })._handle;
+  if (handle === null || typeof handle.onconnection !== 'function') {
+    throw new Error(
+      'this Node.js version has no net.Server handle to accept on (need Node.js >= 22.19)',
+    );
+  }
+  handle[kListener] = listener;
+  handle.onconnection = onRawConnection;
+}
+
+function onRawConnection(this: ServerHandle, status: number, clientHandle?: object): void {
   const listener = this[kListener];
-  if (listener === undefined) socket.destroy();
-  else listener.accept(socket);
+  if (listener === undefined) return;
+  if (status !== 0 || clientHandle === undefined) {
+    listener.serverError(new Error(`accept failed: ${getSystemErrorName(status)}`));
+    return;
+  }
+  const keepAliveMs = listener.settings.keepAliveMs;
+  const options: AdoptOptions = {
+    handle: clientHandle,
+    allowHalfOpen: true,
+    // Nothing is read until a backend is connected: retries lose no byte.
+    pauseOnCreate: true,
+    readable: true,
+    writable: true,
+    noDelay: true,
+    keepAlive: keepAliveMs > 0,
+    keepAliveInitialDelay: keepAliveMs,
+    onread: { buffer: nextClientBuffer, callback: onClientRead },
+  };
+  listener.accept(new Socket(options as unknown as SocketConstructorOpts));
 }
 
 function onServerError(this: TaggedServer, err: Error): void {

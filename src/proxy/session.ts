@@ -110,8 +110,11 @@ export class Session implements PickContext, Closable {
   #graceTimer: NodeJS.Timeout | undefined;
   #lifetimeTimer: NodeJS.Timeout | undefined;
   #queueTimer: NodeJS.Timeout | undefined;
-  /** Upstream read buffers still referenced by unflushed writes to the client. */
-  #pinned: Buffer[] | null = null;
+  /**
+   * Read buffers still referenced by unflushed writes: [0] client bytes
+   * written upstream, [1] backend bytes written to the client.
+   */
+  readonly #pinned: [Buffer[] | null, Buffer[] | null] = [null, null];
 
   constructor(host: SessionHost, client: Socket) {
     this.host = host;
@@ -272,7 +275,6 @@ export class Session implements PickContext, Closable {
     backend.recordConnect(connectMs, now);
     host.pool.balancer.onConnect?.(backend, connectMs);
     const client = this.client;
-    client.on('data', onClientData);
     client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
     client.on('timeout', onClientTimeout);
@@ -288,20 +290,20 @@ export class Session implements PickContext, Closable {
     client.resume();
   }
 
-  clientData(chunk: Buffer): void {
-    if (this.#phase !== RELAYING) return;
+  /**
+   * `nread` client bytes landed in `buf` (the client socket reads with
+   * `onread`): relay them upstream and return the buffer for the next read.
+   */
+  clientRead(nread: number, buf: Buffer): Buffer {
+    if (this.#phase !== RELAYING) return buf;
     if (this.#firstByte === FB_WAITING) {
       this.#firstByte = FB_TIMING;
       this.#firstSentMs = this.host.clock.nowMs();
     }
-    if (!(this.upstream as Socket).write(chunk)) this.client.pause();
+    return this.#relay(this.client, this.upstream as Socket, nread, buf, 0);
   }
 
-  /**
-   * `nread` bytes from the backend landed in `buf`: write them to the client
-   * and return the buffer for the next read. A buffer the client write still
-   * references (not flushed synchronously) is pinned until the client drains.
-   */
+  /** `nread` backend bytes landed in `buf`: relay them to the client; returns the next read buffer. */
   upstreamRead(nread: number, buf: Buffer): Buffer {
     if (this.#phase !== RELAYING) return buf;
     if (this.#firstByte !== FB_SETTLED) {
@@ -313,26 +315,32 @@ export class Session implements PickContext, Closable {
       }
       this.#firstByte = FB_SETTLED;
     }
-    const client = this.client;
-    if (this.#pinned !== null && client.writableLength === 0) this.#releasePinned();
-    if (!client.write(nread === buf.length ? buf : buf.subarray(0, nread))) {
-      (this.upstream as Socket).pause();
-    }
+    return this.#relay(this.upstream as Socket, this.client, nread, buf, 1);
+  }
+
+  /**
+   * Write what `from` read into `to`, pausing `from` when `to` is backed up.
+   * A read buffer the write still references (not flushed synchronously) is
+   * pinned until `to` drains; otherwise it is reused for the next read.
+   */
+  #relay(from: Socket, to: Socket, nread: number, buf: Buffer, dir: 0 | 1): Buffer {
+    const pinned = this.#pinned[dir];
+    if (pinned !== null && to.writableLength === 0) this.#releasePinned(dir);
+    if (!to.write(nread === buf.length ? buf : buf.subarray(0, nread))) from.pause();
     const size = nextSizeAfter(nread, buf);
-    if (client.writableLength === 0) {
-      // Flushed synchronously: the buffer is free again.
+    if (to.writableLength === 0) {
       if (size === buf.length) return buf;
       releaseBuffer(buf);
     } else {
-      (this.#pinned ??= []).push(buf);
+      (this.#pinned[dir] ??= []).push(buf);
     }
     return size === LARGE_READ ? acquireLarge() : newSmall();
   }
 
-  #releasePinned(): void {
-    const pinned = this.#pinned;
+  #releasePinned(dir: 0 | 1): void {
+    const pinned = this.#pinned[dir];
     if (pinned === null) return;
-    this.#pinned = null;
+    this.#pinned[dir] = null;
     for (const b of pinned) releaseBuffer(b);
   }
 
@@ -356,12 +364,15 @@ export class Session implements PickContext, Closable {
     else this.upstream?.setTimeout(ms);
   }
 
+  /** The upstream socket flushed its writes: release their buffers, resume the client. */
   drainUpstream(): void {
+    if ((this.upstream as Socket).writableLength === 0) this.#releasePinned(0);
     if (this.#phase === RELAYING) this.client.resume();
   }
 
+  /** The client socket flushed its writes: release their buffers, resume the backend. */
   drainClient(): void {
-    if (this.client.writableLength === 0) this.#releasePinned();
+    if (this.client.writableLength === 0) this.#releasePinned(1);
     if (this.#phase === RELAYING) this.upstream?.resume();
   }
 
@@ -416,7 +427,8 @@ export class Session implements PickContext, Closable {
       this.host.dequeue(this);
     }
     // Both sockets are closed: no write references the pinned buffers any more.
-    this.#releasePinned();
+    this.#releasePinned(0);
+    this.#releasePinned(1);
     const outcome = this.#outcome ?? (this.#sawReset ? 'reset' : 'ok');
     this.#outcome = outcome;
     const backend = this.backend;
@@ -465,8 +477,16 @@ function sessionOf(socket: TaggedSocket): Session | undefined {
 // Socket event handlers: `this` is the socket. Stale upstream sockets (a
 // failed attempt already replaced) are ignored by comparing with session.upstream.
 
-function onClientData(this: TaggedSocket, chunk: Buffer): void {
-  sessionOf(this)?.clientData(chunk);
+/** The `onread` callback of accepted client sockets (see listener.ts). */
+export function onClientRead(this: TaggedSocket, nread: number, buf: Buffer): boolean {
+  const s = sessionOf(this);
+  nextBuffer = s === undefined ? buf : s.clientRead(nread, buf);
+  return true;
+}
+
+/** The `onread` buffer function of client sockets: the buffer the callback chose. */
+export function nextClientBuffer(): Buffer {
+  return nextUpstreamBuffer();
 }
 
 /**
