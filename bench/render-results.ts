@@ -562,14 +562,9 @@ export function render(c: Collected): string {
           ? 'default (nice 0)'
           : `nice ${env.get('nice') ?? ''} for every process bench/compare started (other work was running)`,
       ],
-      [
-        'waiting for other work',
-        env.get('quiet_budget_left') === undefined
-          ? undefined
-          : `${env.get('quiet_budget_left') ?? ''} s of the 150 s budget left unused`,
-      ],
+      ['waiting for other work', quietText(env)],
       ['Node.js (Headway)', env.get('node')],
-      ['Headway', env.get('headway')],
+      ['Headway', headwayText(env.get('headway'))],
       ['HAProxy', env.get('haproxy')],
       ['NGINX', env.get('nginx')],
       ['iperf3', env.get('iperf3')],
@@ -687,6 +682,21 @@ export function render(c: Collected): string {
 
   out.push(...commandsSection(c), ...NOTES);
   return `${out.join('\n')}\n`;
+}
+
+function quietText(env: Map<string, string>): string | undefined {
+  const left = env.get('quiet_budget_left');
+  if (left === undefined) return undefined;
+  if (Number(env.get('nice') ?? 0) < 0) return 'none: raised priority instead';
+  return `${150 - Number(left)} s of the 150 s budget used`;
+}
+
+/** The commit, and whether the working tree differed from it (the data path is measured as it was). */
+function headwayText(raw: string | undefined): string | undefined {
+  const m = /^(\S+) \(modified(?:, diff (\S+))?\)$/.exec(raw ?? '');
+  if (m === null) return raw;
+  const diff = m[2] === undefined ? '' : ` (diff sha256 ${m[2]})`;
+  return `${m[1] ?? ''} plus uncommitted changes in src/${diff}`;
 }
 
 function rssPerConnection(rss: readonly RssMeasurement[]): Map<Target, Spread> {
