@@ -688,7 +688,7 @@ function quietText(env: Map<string, string>): string | undefined {
   const left = env.get('quiet_budget_left');
   if (left === undefined) return undefined;
   if (Number(env.get('nice') ?? 0) < 0) return 'none: raised priority instead';
-  return `${150 - Number(left)} s of the 150 s budget used`;
+  return `${90 - Number(left)} s of the 90 s budget used`;
 }
 
 /** The commit, and whether the working tree differed from it (the data path is measured as it was). */

@@ -39,7 +39,9 @@ export function progressHooks(
     const line =
       `[${bar}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${name} ${what}  ` +
       `${current.live.operations} ${unit}  ${current.live.errors} errors`;
-    const width = Math.max(20, (out.columns ?? 100) - 1);
+    // A pseudo-terminal may report 0 columns: then assume a common width.
+    const columns = out.columns !== undefined && out.columns > 0 ? out.columns : 100;
+    const width = Math.max(20, columns - 1);
     out.write(`\r\x1b[K${line.slice(0, width)}`);
   };
   return {
