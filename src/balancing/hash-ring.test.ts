@@ -53,7 +53,10 @@ describe('HashRing', () => {
 
   it('builds the same ring from the previous one as from scratch, through any set changes', () => {
     const setArb = fc.uniqueArray(
-      fc.record({ id: fc.constantFrom(...'abcdefghij'), weight: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({
+        id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'),
+        weight: fc.integer({ min: 1, max: 3 }),
+      }),
       { selector: (m) => m.id, maxLength: 10 },
     );
     fc.assert(
@@ -69,5 +72,21 @@ describe('HashRing', () => {
       }),
       { seed: CONFORMANCE_SEED, numRuns: 100 },
     );
+  });
+
+  it('sorts large rings (radix) exactly as small ones (comparison sort)', () => {
+    const big = Array.from({ length: 40 }, (_, i) => ({ id: `pod-${i}`, weight: 1 + (i % 3) }));
+    const ring = HashRing.build(big);
+    expect(ring.positions.length).toBeGreaterThan(32_768);
+    const order = [...ring.positions.keys()].sort(
+      (x, y) =>
+        (ring.positions[x] as number) - (ring.positions[y] as number) ||
+        (ring.owners[x] as number) - (ring.owners[y] as number),
+    );
+    expect(order).toEqual([...ring.positions.keys()]);
+    // Incremental from a smaller ring gives the same points.
+    const grown = HashRing.build(big, HashRing.build(big.slice(0, 38)));
+    expect(grown.positions).toEqual(ring.positions);
+    expect(grown.owners).toEqual(ring.owners);
   });
 });
