@@ -320,8 +320,10 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
 
     test('shares picks by weight when connections never overlap', () => {
       // Every backend idle at every pick: only the tie-breaking can honour weights.
+      // Fractional weights too: slow start scales a weight down while a backend ramps up.
       for (const weights of [
         [5, 1],
+        [2.5, 0.5, 1],
         [5, 3, 1, 1],
         [1, 1, 1],
         [2, 7, 1],

@@ -45,8 +45,9 @@ function startLess(a: Slot, b: Slot): boolean {
  * NGINX's smooth round-robin gives a similar sequence but takes, at every
  * pick, the maximum of scores that grow at different rates, which costs O(n).
  * Here a backend's start and deadline change only when it is picked, so two
- * heaps (not yet eligible, by start; eligible, by deadline) do the work. All
- * comparisons are integer cross-multiplications, so sequences are exact.
+ * heaps (not yet eligible, by start; eligible, by deadline) do the work.
+ * Comparisons are cross-multiplications, exact for whole-number weights
+ * (slow start's fractional weights compare in floating point).
  *
  * State is kept by id: when the set changes, each remaining backend keeps
  * its lead or lag, virtual time is re-centred on them, and a new backend
