@@ -33,6 +33,18 @@ export interface BackendReport {
   readonly active: number;
   readonly total: number;
   readonly failures: number;
+  /** Active health checks: absent when off. */
+  readonly health?: {
+    readonly healthy: boolean;
+    readonly checks: number;
+    readonly lastCheckAt: string | null;
+    readonly lastResult: string | null;
+    readonly lastMs: number | null;
+  };
+  /** Passive ejection: when it ends (absent when not ejected). */
+  readonly ejectedUntil?: string;
+  /** Slow start: share of its weight it gets now (absent at 100 %). */
+  readonly slowStart?: number;
   /** Bytes relayed by closed connections. */
   readonly bytes: { readonly clientToBackend: number; readonly backendToClient: number };
   /** Latency percentiles in ms (absent with `--latency-tracking off`). */
@@ -60,12 +72,16 @@ export function reportListener(listener: Listener): ListenerReport {
     tier: pool.tier,
     activeConnections: listener.sessions.size,
     queued: listener.queueLength,
-    backends: [...pool.backends()].map((b) => reportBackend(b, listener.clock.nowMs())),
+    backends: [...pool.backends()].map((b) => reportBackend(listener, b)),
   };
 }
 
-function reportBackend(b: Backend, nowMs: number): BackendReport {
+function reportBackend(listener: Listener, b: Backend): BackendReport {
   const ep = b.endpoint;
+  const nowMs = listener.clock.nowMs();
+  const check = listener.checker?.status(b.id);
+  const ejectedUntil =
+    b.ejectedUntilMs > nowMs ? listener.clock.wallMs() + (b.ejectedUntilMs - nowMs) : undefined;
   return {
     id: b.id,
     address: formatHostPort(ep.address, ep.port),
@@ -75,6 +91,22 @@ function reportBackend(b: Backend, nowMs: number): BackendReport {
     active: b.active,
     total: b.total,
     failures: b.failures,
+    ...(check === undefined
+      ? {}
+      : {
+          health: {
+            healthy: check.healthy,
+            checks: check.checks,
+            lastCheckAt:
+              check.lastCheckAtMs === undefined
+                ? null
+                : new Date(check.lastCheckAtMs).toISOString(),
+            lastResult: check.lastReason ?? null,
+            lastMs: check.lastMs === undefined ? null : Math.round(check.lastMs * 1000) / 1000,
+          },
+        }),
+    ...(ejectedUntil === undefined ? {} : { ejectedUntil: new Date(ejectedUntil).toISOString() }),
+    ...(b.rampFactor < 1 ? { slowStart: Math.round(b.rampFactor * 100) / 100 } : {}),
     bytes: { clientToBackend: b.bytesFromClient, backendToClient: b.bytesFromBackend },
     ...(b.latency === null ? {} : { latency: b.latency.report(nowMs) }),
     ...(ep.pod === undefined ? {} : { pod: ep.pod }),

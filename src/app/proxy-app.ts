@@ -51,6 +51,9 @@ export class ProxyApp {
         }),
     });
     this.metrics.countBackendsWith(() => this.#backendStateCounts());
+    this.metrics.countQueuedWith(() =>
+      this.registry.list().map((l) => ({ listener: l.name, count: l.queueLength })),
+    );
   }
 
   get adminAddress(): string | undefined {

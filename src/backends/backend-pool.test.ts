@@ -5,7 +5,11 @@ import type { Endpoint, EndpointState } from '../core/endpoint.ts';
 import type { Logger, LogFields } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
 import { PromMetrics } from '../metrics/prom-metrics.ts';
-import type { BackendMetrics, ListenerMetrics } from '../metrics/proxy-metrics.ts';
+import {
+  noopBackend,
+  type BackendMetrics,
+  type ListenerMetrics,
+} from '../metrics/proxy-metrics.ts';
 import { Backend, type Closable } from './backend.ts';
 import { BackendPool } from './backend-pool.ts';
 
@@ -51,6 +55,7 @@ class RecordingMetrics implements ListenerMetrics {
 
   backend(id: string): BackendMetrics {
     return {
+      ...noopBackend,
       attemptStarted: () => this.events.push(`start ${id}`),
       attemptEnded: () => this.events.push(`end ${id}`),
       connectionClosed: () => this.events.push(`closed ${id}`),
@@ -67,6 +72,10 @@ class RecordingMetrics implements ListenerMetrics {
 
   discoveryFailed(source: string, reason: string): void {
     this.events.push(`discovery error ${source} ${reason}`);
+  }
+
+  panicEntered(): void {
+    this.events.push('panic');
   }
 
   connectionClosedWithoutBackend(): void {

@@ -3,6 +3,7 @@ import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
 import { BackendLatency } from '../metrics/latency.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
+import type { OutlierDetector } from '../health/outlier-detector.ts';
 import { Backend, type Closable } from './backend.ts';
 
 export interface BackendPoolOptions {
@@ -22,13 +23,24 @@ export interface BackendPoolOptions {
   readonly maxPerBackend?: number;
   /** A connection to a backend ended: room may have opened for a queued client. */
   readonly onRoom?: () => void;
+  /** Passive ejection after consecutive connect failures (absent: off). */
+  readonly outlier?: OutlierDetector | undefined;
+  /** `--slow-start`: ramp a new or recovered backend's weight over this long (0 = off). */
+  readonly slowStartMs?: number;
+  /** Every candidate is unhealthy or ejected: traffic goes to all of them (counted). */
+  readonly onPanic?: () => void;
 }
+
+/** Slow start begins at this share of the weight (Envoy's min_weight_percent). */
+const SLOW_START_FLOOR = 0.1;
+/** How often ramping weights are re-applied to the balancer. */
+const SLOW_START_STEP_MS = 1000;
 
 /** `pick` found usable backends, but every one is at `--max-connections-per-backend`. */
 export const ALL_FULL = Symbol('all backends full');
 
 /** Which endpoints currently get new connections. */
-export type PoolTier = 'ready' | 'draining-fallback' | 'none';
+export type PoolTier = 'ready' | 'draining-fallback' | 'panic' | 'none';
 
 /**
  * The backends of one listener: merges discovery snapshots into long-lived
@@ -43,6 +55,9 @@ export class BackendPool {
   #tier: PoolTier = 'none';
   #updatedAtMs: number | undefined;
   #updates = 0;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #refreshAtMs = Infinity;
+  #panics = 0;
 
   constructor(opts: BackendPoolOptions) {
     this.#opts = opts;
@@ -84,7 +99,9 @@ export class BackendPool {
         this.#opts.trackLatency === true
           ? new BackendLatency(this.#opts.nowMs?.() ?? performance.now())
           : null;
-      this.#byId.set(ep.id, new Backend(ep, this.#opts.metrics.backend(ep.id), latency));
+      const backend = new Backend(ep, this.#opts.metrics.backend(ep.id), latency);
+      backend.usableSinceMs = this.#now();
+      this.#byId.set(ep.id, backend);
       return;
     }
     const wasLeaving = existing.isLeaving();
@@ -96,26 +113,135 @@ export class BackendPool {
 
   /** Recompute candidates (after a snapshot, or when usability changed) and tell the balancer. */
   refresh(): void {
-    let ready: Backend[] = [];
-    let draining: Backend[] = [];
+    const now = this.#now();
+    const ready: Backend[] = [];
+    const draining: Backend[] = [];
     for (const b of this.#byId.values()) {
-      if (!b.listed || b.weight <= 0 || b.adminDrained) continue;
+      if (!b.listed || b.endpoint.weight <= 0 || b.adminDrained) continue;
       if (b.endpoint.state === 'ready') ready.push(b);
       else if (b.endpoint.state === 'draining') draining.push(b);
     }
-    ready = lowestPriority(preferZone(ready, this.#opts.zone));
-    draining = lowestPriority(draining);
-    if (ready.length > 0) {
-      this.#candidates = ready;
+    const usable = (b: Backend): boolean => b.healthy && b.ejectedUntilMs <= now;
+    const usableReady = ready.filter(usable);
+    const usableDraining = draining.filter(usable);
+    let candidates: Backend[];
+    if (usableReady.length > 0) {
+      candidates = lowestPriority(preferZone(usableReady, this.#opts.zone));
       this.#tier = 'ready';
-    } else if (draining.length > 0) {
-      this.#candidates = draining;
+    } else if (usableDraining.length > 0) {
+      candidates = lowestPriority(usableDraining);
       this.#tier = 'draining-fallback';
+    } else if (ready.length > 0 || draining.length > 0) {
+      // Panic mode (Envoy): every candidate is down or ejected. Sending to all
+      // of them beats refusing everyone on a possibly wrong health verdict.
+      candidates = lowestPriority(preferZone(ready.length > 0 ? ready : draining, this.#opts.zone));
+      if (this.#tier !== 'panic') {
+        this.#panics++;
+        this.#opts.onPanic?.();
+        this.#opts.logger.warn(
+          'panic mode: every backend is unhealthy or ejected; using all of them',
+          {
+            listener: this.#opts.listener,
+          },
+        );
+      }
+      this.#tier = 'panic';
     } else {
-      this.#candidates = [];
+      candidates = [];
       this.#tier = 'none';
     }
-    this.#opts.balancer.update(this.#candidates);
+    this.#candidates = candidates;
+    this.#applyRamp(candidates, now);
+    this.#scheduleEjectionExpiry(now);
+    this.#opts.balancer.update(candidates);
+  }
+
+  /** Set each candidate's slow-start share; schedule the next step while any ramps. */
+  #applyRamp(candidates: readonly Backend[], now: number): void {
+    const ramp = this.#opts.slowStartMs ?? 0;
+    let ramping = false;
+    for (const b of candidates) {
+      if (ramp <= 0) {
+        b.rampFactor = 1;
+        continue;
+      }
+      const f = Math.min(1, Math.max(SLOW_START_FLOOR, (now - b.usableSinceMs) / ramp));
+      b.rampFactor = f;
+      if (f < 1) ramping = true;
+    }
+    if (ramping) this.#refreshAt(now + SLOW_START_STEP_MS);
+  }
+
+  #scheduleEjectionExpiry(now: number): void {
+    const next = this.#opts.outlier?.nextExpiryMs(now);
+    if (next !== undefined) this.#refreshAt(next + 1);
+  }
+
+  #refreshAt(atMs: number): void {
+    if (this.#refreshTimer !== undefined && this.#refreshAtMs <= atMs) return;
+    if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
+    this.#refreshAtMs = atMs;
+    this.#refreshTimer = setTimeout(
+      () => {
+        this.#refreshTimer = undefined;
+        this.#refreshAtMs = Infinity;
+        this.#markRecovered();
+        this.refresh();
+      },
+      Math.max(1, atMs - this.#now()),
+    );
+    this.#refreshTimer.unref();
+  }
+
+  /** Backends whose ejection just ended start their slow start now. */
+  #markRecovered(): void {
+    const now = this.#now();
+    for (const b of this.#byId.values()) {
+      if (b.ejectedUntilMs !== 0 && b.ejectedUntilMs <= now) {
+        b.ejectedUntilMs = 0;
+        b.usableSinceMs = now;
+      }
+    }
+  }
+
+  #now(): number {
+    return this.#opts.nowMs?.() ?? performance.now();
+  }
+
+  /** Active health checks changed a backend's verdict. */
+  setHealthy(id: string, healthy: boolean): void {
+    const b = this.#byId.get(id);
+    if (b === undefined || b.healthy === healthy) return;
+    b.healthy = healthy;
+    if (healthy) b.usableSinceMs = this.#now();
+    b.metrics.setHealthy(healthy);
+    this.refresh();
+  }
+
+  /** A connect attempt to `backend` failed: passive ejection may take it out. */
+  connectFailed(backend: Backend): void {
+    const outlier = this.#opts.outlier;
+    if (outlier === undefined) return;
+    const now = this.#now();
+    if (outlier.connectFailed(backend.id, now)) {
+      backend.ejectedUntilMs = outlier.ejectedUntil(backend.id, now) ?? now;
+      backend.metrics.ejected();
+      this.#opts.logger.warn('backend ejected after consecutive connect failures', {
+        listener: this.#opts.listener,
+        backend: backend.id,
+        forMs: Math.round(backend.ejectedUntilMs - now),
+      });
+      this.refresh();
+    }
+  }
+
+  connectSucceeded(backend: Backend): void {
+    this.#opts.outlier?.connectSucceeded(backend.id);
+  }
+
+  /** Times panic mode was entered. */
+  get panics(): number {
+    return this.#panics;
   }
 
   pick(ctx: PickContext): Backend | undefined {
@@ -227,12 +353,14 @@ export class BackendPool {
 
   #forget(backend: Backend): void {
     this.#cancelDrain(backend);
+    this.#opts.outlier?.remove(backend.id);
     this.#byId.delete(backend.id);
     backend.metrics.remove();
   }
 
   /** Stop timers; used when the listener goes away. */
   dispose(): void {
+    if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
     for (const b of this.#byId.values()) this.#cancelDrain(b);
   }
 }

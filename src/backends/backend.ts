@@ -20,6 +20,18 @@ export class Backend {
   listed = true;
   /** Put in maintenance through the admin API (`POST /backends/{id}/drain`). */
   adminDrained = false;
+  /** Passing active health checks (true while none are configured). */
+  healthy = true;
+  /** Monotonic ms until which passive ejection keeps it out (0 = not ejected). */
+  ejectedUntilMs = 0;
+  /** Monotonic ms since it is usable (new, or back from unhealthy/ejected): the slow-start origin. */
+  usableSinceMs = 0;
+  /**
+   * Share of its weight it gets now: 1, or less while slow start ramps it
+   * up. Changed only by the pool right before it hands candidates to the
+   * balancer, so balancer tables never see it move under them.
+   */
+  rampFactor = 1;
   /** Connections open or being opened to it. */
   active = 0;
   /** Connections ever attempted to it. */
@@ -64,8 +76,9 @@ export class Backend {
     this.metrics.observeSession(ms / 1000);
   }
 
+  /** Effective weight for balancing: the endpoint's weight, scaled during slow start. */
   get weight(): number {
-    return this.endpoint.weight;
+    return this.rampFactor === 1 ? this.endpoint.weight : this.endpoint.weight * this.rampFactor;
   }
 
   /** The state shown to users: discovery's state, `removed` once unlisted, `maintenance` when drained by hand. */

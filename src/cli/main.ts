@@ -8,6 +8,7 @@ import { declareOptions } from './yargs-options.ts';
 import { runProxy } from './run-proxy.ts';
 import { runEcho, echoOptions } from './run-echo.ts';
 import { runDemo } from './run-demo.ts';
+import { benchCommand } from './bench-command.ts';
 
 /** Exit codes: 2 = bad input (flag, env, config), 1 = runtime failure (e.g. port in use). */
 export const EXIT_USAGE = 2;
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
         await runDemo({ listen: args.listen, admin: args.admin });
       },
     )
+    .command(benchCommand)
     .strict()
     .help()
     .alias('h', 'help')

@@ -7,7 +7,17 @@ import {
   type StickyKey,
   type StrategyName,
 } from '../balancing/strategy-names.ts';
+import { parseCheckExpect, parseCheckSend, type CheckExpect } from '../health/check-string.ts';
 import * as v from './values.ts';
+
+/** Turn a parser's plain Error into the schema's ValueError. */
+function wrap<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new v.ValueError(err instanceof Error ? err.message : String(err));
+  }
+}
 
 /**
  * The one option schema. CLI flags, `HEADWAY_*` environment variables and
@@ -206,6 +216,111 @@ export const listenerOptions = {
     describe:
       'Close connections older than this (±10 % jitter) with a graceful close, so long-lived clients re-spread after a scale-up (0 = off)',
     equivalent: 'Envoy `max_downstream_connection_duration`',
+    default: 0,
+    defaultText: 'off',
+    parse: v.durationOrOff,
+  }),
+  healthCheck: opt<'auto' | 'tcp' | 'none'>({
+    flag: 'health-check',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      'Active health checks: tcp (connect, or send/expect), none, or auto = tcp for static/dns/srv and none for k8s (readiness comes from the API)',
+    equivalent: 'HAProxy `check`, NGINX Plus `health_check`',
+    default: 'auto',
+    defaultText: 'auto',
+    parse: v.oneOf(['auto', 'tcp', 'none'] as const),
+  }),
+  healthInterval: opt({
+    flag: 'health-interval',
+    scope: 'listener',
+    group: 'Health',
+    describe: 'Time between two checks of one backend (checks are spread over it)',
+    equivalent: 'HAProxy `inter`',
+    default: 5000,
+    defaultText: '5s',
+    parse: v.durationAtLeast(100),
+  }),
+  healthTimeout: opt({
+    flag: 'health-timeout',
+    scope: 'listener',
+    group: 'Health',
+    describe: 'Deadline of one check',
+    equivalent: 'HAProxy `timeout check`',
+    default: 1000,
+    defaultText: '1s',
+    parse: v.durationAtLeast(10),
+  }),
+  healthRise: opt({
+    flag: 'health-rise',
+    scope: 'listener',
+    group: 'Health',
+    describe: 'Consecutive passing checks that bring a backend back',
+    equivalent: 'HAProxy `rise`',
+    default: 2,
+    defaultText: '2',
+    parse: v.integer(1, 100),
+  }),
+  healthFall: opt({
+    flag: 'health-fall',
+    scope: 'listener',
+    group: 'Health',
+    describe: 'Consecutive failing checks that take a backend out',
+    equivalent: 'HAProxy `fall`',
+    default: 3,
+    defaultText: '3',
+    parse: v.integer(1, 100),
+  }),
+  healthSend: opt<Buffer | null>({
+    flag: 'health-send',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      'Bytes a check sends after connecting (escapes \\r \\n \\t \\\\ \\xHH), e.g. "PING\\r\\n"',
+    equivalent: 'HAProxy `tcp-check send`',
+    default: null,
+    defaultText: '(nothing)',
+    parse: (raw) => wrap(() => parseCheckSend(v.asText(raw))),
+  }),
+  healthExpect: opt<CheckExpect | null>({
+    flag: 'health-expect',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      'What a passing check must read within its timeout (16 KiB at most): a substring (same escapes), or /regex/',
+    equivalent: 'HAProxy `tcp-check expect string|rstring`',
+    default: null,
+    defaultText: '(connect is enough)',
+    parse: (raw) => wrap(() => parseCheckExpect(v.asText(raw))),
+  }),
+  ejectAfter: opt({
+    flag: 'eject-after',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      'Consecutive connect failures that eject a backend for 10 s, doubling per repeat up to 5 min (0 = off)',
+    equivalent: 'Envoy `outlier_detection.consecutive_local_origin_failure`, NGINX `max_fails`',
+    default: 3,
+    defaultText: '3',
+    parse: v.integer(0, 1000),
+  }),
+  maxEjectionPercent: opt({
+    flag: 'max-ejection-percent',
+    scope: 'listener',
+    group: 'Health',
+    describe: 'Never eject more than this share of the backends',
+    equivalent: 'Envoy `max_ejection_percent`',
+    default: 50,
+    defaultText: '50',
+    parse: v.integer(0, 100),
+  }),
+  slowStart: opt({
+    flag: 'slow-start',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      'Ramp a new or recovered backend from 10 % to its full weight over this long (not with sticky) (0 = off)',
+    equivalent: 'HAProxy `slowstart`, Envoy `slow_start_config`',
     default: 0,
     defaultText: 'off',
     parse: v.durationOrOff,

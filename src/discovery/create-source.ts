@@ -4,8 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { BackendsSpec } from './backends-uri.ts';
 import type { DiscoverySource } from './discovery-source.ts';
 import { DnsSource } from './dns/dns-source.ts';
-import { loadKubeAccess } from './kubernetes/kube-access.ts';
-import { K8sSource } from './kubernetes/k8s-source.ts';
+import { LazyK8sSource } from './kubernetes/lazy-k8s-source.ts';
 import { StaticSource } from './static-source.ts';
 
 export interface DiscoveryDeps {
@@ -41,13 +40,11 @@ export function createDiscoverySource(
         random: deps.random,
       });
     case 'k8s':
-      return new K8sSource({
+      return new LazyK8sSource({
         spec,
-        access: loadKubeAccess({ kubeconfig: settings.kubeconfig ?? undefined, env: deps.env }),
+        kubeconfig: settings.kubeconfig ?? undefined,
+        env: deps.env,
         watchIdleTimeoutMs: settings.k8sWatchTimeout,
-        listTimeoutMs: Math.min(settings.k8sWatchTimeout, 30_000),
-        backoffMinMs: 500,
-        backoffMaxMs: 30_000,
         clock: deps.clock,
         random: deps.random,
       });

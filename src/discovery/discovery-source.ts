@@ -22,6 +22,8 @@ export interface DiscoverySource {
   readonly kind: string;
   /** The URI it was made from, for /backends. */
   readonly uri: string;
+  /** Asynchronous preparation before the listener binds (load libraries, credentials); may throw ConfigError. */
+  init?(): Promise<void>;
   start(sink: DiscoverySink): void;
   stop(): void;
   /** Source-specific state for /backends (last refresh, errors, ...). */

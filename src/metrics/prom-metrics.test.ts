@@ -23,18 +23,10 @@ describe('PromMetrics', () => {
   });
 
   it('registers only the proxy metrics when process metrics are off', async () => {
-    const names = (await prom.registry.getMetricsAsJSON()).map((m) => m.name).sort();
-    expect(names).toEqual([
-      'headway_active_connections',
-      'headway_backend_connect_seconds',
-      'headway_backend_first_byte_seconds',
-      'headway_backends',
-      'headway_bytes_total',
-      'headway_connections_total',
-      'headway_discovery_errors_total',
-      'headway_discovery_updates_total',
-      'headway_session_seconds',
-    ]);
+    const names = (await prom.registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names).toContain('headway_connections_total');
+    expect(names).toContain('headway_backend_connect_seconds');
+    expect(names.filter((n) => !n.startsWith('headway_'))).toEqual([]);
   });
 
   it('collects process metrics by default', async () => {

@@ -49,6 +49,11 @@ export class PromMetrics implements ProxyMetrics {
   readonly firstByteSeconds: Histogram<'listener' | 'backend'>;
   readonly sessionSeconds: Histogram<'listener' | 'backend'>;
   readonly backendLabel: boolean;
+  readonly healthy: Gauge<'listener' | 'backend'>;
+  readonly ejections: Counter<'listener' | 'backend'>;
+  readonly panics: Counter<'listener'>;
+  readonly queued: Gauge<'listener'>;
+  #countQueued: () => Iterable<{ listener: string; count: number }> = () => [];
   #countBackends: () => Iterable<BackendStateCount> = () => [];
   readonly #listeners = new Map<string, PromListenerMetrics>();
 
@@ -63,6 +68,35 @@ export class PromMetrics implements ProxyMetrics {
         buckets: LATENCY_BUCKETS,
         registers: [this.registry],
       });
+    this.healthy = new Gauge({
+      name: 'headway_backend_healthy',
+      help: 'Whether a backend passes its active health checks (1) or not (0)',
+      labelNames: ['listener', 'backend'],
+      registers: [this.registry],
+    });
+    this.ejections = new Counter({
+      name: 'headway_backend_ejections_total',
+      help: 'Times a backend was ejected after consecutive connect failures',
+      labelNames: ['listener', 'backend'],
+      registers: [this.registry],
+    });
+    this.panics = new Counter({
+      name: 'headway_panic_total',
+      help: 'Times every backend of a listener was unhealthy or ejected, so traffic went to all of them (panic mode)',
+      labelNames: ['listener'],
+      registers: [this.registry],
+    });
+    const countQueued = (): Iterable<{ listener: string; count: number }> => this.#countQueued();
+    this.queued = new Gauge({
+      name: 'headway_queued_connections',
+      help: 'Clients waiting for a backend below --max-connections-per-backend',
+      labelNames: ['listener'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const q of countQueued()) this.set({ listener: q.listener }, q.count);
+      },
+    });
     this.connectSeconds = histogram(
       'headway_backend_connect_seconds',
       'Time to establish the TCP connection to a backend',
@@ -119,6 +153,11 @@ export class PromMetrics implements ProxyMetrics {
     });
   }
 
+  /** Where `headway_queued_connections{listener}` reads its values at scrape time. */
+  countQueuedWith(fn: () => Iterable<{ listener: string; count: number }>): void {
+    this.#countQueued = fn;
+  }
+
   /** Where `headway_backends{listener,state}` reads its values at scrape time. */
   countBackendsWith(fn: () => Iterable<BackendStateCount>): void {
     this.#countBackends = fn;
@@ -167,6 +206,10 @@ class PromListenerMetrics implements ListenerMetrics {
 
   discoveryFailed(source: string, reason: string): void {
     this.#prom.discoveryErrors.inc({ listener: this.#name, source, reason });
+  }
+
+  panicEntered(): void {
+    this.#prom.panics.inc({ listener: this.#name });
   }
 }
 
@@ -228,8 +271,18 @@ class PromBackendMetrics implements BackendMetrics {
     (this.#session ??= this.#prom.sessionSeconds.labels(this.#labels)).observe(seconds);
   }
 
+  setHealthy(healthy: boolean): void {
+    this.#prom.healthy.set(this.#labels, healthy ? 1 : 0);
+  }
+
+  ejected(): void {
+    this.#prom.ejections.inc(this.#labels);
+  }
+
   remove(): void {
     if (this.#labels.backend === NO_BACKEND_LABEL) return;
+    this.#prom.healthy.remove(this.#labels);
+    this.#prom.ejections.remove(this.#labels);
     this.#prom.connectSeconds.remove(this.#labels);
     this.#prom.firstByteSeconds.remove(this.#labels);
     this.#prom.sessionSeconds.remove(this.#labels);

@@ -16,6 +16,10 @@ export interface BackendMetrics {
   observeConnect(seconds: number): void;
   observeFirstByte(seconds: number): void;
   observeSession(seconds: number): void;
+  /** Active health checks' verdict. */
+  setHealthy(healthy: boolean): void;
+  /** Passive ejection took it out. */
+  ejected(): void;
   /** Drop every series of this backend (it left and drained). */
   remove(): void;
 }
@@ -28,27 +32,34 @@ export interface ListenerMetrics {
   discoveryUpdated(source: string): void;
   /** A discovery refresh failed; the last set stays in force. */
   discoveryFailed(source: string, reason: string): void;
+  /** Every backend was unhealthy or ejected: traffic went to all of them. */
+  panicEntered(): void;
 }
 
 export interface ProxyMetrics {
   listener(name: string): ListenerMetrics;
 }
 
-const noopBackend: BackendMetrics = {
+/** Backend metrics that record nothing (a base for test doubles). */
+export const noopBackend: BackendMetrics = {
   attemptStarted: () => undefined,
   attemptEnded: () => undefined,
   connectionClosed: () => undefined,
   observeConnect: () => undefined,
   observeFirstByte: () => undefined,
   observeSession: () => undefined,
+  setHealthy: () => undefined,
+  ejected: () => undefined,
   remove: () => undefined,
 };
 
-const noopListener: ListenerMetrics = {
+/** Listener metrics that record nothing (a base for test doubles). */
+export const noopListener: ListenerMetrics = {
   backend: () => noopBackend,
   connectionClosedWithoutBackend: () => undefined,
   discoveryUpdated: () => undefined,
   discoveryFailed: () => undefined,
+  panicEntered: () => undefined,
 };
 
 /** Metrics that record nothing, for tests and embedding. */

@@ -10,6 +10,8 @@ import type { ListenerSettings } from '../config/schema.ts';
 import { createDiscoverySource } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import { ActiveHealthChecker } from '../health/active-checker.ts';
+import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { ConnectionGate } from './connection-gate.ts';
 import {
   CLOSE_GRACE_MS,
@@ -55,6 +57,8 @@ export class Listener implements SessionHost {
   readonly source: DiscoverySource;
   readonly strategy: string;
   readonly sessions = new Set<Session>();
+  /** Active health checks, or null when off. */
+  readonly checker: ActiveHealthChecker | null;
   readonly #config: ListenerSettings;
   readonly #deps: ListenerDeps;
   readonly #logger: Logger;
@@ -99,11 +103,51 @@ export class Listener implements SessionHost {
       trackLatency: config.latencyTracking,
       nowMs: () => deps.clock.nowMs(),
       maxPerBackend: config.maxConnectionsPerBackend,
+      outlier:
+        config.ejectAfter > 0
+          ? new OutlierDetector({
+              ejectAfter: config.ejectAfter,
+              maxEjectionPercent: config.maxEjectionPercent,
+              totalBackends: () => this.#listedCount(),
+              nowMs: () => deps.clock.nowMs(),
+            })
+          : undefined,
+      // Sticky is exempt: a moving weight would move live keys.
+      slowStartMs: config.strategy === 'sticky' ? 0 : config.slowStart,
+      onPanic: () => {
+        this.metrics.panicEntered();
+      },
       onRoom: () => {
         this.#serveQueue();
       },
     });
     this.source = createDiscoverySource(config.backends, config, deps);
+    const checks =
+      config.healthCheck === 'tcp' || (config.healthCheck === 'auto' && this.source.kind !== 'k8s');
+    this.checker = checks
+      ? new ActiveHealthChecker(
+          {
+            intervalMs: config.healthInterval,
+            timeoutMs: config.healthTimeout,
+            rise: config.healthRise,
+            fall: config.healthFall,
+            send: config.healthSend ?? undefined,
+            expect: config.healthExpect ?? undefined,
+            random: deps.random,
+            wallMs: () => deps.clock.wallMs(),
+          },
+          (id, healthy, detail) => {
+            this.#logger.warn(
+              healthy ? 'backend is healthy again' : 'backend failed its health checks',
+              {
+                backend: id,
+                reason: detail.reason,
+              },
+            );
+            this.pool.setHealthy(id, healthy);
+          },
+        )
+      : null;
   }
 
   /** Addresses actually bound (with the real port when 0 was asked). */
@@ -117,6 +161,7 @@ export class Listener implements SessionHost {
 
   /** Bind every address, then start discovery. Throws `ListenError`; nothing stays bound on failure. */
   async start(): Promise<void> {
+    await this.source.init?.();
     const wanted = this.#config.listen.length > 0 ? this.#config.listen : DEFAULT_LISTEN;
     try {
       for (const hp of wanted) {
@@ -130,6 +175,9 @@ export class Listener implements SessionHost {
     this.source.start({
       onSnapshot: (snapshot) => {
         this.pool.applySnapshot(snapshot);
+        this.checker?.setTargets(
+          snapshot.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port })),
+        );
         this.metrics.discoveryUpdated(this.source.kind);
         this.#logger.info('backends updated', {
           count: snapshot.endpoints.length,
@@ -240,6 +288,12 @@ export class Listener implements SessionHost {
     return this.#queue.length;
   }
 
+  #listedCount(): number {
+    let n = 0;
+    for (const b of this.pool.backends()) if (b.listed) n++;
+    return n;
+  }
+
   #serveQueue(): void {
     while (this.#queue.length > 0 && this.pool.hasRoom()) {
       const next = this.#queue.shift() as Session;
@@ -276,6 +330,7 @@ export class Listener implements SessionHost {
   async drain(timeoutMs: number): Promise<void> {
     await this.stopAccepting();
     this.source.stop();
+    this.checker?.stop();
     if (!(await this.#waitEmpty(timeoutMs))) {
       this.#logger.info('drain timeout reached; closing connections', { open: this.sessions.size });
       for (const s of [...this.sessions]) s.closeGracefully('drained');

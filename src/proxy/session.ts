@@ -245,6 +245,7 @@ export class Session implements PickContext, Closable {
     if (backend === null || up === null) return;
     backend.failures++;
     this.host.pool.detach(backend, this);
+    this.host.pool.connectFailed(backend);
     this.tried = this.tried === NO_BACKENDS ? [backend] : [...this.tried, backend];
     this.#lastFailure = kind;
     this.backend = null;
@@ -273,6 +274,7 @@ export class Session implements PickContext, Closable {
     const now = host.clock.nowMs();
     const connectMs = now - this.#connectStartMs;
     backend.recordConnect(connectMs, now);
+    host.pool.connectSucceeded(backend);
     host.pool.balancer.onConnect?.(backend, connectMs);
     const client = this.client;
     client.on('end', onClientEnd);

@@ -147,6 +147,8 @@ export async function startProxy(
   const hasListen = args.includes('--listen');
   const hasAdmin = args.includes('--admin');
   const full = [
+    // Health probes would be extra connections to the tests' backends: opt in per test.
+    ...(args.includes('--health-check') ? [] : ['--health-check', 'none']),
     ...(hasListen ? [] : ['--listen', '127.0.0.1:0']),
     ...(hasAdmin ? [] : ['--admin', '127.0.0.1:0']),
     '--log-level',
