@@ -8,6 +8,7 @@ import {
   type StrategyName,
 } from '../balancing/strategy-names.ts';
 import { parseCheckExpect, parseCheckSend, type CheckExpect } from '../health/check-string.ts';
+import type { Cidr } from '../core/cidr.ts';
 import * as v from './values.ts';
 
 /** Turn a parser's plain Error into the schema's ValueError. */
@@ -324,6 +325,63 @@ export const listenerOptions = {
     default: 0,
     defaultText: 'off',
     parse: v.durationOrOff,
+  }),
+  allow: opt<readonly Cidr[]>({
+    flag: 'allow',
+    scope: 'listener',
+    group: 'Access control',
+    repeatable: true,
+    describe:
+      'Accept clients only from these CIDRs (IPv4 or IPv6; IPv4-mapped addresses match IPv4 blocks); repeatable. Checked before any backend is touched',
+    equivalent: 'NGINX `allow`, HAProxy `tcp-request connection reject unless { src … }`',
+    default: [],
+    defaultText: '(everyone)',
+    parse: (raw) => [v.cidr(raw)],
+  }),
+  deny: opt<readonly Cidr[]>({
+    flag: 'deny',
+    scope: 'listener',
+    group: 'Access control',
+    repeatable: true,
+    describe: 'Refuse clients from these CIDRs (wins over --allow), closed as denied; repeatable',
+    equivalent: 'NGINX `deny`, HAProxy `tcp-request connection reject if { src … }`',
+    default: [],
+    defaultText: '(nobody)',
+    parse: (raw) => [v.cidr(raw)],
+  }),
+  proxyProtocol: opt<'off' | 'v1' | 'v2'>({
+    flag: 'proxy-protocol',
+    scope: 'listener',
+    group: 'PROXY protocol',
+    describe: "Send the client's address to backends in a PROXY protocol header (v1 text or v2 binary)",
+    equivalent: 'HAProxy `send-proxy` / `send-proxy-v2`, NGINX `proxy_protocol on`',
+    default: 'off',
+    defaultText: 'off',
+    parse: v.oneOf(['off', 'v1', 'v2'] as const),
+  }),
+  acceptProxyProtocol: opt({
+    flag: 'accept-proxy-protocol',
+    scope: 'listener',
+    group: 'PROXY protocol',
+    boolean: true,
+    describe:
+      'Read a PROXY protocol header (v1 or v2, auto-detected) from clients: its address feeds sticky hashing, access control, per-client limits and logs. A missing, malformed or late (3 s) header closes that connection (proxy_protocol_error)',
+    equivalent: 'HAProxy `accept-proxy`, NGINX `listen … proxy_protocol`',
+    default: false,
+    defaultText: 'false',
+    parse: v.boolean,
+  }),
+  proxyProtocolFrom: opt<readonly Cidr[]>({
+    flag: 'proxy-protocol-from',
+    scope: 'listener',
+    group: 'PROXY protocol',
+    repeatable: true,
+    describe:
+      'With --accept-proxy-protocol, expect the header only from these peers (the load balancers); others are direct clients; repeatable',
+    equivalent: 'Traefik `proxyProtocol.trustedIPs`, NGINX `set_real_ip_from`',
+    default: [],
+    defaultText: '(every peer)',
+    parse: (raw) => [v.cidr(raw)],
   }),
   maxConnectionsPerBackend: opt({
     flag: 'max-connections-per-backend',

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseHostPort, type HostPort } from '../core/address.ts';
+import { parseCidr, type Cidr } from '../core/cidr.ts';
 import { parseDurationMs } from '../core/duration.ts';
 
 /**
@@ -109,6 +110,15 @@ export function text(raw: RawValue): string {
   const t = asText(raw);
   if (t === '') throw new ValueError('must not be empty');
   return t;
+}
+
+/** A CIDR block (`10.0.0.0/8`, `2001:db8::/32`, or a bare address). */
+export function cidr(raw: RawValue): Cidr {
+  try {
+    return parseCidr(asText(raw));
+  } catch (err) {
+    throw new ValueError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** A Kubernetes label value, e.g. a zone name (`eu-west-1a`). */

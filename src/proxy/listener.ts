@@ -10,6 +10,7 @@ import type { ListenerSettings } from '../config/schema.ts';
 import { createDiscoverySource } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import { CidrSet } from '../core/cidr.ts';
 import { ActiveHealthChecker } from '../health/active-checker.ts';
 import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { ConnectionGate } from './connection-gate.ts';
@@ -67,6 +68,10 @@ export class Listener implements SessionHost {
   #accepting = false;
   #emptyWaiters: (() => void)[] = [];
   readonly #maxPerClient: number;
+  readonly #allow: CidrSet | null;
+  readonly #deny: CidrSet | null;
+  readonly #acceptProxy: boolean;
+  readonly #proxyFrom: CidrSet | null;
   /** Open connections per client address, for `--max-connections-per-client`. */
   readonly #perClient = new Map<string, number>();
   /** Sessions waiting for a backend below `--max-connections-per-backend`, oldest first. */
@@ -89,7 +94,13 @@ export class Listener implements SessionHost {
       keepAliveMs: config.tcpKeepalive,
       maxLifetimeMs: config.maxConnectionLifetime,
       queueTimeoutMs: config.queueTimeout,
+      sendProxyVersion: config.proxyProtocol === 'v1' ? 1 : config.proxyProtocol === 'v2' ? 2 : 0,
     };
+    this.#allow = config.allow.length > 0 ? new CidrSet(config.allow) : null;
+    this.#deny = config.deny.length > 0 ? new CidrSet(config.deny) : null;
+    this.#acceptProxy = config.acceptProxyProtocol;
+    this.#proxyFrom =
+      config.proxyProtocolFrom.length > 0 ? new CidrSet(config.proxyProtocolFrom) : null;
     this.#maxPerClient = config.maxConnectionsPerClient;
     this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
@@ -263,7 +274,14 @@ export class Listener implements SessionHost {
     this.#logger.error('accept failed', { error: err.message });
   }
 
-  admit(session: Session): 'rejected' | null {
+  expectsProxyHeader(peerAddress: string): boolean {
+    return this.#acceptProxy && (this.#proxyFrom === null || this.#proxyFrom.has(peerAddress));
+  }
+
+  admit(session: Session): 'rejected' | 'denied' | null {
+    const addr = session.clientAddress;
+    if (this.#deny?.has(addr) === true) return 'denied';
+    if (this.#allow !== null && !this.#allow.has(addr)) return 'denied';
     if (this.#maxPerClient > 0) {
       const addr = session.clientAddress;
       const open = this.#perClient.get(addr) ?? 0;

@@ -6,6 +6,7 @@ import { unmapIPv4 } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Outcome } from '../core/outcome.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
+import { ProxyHeaderReader, encodeProxyHeader, proxyAddressInfo } from '../proxy-protocol/index.ts';
 import {
   LARGE_READ,
   acquireLarge,
@@ -28,7 +29,12 @@ export interface SessionSettings {
   readonly maxLifetimeMs: number;
   /** How long a client may wait for a backend with room (`--queue-timeout`). */
   readonly queueTimeoutMs: number;
+  /** Send a PROXY protocol header to backends (`--proxy-protocol`), or 0. */
+  readonly sendProxyVersion: 0 | 1 | 2;
 }
+
+/** A PROXY protocol header must be complete within this long (the spec asks for at least 3 s). */
+export const PROXY_HEADER_TIMEOUT_MS = 3000;
 
 /** What a session needs from the listener that accepted it. */
 export interface SessionHost {
@@ -39,6 +45,8 @@ export interface SessionHost {
   readonly clock: Clock;
   /** Randomness for lifetime jitter. */
   readonly random: () => number;
+  /** Whether this peer must first send a PROXY protocol header. */
+  expectsProxyHeader(peerAddress: string): boolean;
   /**
    * Admission checks that need the client address (access control,
    * per-client limits): the outcome to close with, or null to go on.
@@ -63,11 +71,13 @@ const kSession = Symbol('headway.session');
 type TaggedSocket = Socket & { [kSession]?: Session };
 
 // Numeric states rather than enums: type stripping (and erasableSyntaxOnly) allows no enums.
+/** Reading a PROXY protocol header. */
+const HEADER = 4;
 const CONNECTING = 0;
 const RELAYING = 1;
 const CLOSING = 2;
 const DONE = 3;
-type Phase = typeof CONNECTING | typeof RELAYING | typeof CLOSING | typeof DONE;
+type Phase = typeof HEADER | typeof CONNECTING | typeof RELAYING | typeof CLOSING | typeof DONE;
 
 /** First-byte timing: nothing sent yet. */
 const FB_WAITING = 0;
@@ -87,8 +97,18 @@ type FirstByte = typeof FB_WAITING | typeof FB_TIMING | typeof FB_SETTLED;
 export class Session implements PickContext, Closable {
   readonly host: SessionHost;
   readonly client: Socket;
-  readonly clientAddress: string;
-  readonly clientPort: number;
+  /** The client's address: the peer's, or the one its PROXY protocol header gave. */
+  clientAddress: string;
+  clientPort: number;
+  /** The peer's own address when a PROXY header named another client. */
+  peerAddress: string | undefined;
+  /** The address the client connected to (as the PROXY header said, when one did). */
+  #destAddress: string | undefined;
+  #destPort: number | undefined;
+  #header: ProxyHeaderReader | undefined;
+  #headerTimer: NodeJS.Timeout | undefined;
+  /** Bytes that came after the PROXY header, sent to the backend first. */
+  #early: Buffer | undefined;
   readonly startedMs: number;
   nowMs: number;
   tried: readonly Backend[] = NO_BACKENDS;
@@ -127,14 +147,76 @@ export class Session implements PickContext, Closable {
     client.on('close', onClientClose);
   }
 
-  /** Begin: admission checks, then pick a backend and connect. The client socket is paused until then. */
+  /**
+   * Begin: read a PROXY header if this peer must send one, run the admission
+   * checks, then pick a backend and connect. The client socket stays paused
+   * (its bytes in the kernel) except while the header is read.
+   */
   start(): void {
+    if (this.host.expectsProxyHeader(this.clientAddress)) {
+      this.#phase = HEADER;
+      this.#header = new ProxyHeaderReader();
+      this.#headerTimer = setTimeout(headerTimedOut, PROXY_HEADER_TIMEOUT_MS, this);
+      this.#headerTimer.unref();
+      this.client.on('end', onClientEndDuringHeader);
+      this.client.resume();
+      return;
+    }
+    this.#admitted();
+  }
+
+  #admitted(): void {
     const refused = this.host.admit(this);
     if (refused !== null) {
       this.refuse(refused);
       return;
     }
     this.#connectNext();
+  }
+
+  /** Client bytes while the PROXY header is read. */
+  #headerRead(chunk: Buffer): void {
+    // The reader may keep what it is given until the header is complete; our read buffer is reused.
+    const result = (this.#header as ProxyHeaderReader).push(Buffer.from(chunk));
+    if (result.kind === 'need-more') return;
+    this.client.pause();
+    this.client.off('end', onClientEndDuringHeader);
+    clearTimeout(this.#headerTimer);
+    this.#headerTimer = undefined;
+    this.#header = undefined;
+    if (result.kind === 'error') {
+      this.refuse('proxy_protocol_error');
+      return;
+    }
+    const h = result.header;
+    if (h.command === 'proxy') {
+      this.peerAddress = this.clientAddress;
+      this.clientAddress = unmapIPv4(h.sourceAddress);
+      this.clientPort = h.sourcePort;
+      this.#destAddress = h.destAddress;
+      this.#destPort = h.destPort;
+    }
+    if (result.rest.length > 0) this.#early = Buffer.from(result.rest);
+    this.#phase = CONNECTING;
+    this.#admitted();
+  }
+
+  /** The header did not arrive in time, or the client closed before sending it. */
+  headerFailed(): void {
+    if (this.#phase !== HEADER) return;
+    this.#headerTimer = undefined;
+    this.refuse('proxy_protocol_error');
+  }
+
+  /** The PROXY header for the backend: the client as we know it, and where it connected. */
+  #proxyHeader(version: 1 | 2): Buffer {
+    const info = proxyAddressInfo({
+      remoteAddress: this.clientAddress,
+      remotePort: this.clientPort,
+      localAddress: this.#destAddress ?? this.client.localAddress,
+      localPort: this.#destPort ?? this.client.localPort,
+    });
+    return encodeProxyHeader(version, info);
   }
 
   /** Close at once without touching a backend (rejected, denied, ...). */
@@ -276,6 +358,14 @@ export class Session implements PickContext, Closable {
     backend.recordConnect(connectMs, now);
     host.pool.connectSucceeded(backend);
     host.pool.balancer.onConnect?.(backend, connectMs);
+    if (host.settings.sendProxyVersion !== 0)
+      up.write(this.#proxyHeader(host.settings.sendProxyVersion));
+    if (this.#early !== undefined) {
+      up.write(this.#early);
+      this.#early = undefined;
+      this.#firstByte = FB_TIMING;
+      this.#firstSentMs = now;
+    }
     const client = this.client;
     client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
@@ -297,7 +387,10 @@ export class Session implements PickContext, Closable {
    * `onread`): relay them upstream and return the buffer for the next read.
    */
   clientRead(nread: number, buf: Buffer): Buffer {
-    if (this.#phase !== RELAYING) return buf;
+    if (this.#phase !== RELAYING) {
+      if (this.#phase === HEADER) this.#headerRead(buf.subarray(0, nread));
+      return buf;
+    }
     if (this.#firstByte === FB_WAITING) {
       this.#firstByte = FB_TIMING;
       this.#firstSentMs = this.host.clock.nowMs();
@@ -424,6 +517,7 @@ export class Session implements PickContext, Closable {
     this.#phase = DONE;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
+    if (this.#headerTimer !== undefined) clearTimeout(this.#headerTimer);
     if (this.#queueTimer !== undefined) {
       clearTimeout(this.#queueTimer);
       this.host.dequeue(this);
@@ -462,6 +556,14 @@ function resetSocket(socket: Socket): void {
 
 function resetBoth(session: Session): void {
   session.reset();
+}
+
+function headerTimedOut(session: Session): void {
+  session.headerFailed();
+}
+
+function onClientEndDuringHeader(this: TaggedSocket): void {
+  sessionOf(this)?.headerFailed();
 }
 
 function expireQueue(session: Session): void {
