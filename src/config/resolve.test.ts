@@ -205,11 +205,11 @@ describe('resolveProxyConfig', () => {
     });
   });
 
-  // Any text is a valid path, so --kubeconfig has no bad value to try.
+  // Free-text options (a path, a token, bytes to send or expect) have no bad value to try.
   it.each(
     allOptions()
       .map(([, spec]) => spec.flag)
-      .filter((f) => f !== 'kubeconfig'),
+      .filter((f) => !['kubeconfig', 'admin-token', 'health-send', 'health-expect'].includes(f)),
   )('reports a bad --%s by flag and by variable name', (flag) => {
     const argv: Record<string, unknown> = { backends: BACKENDS, [flag]: '%bad%' };
     expect(configError({ argv, env: {} }).field).toBe(`--${flag}`);

@@ -33,8 +33,18 @@ async function echoing(port: number, from?: string): Promise<Socket> {
   s.on('error', () => undefined);
   s.write('ping');
   await new Promise<void>((resolve, reject) => {
-    s.once('data', () => resolve());
-    s.once('close', () => reject(new Error('closed before the echo')));
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('no echo within 5 s'));
+    }, 5000);
+    s.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error('closed before the echo'));
+    });
   });
   return s;
 }
