@@ -4,6 +4,7 @@ import { formatHostPort, type HostPort } from '../core/address.ts';
 import { ListenError, errnoCode } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BackendsReport } from './backends-report.ts';
+import { STATUS_PAGE_HTML } from './status-page.ts';
 
 /** What the admin endpoint reads from the running proxy. */
 export interface AdminView {
@@ -133,6 +134,10 @@ async function handle(
     return;
   }
   switch (path) {
+    case '/':
+    case '/status':
+      send(res, 200, 'text/html; charset=utf-8', STATUS_PAGE_HTML);
+      return;
     case '/healthz':
       send(res, 200, 'text/plain', 'ok\n');
       return;

@@ -70,7 +70,7 @@ export function reportListener(listener: Listener): ListenerReport {
     updatedAt: updated === undefined ? null : new Date(updated).toISOString(),
     usable: pool.hasUsableBackend,
     tier: pool.tier,
-    activeConnections: listener.sessions.size,
+    activeConnections: listener.activeConnections,
     queued: listener.queueLength,
     backends: [...pool.backends()].map((b) => reportBackend(listener, b)),
   };

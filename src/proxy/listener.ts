@@ -1,27 +1,17 @@
 import { Socket, createServer, type Server, type SocketConstructorOpts } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { BackendPool } from '../backends/backend-pool.ts';
-import { createBalancer } from '../balancing/create-balancer.ts';
+import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
-import { ListenError, errnoCode, errorMessage } from '../core/errors.ts';
+import { ListenError, errnoCode } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
-import { createDiscoverySource } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
-import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import { CidrSet } from '../core/cidr.ts';
-import { ActiveHealthChecker } from '../health/active-checker.ts';
-import { OutlierDetector } from '../health/outlier-detector.ts';
+import type { ActiveHealthChecker } from '../health/active-checker.ts';
+import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { ConnectionGate } from './connection-gate.ts';
-import {
-  CLOSE_GRACE_MS,
-  Session,
-  nextClientBuffer,
-  onClientRead,
-  type SessionHost,
-  type SessionSettings,
-} from './session.ts';
+import { Route } from './route.ts';
+import { CLOSE_GRACE_MS, Session, nextClientBuffer, onClientRead } from './session.ts';
 
 export interface ListenerDeps {
   readonly clock: Clock;
@@ -44,121 +34,71 @@ const kListener = Symbol('headway.listener');
 type TaggedServer = Server & { [kListener]?: Listener };
 
 /**
- * One proxy listener: its bind addresses, discovery source, backend pool,
- * balancer and per-connection settings. Several run in one process; each
- * can be started and drained on its own.
+ * One proxy listener: its bind addresses, and the Route that new connections
+ * take (discovery, pool, balancer, settings). Several run in one process;
+ * each can be started, reconfigured and drained on its own.
  */
-export class Listener implements SessionHost {
+export class Listener {
   readonly name: string;
-  readonly settings: SessionSettings;
-  readonly pool: BackendPool;
-  readonly metrics: ListenerMetrics;
-  readonly clock: Clock;
-  readonly random: () => number;
-  readonly source: DiscoverySource;
-  readonly strategy: string;
-  readonly sessions = new Set<Session>();
-  /** Active health checks, or null when off. */
-  readonly checker: ActiveHealthChecker | null;
-  readonly #config: ListenerSettings;
   readonly #deps: ListenerDeps;
   readonly #logger: Logger;
+  #route: Route;
+  /** Routes replaced by a reload, kept until their connections end. */
+  readonly #retired = new Set<Route>();
   #servers: Server[] = [];
   #addresses: string[] = [];
+  #bound: readonly HostPort[] = [];
   #accepting = false;
-  #emptyWaiters: (() => void)[] = [];
-  readonly #maxPerClient: number;
-  readonly #allow: CidrSet | null;
-  readonly #deny: CidrSet | null;
-  readonly #acceptProxy: boolean;
-  readonly #proxyFrom: CidrSet | null;
-  /** Open connections per client address, for `--max-connections-per-client`. */
-  readonly #perClient = new Map<string, number>();
-  /** Sessions waiting for a backend below `--max-connections-per-backend`, oldest first. */
-  readonly #queue: Session[] = [];
-  readonly #counted = new WeakSet<Session>();
 
   constructor(config: ListenerSettings, deps: ListenerDeps) {
-    if (config.backends === null) throw new Error('listener needs backends');
     this.name = config.name;
-    this.#config = config;
     this.#deps = deps;
-    this.clock = deps.clock;
     this.#logger = deps.logger.child({ listener: config.name });
-    this.strategy = config.strategy;
-    this.settings = {
-      connectTimeoutMs: config.connectTimeout,
-      connectRetries: config.connectRetries,
-      idleTimeoutMs: config.idleTimeout,
-      halfCloseTimeoutMs: config.halfCloseTimeout,
-      keepAliveMs: config.tcpKeepalive,
-      maxLifetimeMs: config.maxConnectionLifetime,
-      queueTimeoutMs: config.queueTimeout,
-      sendProxyVersion: config.proxyProtocol === 'v1' ? 1 : config.proxyProtocol === 'v2' ? 2 : 0,
-    };
-    this.#allow = config.allow.length > 0 ? new CidrSet(config.allow) : null;
-    this.#deny = config.deny.length > 0 ? new CidrSet(config.deny) : null;
-    this.#acceptProxy = config.acceptProxyProtocol;
-    this.#proxyFrom =
-      config.proxyProtocolFrom.length > 0 ? new CidrSet(config.proxyProtocolFrom) : null;
-    this.#maxPerClient = config.maxConnectionsPerClient;
-    this.random = deps.random;
-    this.metrics = deps.metrics.listener(config.name);
-    this.pool = new BackendPool({
-      listener: config.name,
-      balancer: createBalancer(config, deps),
-      metrics: this.metrics,
-      logger: this.#logger,
-      backendDrainTimeoutMs: config.backendDrainTimeout,
-      zone: config.zone ?? undefined,
-      trackLatency: config.latencyTracking,
-      nowMs: () => deps.clock.nowMs(),
-      maxPerBackend: config.maxConnectionsPerBackend,
-      outlier:
-        config.ejectAfter > 0
-          ? new OutlierDetector({
-              ejectAfter: config.ejectAfter,
-              maxEjectionPercent: config.maxEjectionPercent,
-              totalBackends: () => this.#listedCount(),
-              nowMs: () => deps.clock.nowMs(),
-            })
-          : undefined,
-      // Sticky is exempt: a moving weight would move live keys.
-      slowStartMs: config.strategy === 'sticky' ? 0 : config.slowStart,
-      onPanic: () => {
-        this.metrics.panicEntered();
-      },
-      onRoom: () => {
-        this.#serveQueue();
-      },
-    });
-    this.source = createDiscoverySource(config.backends, config, deps);
-    const checks =
-      config.healthCheck === 'tcp' || (config.healthCheck === 'auto' && this.source.kind !== 'k8s');
-    this.checker = checks
-      ? new ActiveHealthChecker(
-          {
-            intervalMs: config.healthInterval,
-            timeoutMs: config.healthTimeout,
-            rise: config.healthRise,
-            fall: config.healthFall,
-            send: config.healthSend ?? undefined,
-            expect: config.healthExpect ?? undefined,
-            random: deps.random,
-            wallMs: () => deps.clock.wallMs(),
-          },
-          (id, healthy, detail) => {
-            this.#logger.warn(
-              healthy ? 'backend is healthy again' : 'backend failed its health checks',
-              {
-                backend: id,
-                reason: detail.reason,
-              },
-            );
-            this.pool.setHealthy(id, healthy);
-          },
-        )
-      : null;
+    this.#route = new Route(config, deps, this.#logger);
+  }
+
+  /** The route new connections take. */
+  get route(): Route {
+    return this.#route;
+  }
+
+  get config(): ListenerSettings {
+    return this.#route.config;
+  }
+
+  get pool(): BackendPool {
+    return this.#route.pool;
+  }
+
+  get source(): DiscoverySource {
+    return this.#route.source;
+  }
+
+  get checker(): ActiveHealthChecker | null {
+    return this.#route.checker;
+  }
+
+  get strategy(): string {
+    return this.#route.strategy;
+  }
+
+  get clock(): Clock {
+    return this.#deps.clock;
+  }
+
+  get settings(): Route['settings'] {
+    return this.#route.settings;
+  }
+
+  /** Open connections over every route, current and retired. */
+  get activeConnections(): number {
+    let n = this.#route.sessions.size;
+    for (const r of this.#retired) n += r.sessions.size;
+    return n;
+  }
+
+  get queueLength(): number {
+    return this.#route.queueLength;
   }
 
   /** Addresses actually bound (with the real port when 0 was asked). */
@@ -172,45 +112,67 @@ export class Listener implements SessionHost {
 
   /** Bind every address, then start discovery. Throws `ListenError`; nothing stays bound on failure. */
   async start(): Promise<void> {
-    await this.source.init?.();
-    const wanted = this.#config.listen.length > 0 ? this.#config.listen : DEFAULT_LISTEN;
+    await this.#route.init();
+    const config = this.#route.config;
+    const wanted = config.listen.length > 0 ? config.listen : DEFAULT_LISTEN;
     try {
       for (const hp of wanted) {
-        await this.#bindWithFallback(hp, this.#config.listen.length === 0);
+        await this.#bindWithFallback(hp, config.listen.length === 0);
       }
     } catch (err) {
       await this.#closeServers();
       throw err;
     }
+    this.#bound = config.listen;
     this.#accepting = true;
-    this.source.start({
-      onSnapshot: (snapshot) => {
-        this.pool.applySnapshot(snapshot);
-        this.checker?.setTargets(
-          snapshot.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port })),
-        );
-        this.metrics.discoveryUpdated(this.source.kind);
-        this.#logger.info('backends updated', {
-          count: snapshot.endpoints.length,
-          usable: this.pool.hasUsableBackend,
-        });
-      },
-      onError: (reason, err) => {
-        this.metrics.discoveryFailed(this.source.kind, reason);
-        this.#logger.warn('discovery error; keeping the last known backends', {
-          reason,
-          error: errorMessage(err).split('\n')[0],
-        });
-      },
-      onFatal: (err) => {
-        this.#deps.onFatal(err);
-      },
-    });
+    this.#route.startDiscovery();
     this.#logger.info('listener started', {
       addresses: this.#addresses,
-      backends: this.source.uri,
-      strategy: this.strategy,
+      backends: this.#route.source.uri,
+      strategy: this.#route.strategy,
     });
+  }
+
+  /**
+   * Apply a changed configuration: new connections take a new route (new
+   * discovery, pool, balancer, limits); connections already open keep the
+   * route they were accepted on until they end. A changed `listen` list
+   * rebinds: new addresses are bound first, dropped ones stop accepting.
+   */
+  async reconfigure(config: ListenerSettings): Promise<void> {
+    const next = new Route(config, this.#deps, this.#logger);
+    await next.init();
+    if (!sameAddresses(this.#bound, config.listen)) {
+      const old = this.#servers;
+      this.#servers = [];
+      this.#addresses = [];
+      try {
+        const wanted = config.listen.length > 0 ? config.listen : DEFAULT_LISTEN;
+        // Addresses kept across the reload are rebound once the old servers let go of them.
+        for (const s of old) s.close();
+        for (const hp of wanted) await this.#bindWithFallback(hp, config.listen.length === 0);
+      } catch (err) {
+        next.retire();
+        throw err;
+      }
+      this.#bound = config.listen;
+    }
+    next.startDiscovery();
+    const previous = this.#route;
+    this.#route = next;
+    this.#retire(previous);
+    this.#logger.info('listener reconfigured', {
+      addresses: this.#addresses,
+      backends: next.source.uri,
+      strategy: next.strategy,
+    });
+  }
+
+  #retire(route: Route): void {
+    route.retire();
+    if (route.sessions.size === 0) return;
+    this.#retired.add(route);
+    void route.waitEmpty().then(() => this.#retired.delete(route));
   }
 
   async #bindWithFallback(hp: HostPort, isDefault: boolean): Promise<void> {
@@ -228,14 +190,7 @@ export class Listener implements SessionHost {
   }
 
   #bind(hp: HostPort): Promise<void> {
-    const keepAliveMs = this.settings.keepAliveMs;
-    const server = createServer({
-      allowHalfOpen: true,
-      pauseOnConnect: true,
-      noDelay: true,
-      keepAlive: keepAliveMs > 0,
-      keepAliveInitialDelay: keepAliveMs,
-    }) as TaggedServer;
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }) as TaggedServer;
     server[kListener] = this;
     const label = formatHostPort(hp.host, hp.port);
     return new Promise((resolve, reject) => {
@@ -264,75 +219,15 @@ export class Listener implements SessionHost {
       socket.destroy();
       return;
     }
-    const session = new Session(this, socket);
-    this.sessions.add(session);
+    const route = this.#route;
+    const session = new Session(route, socket);
+    route.sessions.add(session);
     this.#deps.gate.admit(session);
   }
 
   serverError(err: Error): void {
     // Accept errors (EMFILE, ENFILE) must not take the listener down.
     this.#logger.error('accept failed', { error: err.message });
-  }
-
-  expectsProxyHeader(peerAddress: string): boolean {
-    return this.#acceptProxy && (this.#proxyFrom === null || this.#proxyFrom.has(peerAddress));
-  }
-
-  admit(session: Session): 'rejected' | 'denied' | null {
-    const addr = session.clientAddress;
-    if (this.#deny?.has(addr) === true) return 'denied';
-    if (this.#allow !== null && !this.#allow.has(addr)) return 'denied';
-    if (this.#maxPerClient > 0) {
-      const addr = session.clientAddress;
-      const open = this.#perClient.get(addr) ?? 0;
-      if (open >= this.#maxPerClient) return 'rejected';
-      this.#perClient.set(addr, open + 1);
-      this.#counted.add(session);
-    }
-    return null;
-  }
-
-  enqueue(session: Session): void {
-    if (!this.#queue.includes(session)) this.#queue.push(session);
-  }
-
-  dequeue(session: Session): void {
-    const i = this.#queue.indexOf(session);
-    if (i >= 0) this.#queue.splice(i, 1);
-  }
-
-  /** Number of clients waiting for a backend with room. */
-  get queueLength(): number {
-    return this.#queue.length;
-  }
-
-  #listedCount(): number {
-    let n = 0;
-    for (const b of this.pool.backends()) if (b.listed) n++;
-    return n;
-  }
-
-  #serveQueue(): void {
-    while (this.#queue.length > 0 && this.pool.hasRoom()) {
-      const next = this.#queue.shift() as Session;
-      next.retry();
-    }
-  }
-
-  sessionEnded(session: Session): void {
-    this.sessions.delete(session);
-    if (this.#counted.delete(session)) {
-      const addr = session.clientAddress;
-      const open = (this.#perClient.get(addr) ?? 1) - 1;
-      if (open > 0) this.#perClient.set(addr, open);
-      else this.#perClient.delete(addr);
-    }
-    this.#deps.gate.release(session);
-    if (this.sessions.size === 0 && this.#emptyWaiters.length > 0) {
-      const waiters = this.#emptyWaiters;
-      this.#emptyWaiters = [];
-      for (const w of waiters) w();
-    }
   }
 
   /** Stop accepting new connections; open ones continue. */
@@ -347,25 +242,16 @@ export class Listener implements SessionHost {
    */
   async drain(timeoutMs: number): Promise<void> {
     await this.stopAccepting();
-    this.source.stop();
-    this.checker?.stop();
-    if (!(await this.#waitEmpty(timeoutMs))) {
-      this.#logger.info('drain timeout reached; closing connections', { open: this.sessions.size });
-      for (const s of [...this.sessions]) s.closeGracefully('drained');
-      await this.#waitEmpty(CLOSE_GRACE_MS + 1000);
-    }
-    this.pool.dispose();
-  }
-
-  #waitEmpty(timeoutMs: number): Promise<boolean> {
-    if (this.sessions.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.#emptyWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
+    const routes = [this.#route, ...this.#retired];
+    for (const r of routes) r.retire();
+    const done = await Promise.all(routes.map((r) => r.waitEmpty(timeoutMs)));
+    if (done.includes(false)) {
+      this.#logger.info('drain timeout reached; closing connections', {
+        open: this.activeConnections,
       });
-    });
+      for (const r of routes) for (const s of [...r.sessions]) s.closeGracefully('drained');
+      await Promise.all(routes.map((r) => r.waitEmpty(CLOSE_GRACE_MS + 1000)));
+    }
   }
 
   #closeServers(): Promise<void> {
@@ -375,6 +261,16 @@ export class Listener implements SessionHost {
     for (const s of servers) s.close();
     return Promise.resolve();
   }
+}
+
+function sameAddresses(a: readonly HostPort[], b: readonly HostPort[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((x, i) => {
+      const y = b[i];
+      return y !== undefined && x.host === y.host && x.port === y.port;
+    })
+  );
 }
 
 /** The listening handle net.Server keeps; its `onconnection` is called for each accepted connection. */
@@ -416,7 +312,7 @@ function onRawConnection(this: ServerHandle, status: number, clientHandle?: obje
     listener.serverError(new Error(`accept failed: ${getSystemErrorName(status)}`));
     return;
   }
-  const keepAliveMs = listener.settings.keepAliveMs;
+  const keepAliveMs = listener.route.settings.keepAliveMs;
   const options: AdoptOptions = {
     handle: clientHandle,
     allowHalfOpen: true,

@@ -25,7 +25,7 @@ it('drops every series of a backend that left discovery once its last connection
   const done = readAll(client);
   client.end();
   await done;
-  await eventually(() => (listener.sessions.size === 0 ? true : undefined));
+  await eventually(() => (listener.activeConnections === 0 ? true : undefined));
   const text = await metrics.registry.metrics();
   await app.shutdown();
   await echo.close();

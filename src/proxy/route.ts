@@ -1,0 +1,252 @@
+import { BackendPool } from '../backends/backend-pool.ts';
+import { createBalancer } from '../balancing/create-balancer.ts';
+import { CidrSet } from '../core/cidr.ts';
+import type { Clock } from '../core/clock.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ListenerSettings } from '../config/schema.ts';
+import { createDiscoverySource } from '../discovery/create-source.ts';
+import type { DiscoverySource } from '../discovery/discovery-source.ts';
+import { ActiveHealthChecker } from '../health/active-checker.ts';
+import { OutlierDetector } from '../health/outlier-detector.ts';
+import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
+import type { ListenerDeps } from './listener.ts';
+import type { Session, SessionHost, SessionSettings } from './session.ts';
+
+/**
+ * One configuration of a listener: discovery source, backend pool, balancer,
+ * health checks, limits, access control and per-connection settings — what a
+ * session needs from the listener that accepted it. A config reload builds a
+ * new Route for new connections; the old one keeps serving the connections it
+ * accepted until they end, so a reload drops nothing.
+ */
+export class Route implements SessionHost {
+  readonly name: string;
+  readonly config: ListenerSettings;
+  readonly settings: SessionSettings;
+  readonly pool: BackendPool;
+  readonly metrics: ListenerMetrics;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly source: DiscoverySource;
+  readonly strategy: string;
+  readonly sessions = new Set<Session>();
+  /** Active health checks, or null when off. */
+  readonly checker: ActiveHealthChecker | null;
+  readonly #deps: ListenerDeps;
+  readonly #logger: Logger;
+  readonly #maxPerClient: number;
+  readonly #allow: CidrSet | null;
+  readonly #deny: CidrSet | null;
+  readonly #acceptProxy: boolean;
+  readonly #proxyFrom: CidrSet | null;
+  /** Open connections per client address, for `--max-connections-per-client`. */
+  readonly #perClient = new Map<string, number>();
+  /** Sessions waiting for a backend below `--max-connections-per-backend`, oldest first. */
+  readonly #queue: Session[] = [];
+  readonly #counted = new WeakSet<Session>();
+  #emptyWaiters: (() => void)[] = [];
+  #retired = false;
+
+  constructor(config: ListenerSettings, deps: ListenerDeps, logger: Logger) {
+    if (config.backends === null) throw new Error('listener needs backends');
+    this.name = config.name;
+    this.config = config;
+    this.#deps = deps;
+    this.clock = deps.clock;
+    this.#logger = logger;
+    this.strategy = config.strategy;
+    this.settings = {
+      connectTimeoutMs: config.connectTimeout,
+      connectRetries: config.connectRetries,
+      idleTimeoutMs: config.idleTimeout,
+      halfCloseTimeoutMs: config.halfCloseTimeout,
+      keepAliveMs: config.tcpKeepalive,
+      maxLifetimeMs: config.maxConnectionLifetime,
+      queueTimeoutMs: config.queueTimeout,
+      sendProxyVersion: config.proxyProtocol === 'v1' ? 1 : config.proxyProtocol === 'v2' ? 2 : 0,
+    };
+    this.#allow = config.allow.length > 0 ? new CidrSet(config.allow) : null;
+    this.#deny = config.deny.length > 0 ? new CidrSet(config.deny) : null;
+    this.#acceptProxy = config.acceptProxyProtocol;
+    this.#proxyFrom =
+      config.proxyProtocolFrom.length > 0 ? new CidrSet(config.proxyProtocolFrom) : null;
+    this.#maxPerClient = config.maxConnectionsPerClient;
+    this.random = deps.random;
+    this.metrics = deps.metrics.listener(config.name);
+    this.pool = new BackendPool({
+      listener: config.name,
+      balancer: createBalancer(config, deps),
+      metrics: this.metrics,
+      logger: this.#logger,
+      backendDrainTimeoutMs: config.backendDrainTimeout,
+      zone: config.zone ?? undefined,
+      trackLatency: config.latencyTracking,
+      nowMs: () => deps.clock.nowMs(),
+      maxPerBackend: config.maxConnectionsPerBackend,
+      outlier:
+        config.ejectAfter > 0
+          ? new OutlierDetector({
+              ejectAfter: config.ejectAfter,
+              maxEjectionPercent: config.maxEjectionPercent,
+              totalBackends: () => this.#listedCount(),
+              nowMs: () => deps.clock.nowMs(),
+            })
+          : undefined,
+      // Sticky is exempt: a moving weight would move live keys.
+      slowStartMs: config.strategy === 'sticky' ? 0 : config.slowStart,
+      onPanic: () => {
+        this.metrics.panicEntered();
+      },
+      onRoom: () => {
+        this.#serveQueue();
+      },
+    });
+    this.source = createDiscoverySource(config.backends, config, deps);
+    const checks =
+      config.healthCheck === 'tcp' || (config.healthCheck === 'auto' && this.source.kind !== 'k8s');
+    this.checker = checks
+      ? new ActiveHealthChecker(
+          {
+            intervalMs: config.healthInterval,
+            timeoutMs: config.healthTimeout,
+            rise: config.healthRise,
+            fall: config.healthFall,
+            send: config.healthSend ?? undefined,
+            expect: config.healthExpect ?? undefined,
+            random: deps.random,
+            wallMs: () => deps.clock.wallMs(),
+          },
+          (id, healthy, detail) => {
+            this.#logger.warn(
+              healthy ? 'backend is healthy again' : 'backend failed its health checks',
+              {
+                backend: id,
+                reason: detail.reason,
+              },
+            );
+            this.pool.setHealthy(id, healthy);
+          },
+        )
+      : null;
+  }
+
+  /** Load what discovery needs (may throw ConfigError), before any socket is bound. */
+  async init(): Promise<void> {
+    await this.source.init?.();
+  }
+
+  /** Start discovery and health checks. */
+  startDiscovery(): void {
+    this.source.start({
+      onSnapshot: (snapshot) => {
+        this.pool.applySnapshot(snapshot);
+        this.checker?.setTargets(
+          snapshot.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port })),
+        );
+        this.metrics.discoveryUpdated(this.source.kind);
+        this.#logger.info('backends updated', {
+          count: snapshot.endpoints.length,
+          usable: this.pool.hasUsableBackend,
+        });
+      },
+      onError: (reason, err) => {
+        this.metrics.discoveryFailed(this.source.kind, reason);
+        this.#logger.warn('discovery error; keeping the last known backends', {
+          reason,
+          error: errorMessage(err).split('\n')[0],
+        });
+      },
+      onFatal: (err) => {
+        this.#deps.onFatal(err);
+      },
+    });
+  }
+
+  /**
+   * No new connections come here any more: stop discovery and health checks;
+   * the pool is released once the last session ends.
+   */
+  retire(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    this.source.stop();
+    this.checker?.stop();
+    if (this.sessions.size === 0) this.pool.dispose();
+  }
+
+  /** Resolves true once no session is open, false after `timeoutMs` (undefined: no deadline). */
+  waitEmpty(timeoutMs?: number): Promise<boolean> {
+    if (this.sessions.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer =
+        timeoutMs === undefined ? undefined : setTimeout(() => resolve(false), timeoutMs);
+      this.#emptyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  expectsProxyHeader(peerAddress: string): boolean {
+    return this.#acceptProxy && (this.#proxyFrom === null || this.#proxyFrom.has(peerAddress));
+  }
+
+  admit(session: Session): 'rejected' | 'denied' | null {
+    const addr = session.clientAddress;
+    if (this.#deny?.has(addr) === true) return 'denied';
+    if (this.#allow !== null && !this.#allow.has(addr)) return 'denied';
+    if (this.#maxPerClient > 0) {
+      const addr = session.clientAddress;
+      const open = this.#perClient.get(addr) ?? 0;
+      if (open >= this.#maxPerClient) return 'rejected';
+      this.#perClient.set(addr, open + 1);
+      this.#counted.add(session);
+    }
+    return null;
+  }
+
+  enqueue(session: Session): void {
+    if (!this.#queue.includes(session)) this.#queue.push(session);
+  }
+
+  dequeue(session: Session): void {
+    const i = this.#queue.indexOf(session);
+    if (i >= 0) this.#queue.splice(i, 1);
+  }
+
+  /** Number of clients waiting for a backend with room. */
+  get queueLength(): number {
+    return this.#queue.length;
+  }
+
+  #listedCount(): number {
+    let n = 0;
+    for (const b of this.pool.backends()) if (b.listed) n++;
+    return n;
+  }
+
+  #serveQueue(): void {
+    while (this.#queue.length > 0 && this.pool.hasRoom()) {
+      const next = this.#queue.shift() as Session;
+      next.retry();
+    }
+  }
+
+  sessionEnded(session: Session): void {
+    this.sessions.delete(session);
+    if (this.#counted.delete(session)) {
+      const addr = session.clientAddress;
+      const open = (this.#perClient.get(addr) ?? 1) - 1;
+      if (open > 0) this.#perClient.set(addr, open);
+      else this.#perClient.delete(addr);
+    }
+    this.#deps.gate.release(session);
+    if (this.sessions.size === 0 && this.#retired) this.pool.dispose();
+    if (this.sessions.size === 0 && this.#emptyWaiters.length > 0) {
+      const waiters = this.#emptyWaiters;
+      this.#emptyWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
