@@ -24,7 +24,7 @@ export interface ProxyAppDeps {
  * then drain). Signal handling lives in the CLI.
  */
 export class ProxyApp {
-  readonly config: ProxyConfig;
+  config: ProxyConfig;
   readonly registry: ListenerRegistry;
   readonly metrics: PromMetrics;
   readonly #logger: Logger;
@@ -105,6 +105,43 @@ export class ProxyApp {
       for (const b of l.pool.backends()) counts.set(b.state, (counts.get(b.state) ?? 0) + 1);
       for (const [state, count] of counts) yield { listener: l.name, state, count };
     }
+  }
+
+  /**
+   * Apply a new configuration: listeners that are gone drain, new ones start,
+   * changed ones take the new settings for new connections while open
+   * connections keep theirs. Process-wide options (admin address, limits,
+   * log settings) need a restart; a change to them is logged.
+   */
+  async reload(next: ProxyConfig): Promise<void> {
+    const changedProcess = Object.keys(next.process).filter(
+      (k) =>
+        JSON.stringify(next.process[k as keyof ProxyConfig['process']]) !==
+        JSON.stringify(this.config.process[k as keyof ProxyConfig['process']]),
+    );
+    if (changedProcess.length > 0) {
+      this.#logger.warn('process options changed in the config file; they apply after a restart', {
+        options: changedProcess,
+      });
+    }
+    const wanted = new Map(next.listeners.map((l) => [l.name, l]));
+    const drains: Promise<void>[] = [];
+    for (const l of this.registry.list()) {
+      if (!wanted.has(l.name))
+        drains.push(this.registry.remove(l.name, this.config.process.drainTimeout));
+    }
+    for (const settings of next.listeners) {
+      const existing = this.registry.get(settings.name);
+      if (existing === undefined) await this.registry.add(settings);
+      else if (JSON.stringify(existing.config) !== JSON.stringify(settings))
+        await existing.reconfigure(settings);
+    }
+    this.config = { process: this.config.process, listeners: next.listeners };
+    // Removed listeners drain in the background; the new configuration is in force now.
+    void Promise.all(drains).then(() => {
+      if (drains.length > 0)
+        this.#logger.info('removed listeners drained', { count: drains.length });
+    });
   }
 
   readiness(): { ready: boolean; reason?: string } {

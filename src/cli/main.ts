@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { resolveProxyConfig } from '../config/resolve.ts';
+import { loadProxyConfig } from '../config/load.ts';
 import { allOptions } from '../config/schema.ts';
 import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
 import { declareOptions } from './yargs-options.ts';
@@ -34,8 +34,8 @@ async function main(argv: string[]): Promise<void> {
       'Run the TCP proxy (the default command)',
       (y) => declareOptions(y, allOptions()),
       async (args) => {
-        const config = resolveProxyConfig({ argv: args, env: process.env });
-        await runProxy(config);
+        const config = loadProxyConfig(args, process.env);
+        await runProxy(config, () => loadProxyConfig(args, process.env));
       },
     )
     .command(
@@ -63,6 +63,18 @@ async function main(argv: string[]): Promise<void> {
           }),
       async (args) => {
         await runDemo({ listen: args.listen, admin: args.admin });
+      },
+    )
+    .command(
+      'check-config <file>',
+      'Validate a config file (with flags and environment applied) without starting',
+      (y) =>
+        y.positional('file', { type: 'string', demandOption: true, describe: 'YAML config file' }),
+      (args) => {
+        const config = loadProxyConfig({ ...args, config: args.file }, process.env);
+        process.stdout.write(
+          `${args.file}: ok (${config.listeners.length} listener${config.listeners.length === 1 ? '' : 's'}: ${config.listeners.map((l) => l.name).join(', ')})\n`,
+        );
       },
     )
     .command(benchCommand)

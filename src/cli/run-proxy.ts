@@ -1,3 +1,5 @@
+import { watch } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { ProxyApp } from '../app/proxy-app.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
@@ -7,7 +9,10 @@ import { errorMessage } from '../core/errors.ts';
  * Run the proxy until a signal: SIGTERM/SIGINT run the shutdown sequence (a
  * second one exits at once); SIGHUP never kills the process.
  */
-export async function runProxy(config: ProxyConfig): Promise<void> {
+export async function runProxy(
+  config: ProxyConfig,
+  reloadConfig: () => ProxyConfig,
+): Promise<void> {
   const logger = createLogger({ level: config.process.logLevel, format: config.process.logFormat });
   const app = new ProxyApp(config, {
     logger,
@@ -17,11 +22,49 @@ export async function runProxy(config: ProxyConfig): Promise<void> {
       process.exit(2);
     },
   });
-  installSignals(app, logger);
+  const reload = (why: string): void => {
+    if (config.process.config === null) {
+      logger.info(`${why}: no config file to reload; continuing`);
+      return;
+    }
+    let next: ProxyConfig;
+    try {
+      next = reloadConfig();
+    } catch (err) {
+      // A bad file never replaces a running configuration.
+      logger.error('config reload rejected; keeping the running configuration', {
+        why,
+        error: errorMessage(err),
+      });
+      return;
+    }
+    app.reload(next).then(
+      () => logger.info('config reloaded', { why, listeners: next.listeners.map((l) => l.name) }),
+      (err: unknown) => logger.error('config reload failed', { why, error: errorMessage(err) }),
+    );
+  };
+  installSignals(app, logger, reload);
   await app.start();
+  if (config.process.watchConfig && config.process.config !== null)
+    watchConfig(config.process.config, reload);
 }
 
-function installSignals(app: ProxyApp, logger: Logger): void {
+/**
+ * Reload when the config file changes. The directory is watched, not the
+ * file: Kubernetes updates a mounted ConfigMap by swapping a `..data`
+ * symlink, which a watch on the file itself would never see.
+ */
+function watchConfig(path: string, reload: (why: string) => void): void {
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(dirname(resolvePath(path)), () => {
+    // Editors and the kubelet write in several steps: settle first.
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => reload('config file changed'), 250);
+  });
+  watcher.unref();
+}
+
+function installSignals(app: ProxyApp, logger: Logger, reload: (why: string) => void): void {
   let signals = 0;
   const onStop = (signal: NodeJS.Signals): void => {
     signals++;
@@ -40,8 +83,5 @@ function installSignals(app: ProxyApp, logger: Logger): void {
   };
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
-  process.on('SIGHUP', () => {
-    // Configuration reload arrives with the config file; until then SIGHUP is harmless.
-    logger.info('SIGHUP received: nothing to reload without a config file; continuing');
-  });
+  process.on('SIGHUP', () => reload('SIGHUP'));
 }

@@ -353,7 +353,8 @@ export const listenerOptions = {
     flag: 'proxy-protocol',
     scope: 'listener',
     group: 'PROXY protocol',
-    describe: "Send the client's address to backends in a PROXY protocol header (v1 text or v2 binary)",
+    describe:
+      "Send the client's address to backends in a PROXY protocol header (v1 text or v2 binary)",
     equivalent: 'HAProxy `send-proxy` / `send-proxy-v2`, NGINX `proxy_protocol on`',
     default: 'off',
     defaultText: 'off',
@@ -535,6 +536,28 @@ export const processOptions = {
     default: { host: '::', port: 9901 },
     defaultText: '[::]:9901',
     parse: v.hostPortOrOff,
+  }),
+  config: opt<string | null>({
+    flag: 'config',
+    scope: 'process',
+    group: 'Config file',
+    describe:
+      'YAML config file: process options at the top level, per-listener options under `listeners:`; flags and environment override it. SIGHUP reloads it',
+    equivalent: 'haproxy.cfg, nginx.conf',
+    default: null,
+    defaultText: '(none)',
+    parse: v.text,
+  }),
+  watchConfig: opt({
+    flag: 'watch-config',
+    scope: 'process',
+    group: 'Config file',
+    boolean: true,
+    describe:
+      "Reload the config file when it changes (watches its directory, so a ConfigMap's symlink swap is seen)",
+    default: false,
+    defaultText: 'false',
+    parse: v.boolean,
   }),
   adminToken: opt<string | null>({
     flag: 'admin-token',
