@@ -7,6 +7,8 @@ import type { Logger } from '../core/logger.ts';
 import { PromMetrics } from '../metrics/prom-metrics.ts';
 import { ConnectionGate } from '../proxy/connection-gate.ts';
 import { ListenerRegistry } from '../proxy/listener-registry.ts';
+import { AccessLog } from '../access-log/access-log.ts';
+import { ConfigError, errorMessage } from '../core/errors.ts';
 
 export interface ProxyAppDeps {
   readonly logger: Logger;
@@ -27,6 +29,7 @@ export class ProxyApp {
   config: ProxyConfig;
   readonly registry: ListenerRegistry;
   readonly metrics: PromMetrics;
+  readonly accessLog: AccessLog | null;
   readonly #logger: Logger;
   #admin: AdminServer | undefined;
   #started = false;
@@ -37,7 +40,20 @@ export class ProxyApp {
     this.#logger = deps.logger;
     this.metrics =
       deps.metrics ?? new PromMetrics({ backendLabel: config.process.metricsBackendLabel });
+    const p = config.process;
+    this.accessLog =
+      p.accessLog === 'off'
+        ? null
+        : new AccessLog({
+            destination: p.accessLog === 'stdout' ? 'stdout' : p.accessLog,
+            format: p.accessLogFormat,
+            sampleRate: p.accessLogSample,
+            random: Math.random,
+            onDrop: (lines) => this.metrics.accessLogDropped.inc(lines),
+            onError: (err) => deps.logger.error('access log write failed', { error: err.message }),
+          });
     this.registry = new ListenerRegistry({
+      accessLog: this.accessLog,
       clock: deps.clock ?? systemClock,
       logger: deps.logger,
       metrics: this.metrics,
@@ -67,6 +83,9 @@ export class ProxyApp {
   /** Bind every listener and the admin endpoint; on any failure nothing stays bound. */
   async start(): Promise<void> {
     try {
+      await this.accessLog?.ready().catch((err: unknown) => {
+        throw new ConfigError('--access-log', `cannot open: ${errorMessage(err)}`, { cause: err });
+      });
       for (const l of this.config.listeners) await this.registry.add(l);
       const admin = this.config.process.admin;
       if (admin !== null) {
@@ -175,6 +194,7 @@ export class ProxyApp {
     if (shutdownDelay > 0) await delay(shutdownDelay);
     await this.registry.drainAll(drainTimeout);
     await this.#admin?.close();
+    await this.accessLog?.close();
     this.#logger.info('shutdown complete');
   }
 }

@@ -84,4 +84,6 @@ function installSignals(app: ProxyApp, logger: Logger, reload: (why: string) => 
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
   process.on('SIGHUP', () => reload('SIGHUP'));
+  // Log rotation: reopen the access log file under its name.
+  process.on('SIGUSR1', () => app.accessLog?.reopen());
 }

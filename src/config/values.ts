@@ -62,6 +62,14 @@ export function limit(raw: RawValue): number {
   return integer(0, 10_000_000)(text);
 }
 
+/** A number from 0 to 1. */
+export function fraction(raw: RawValue): number {
+  const text = asText(raw);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(text))
+    throw new ValueError(`"${text}" is not a number from 0 to 1`);
+  return Number(text);
+}
+
 export function boolean(raw: RawValue): boolean {
   if (typeof raw === 'boolean') return raw;
   const text = asText(raw).toLowerCase();

@@ -53,6 +53,7 @@ export class PromMetrics implements ProxyMetrics {
   readonly ejections: Counter<'listener' | 'backend'>;
   readonly panics: Counter<'listener'>;
   readonly queued: Gauge<'listener'>;
+  readonly accessLogDropped: Counter;
   #countQueued: () => Iterable<{ listener: string; count: number }> = () => [];
   #countBackends: () => Iterable<BackendStateCount> = () => [];
   readonly #listeners = new Map<string, PromListenerMetrics>();
@@ -84,6 +85,11 @@ export class PromMetrics implements ProxyMetrics {
       name: 'headway_panic_total',
       help: 'Times every backend of a listener was unhealthy or ejected, so traffic went to all of them (panic mode)',
       labelNames: ['listener'],
+      registers: [this.registry],
+    });
+    this.accessLogDropped = new Counter({
+      name: 'headway_access_log_dropped_total',
+      help: 'Access log lines dropped because the sink could not keep up (the buffer is bounded)',
       registers: [this.registry],
     });
     const countQueued = (): Iterable<{ listener: string; count: number }> => this.#countQueued();

@@ -1,5 +1,6 @@
 import { Socket, createServer, type Server, type SocketConstructorOpts } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
@@ -24,6 +25,8 @@ export interface ListenerDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** A configuration error found after start (e.g. an ambiguous Kubernetes port). */
   readonly onFatal: (err: Error) => void;
+  /** One line per closed connection, or null when `--access-log off`. */
+  readonly accessLog: AccessLog | null;
 }
 
 /** Where to listen when `--listen` is not given: dual-stack, else IPv4 only. */

@@ -1,4 +1,6 @@
+import type { AccessLog } from '../access-log/access-log.ts';
 import { BackendPool } from '../backends/backend-pool.ts';
+import { formatHostPort } from '../core/address.ts';
 import { createBalancer } from '../balancing/create-balancer.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
@@ -235,6 +237,7 @@ export class Route implements SessionHost {
 
   sessionEnded(session: Session): void {
     this.sessions.delete(session);
+    if (this.#deps.accessLog !== null) this.#logAccess(this.#deps.accessLog, session);
     if (this.#counted.delete(session)) {
       const addr = session.clientAddress;
       const open = (this.#perClient.get(addr) ?? 1) - 1;
@@ -248,5 +251,28 @@ export class Route implements SessionHost {
       this.#emptyWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  #logAccess(log: AccessLog, s: Session): void {
+    const ep = s.backend?.endpoint;
+    const proxied = s.peerAddress !== undefined;
+    log.write({
+      timeMs: this.clock.wallMs(),
+      listener: this.name,
+      peerAddress: s.peerAddress ?? s.clientAddress,
+      peerPort: s.peerPort ?? s.clientPort,
+      clientAddress: proxied ? s.clientAddress : undefined,
+      clientPort: proxied ? s.clientPort : undefined,
+      backendId: s.backend?.id,
+      backendAddress: ep === undefined ? undefined : formatHostPort(ep.address, ep.port),
+      bytesFromClient: s.client.bytesRead,
+      bytesFromBackend: s.upstream?.bytesRead ?? 0,
+      durationMs: s.durationMs,
+      connectMs: s.connectMs,
+      firstByteMs: s.firstByteMs,
+      retries: Math.max(0, s.attempts - 1),
+      outcome: s.outcome ?? 'ok',
+      closedFirst: s.closedFirst,
+    });
   }
 }

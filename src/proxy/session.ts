@@ -5,6 +5,7 @@ import type { PickContext } from '../balancing/balancer.ts';
 import { unmapIPv4 } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Outcome } from '../core/outcome.ts';
+import type { ClosedFirst } from '../access-log/access-record.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { ProxyHeaderReader, encodeProxyHeader, proxyAddressInfo } from '../proxy-protocol/index.ts';
 import {
@@ -100,8 +101,9 @@ export class Session implements PickContext, Closable {
   /** The client's address: the peer's, or the one its PROXY protocol header gave. */
   clientAddress: string;
   clientPort: number;
-  /** The peer's own address when a PROXY header named another client. */
+  /** The peer's own address and port when a PROXY header named another client. */
   peerAddress: string | undefined;
+  peerPort: number | undefined;
   /** The address the client connected to (as the PROXY header said, when one did). */
   #destAddress: string | undefined;
   #destPort: number | undefined;
@@ -119,6 +121,11 @@ export class Session implements PickContext, Closable {
   #connected = false;
   #outcome: Outcome | null = null;
   #lastFailure: Outcome = 'connect_error';
+  /** Who ended the connection first, for the access log. */
+  #closedFirst: ClosedFirst | null = null;
+  #connectMs: number | undefined;
+  #firstByteMs: number | undefined;
+  #endedMs = 0;
   #sawReset = false;
   #clientEnded = false;
   #upstreamEnded = false;
@@ -191,6 +198,7 @@ export class Session implements PickContext, Closable {
     const h = result.header;
     if (h.command === 'proxy') {
       this.peerAddress = this.clientAddress;
+      this.peerPort = this.clientPort;
       this.clientAddress = unmapIPv4(h.sourceAddress);
       this.clientPort = h.sourcePort;
       this.#destAddress = h.destAddress;
@@ -222,6 +230,7 @@ export class Session implements PickContext, Closable {
   /** Close at once without touching a backend (rejected, denied, ...). */
   refuse(outcome: Outcome): void {
     this.#outcome ??= outcome;
+    this.#closedFirst ??= 'proxy';
     this.client.destroy();
   }
 
@@ -237,6 +246,23 @@ export class Session implements PickContext, Closable {
     this.#queueTimer = undefined;
     this.host.dequeue(this);
     this.refuse('rejected');
+  }
+
+  /** For the access log once the session is done. */
+  get closedFirst(): ClosedFirst | null {
+    return this.#closedFirst;
+  }
+
+  get connectMs(): number | undefined {
+    return this.#connectMs;
+  }
+
+  get firstByteMs(): number | undefined {
+    return this.#firstByteMs;
+  }
+
+  get durationMs(): number {
+    return this.#endedMs - this.startedMs;
   }
 
   /** True until the current attempt has connected (or the session gave up). */
@@ -256,6 +282,7 @@ export class Session implements PickContext, Closable {
   closeGracefully(outcome: Outcome): void {
     if (this.#phase === CLOSING || this.#phase === DONE) return;
     this.#outcome ??= outcome;
+    this.#closedFirst ??= 'proxy';
     if (this.#phase === CONNECTING) {
       this.#phase = CLOSING;
       this.upstream?.destroy();
@@ -294,6 +321,7 @@ export class Session implements PickContext, Closable {
     }
     if (backend === undefined) {
       this.#outcome ??= this.attempts === 0 ? 'no_backend' : this.#lastFailure;
+      this.#closedFirst ??= 'proxy';
       this.client.destroy();
       return;
     }
@@ -342,6 +370,7 @@ export class Session implements PickContext, Closable {
       this.#connectNext();
     } else {
       this.#outcome ??= kind;
+      this.#closedFirst ??= 'proxy';
       this.client.destroy();
     }
   }
@@ -355,6 +384,7 @@ export class Session implements PickContext, Closable {
     const backend = this.backend as Backend;
     const now = host.clock.nowMs();
     const connectMs = now - this.#connectStartMs;
+    this.#connectMs = connectMs;
     backend.recordConnect(connectMs, now);
     host.pool.connectSucceeded(backend);
     host.pool.balancer.onConnect?.(backend, connectMs);
@@ -405,7 +435,8 @@ export class Session implements PickContext, Closable {
       if (this.#firstByte === FB_TIMING) {
         const backend = this.backend as Backend;
         const now = this.host.clock.nowMs();
-        backend.recordFirstByte(now - this.#firstSentMs, now);
+        this.#firstByteMs = now - this.#firstSentMs;
+        backend.recordFirstByte(this.#firstByteMs, now);
         this.host.pool.balancer.onFirstByte?.(backend, now - this.#firstSentMs);
       }
       this.#firstByte = FB_SETTLED;
@@ -441,12 +472,14 @@ export class Session implements PickContext, Closable {
 
   clientEnded(): void {
     this.#clientEnded = true;
+    this.#closedFirst ??= 'client';
     this.upstream?.end();
     this.#armHalfClose();
   }
 
   upstreamEnded(): void {
     this.#upstreamEnded = true;
+    this.#closedFirst ??= 'backend';
     this.client.end();
     this.#armHalfClose();
   }
@@ -477,6 +510,7 @@ export class Session implements PickContext, Closable {
 
   clientErrored(): void {
     this.#sawReset = true;
+    this.#closedFirst ??= 'client';
     const up = this.upstream;
     if (up === null) return;
     if (this.#phase === CONNECTING) up.destroy();
@@ -485,6 +519,7 @@ export class Session implements PickContext, Closable {
 
   upstreamErrored(): void {
     this.#sawReset = true;
+    this.#closedFirst ??= 'backend';
     resetSocket(this.client);
   }
 
@@ -515,6 +550,7 @@ export class Session implements PickContext, Closable {
   #maybeFinish(): void {
     if (!this.#clientClosed || !this.#upstreamClosed || this.#phase === DONE) return;
     this.#phase = DONE;
+    this.#endedMs = this.host.clock.nowMs();
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
     if (this.#headerTimer !== undefined) clearTimeout(this.#headerTimer);
