@@ -162,6 +162,7 @@ describe('status page script', () => {
       ]),
     );
     expect(html).toContain('data-listener="default"');
+    expect(html).toContain('<span class="b ready">ready</span>');
     expect(html).toContain('[::]:6379');
     expect(html).toContain('least-conn');
     expect(html).toContain('dns://redis:6379');
@@ -170,9 +171,13 @@ describe('status page script', () => {
     expect(html).toContain('data-backend="10.0.0.7:6379" data-state="ready"');
     expect(html).toContain('data-backend="b" data-state="unhealthy"');
     expect(html).toContain('unhealthy: connect refused (0.400 ms)');
-    expect(html).toContain('0.250 ms / 0.500 ms / 12.5 ms');
+    expect(html).toContain('0.250 / 0.500 / 12.5</span>');
     expect(html).toContain('2.0 KiB / 10 B');
     expect(html).toContain('<table>');
+    expect(html).toContain('<span title="3 in the last 30\u201360 s">');
+    // The address shows under the id only when they differ.
+    expect(html).toContain('<code>b</code><div class="sub">10.0.0.8:6379</div>');
+    expect(html).toContain('<code>10.0.0.7:6379</code></div>');
   });
 
   it('derives the shown state: discovery state first, then ejection, then health', () => {
@@ -187,11 +192,11 @@ describe('status page script', () => {
   });
 
   it('formats durations and sizes', () => {
-    expect(page.ms(0.0123)).toBe('0.012 ms');
-    expect(page.ms(3.456)).toBe('3.46 ms');
-    expect(page.ms(45.67)).toBe('45.7 ms');
-    expect(page.ms(456.7)).toBe('457 ms');
-    expect(page.ms(12_345)).toBe('12.3 s');
+    expect(page.ms(0.0123)).toBe('0.012');
+    expect(page.ms(3.456)).toBe('3.46');
+    expect(page.ms(45.67)).toBe('45.7');
+    expect(page.ms(456.7)).toBe('457');
+    expect(page.ms(12_345)).toBe('12345');
     expect(page.ms(null)).toBe('\u2013');
     expect(page.bytes(0)).toBe('0 B');
     expect(page.bytes(1536)).toBe('1.5 KiB');

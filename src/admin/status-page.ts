@@ -30,19 +30,22 @@ dt:after{content:": "}
 dd{word-break:break-all}
 table{width:100%;border-collapse:collapse}
 th,td{padding:6px 8px;border-top:1px solid var(--ln);text-align:right;vertical-align:top;white-space:nowrap}
-th{color:var(--mu);font-weight:600;font-size:12px}
-th:first-child,td:first-child,td.l{text-align:left}
+th{color:var(--mu);font-weight:600;font-size:12px;white-space:normal}
+td.h{white-space:normal;min-width:12em}
+.tw{overflow-x:auto}
+th:first-child,th:nth-child(3),th:nth-child(7),td:first-child,td.l{text-align:left}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 .b{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
 .ready,.yes{background:var(--ok)}.draining,.draining-fallback,.not-serving{background:var(--warn)}
 .unhealthy,.no,.none{background:var(--bad)}.ejected{background:var(--ej)}.maintenance{background:var(--info)}.removed{background:var(--off)}
 .sub{font-size:12px;color:var(--mu)}
-@media (max-width:899px){
+@media (max-width:979px){
 thead{display:none}
 table,tbody,tr,td{display:block}
 tr{border:1px solid var(--ln);border-radius:8px;margin:8px 0;padding:4px 8px}
 td{display:flex;justify-content:space-between;gap:12px;border:0;padding:3px 0;white-space:normal;text-align:right}
-td:before{content:attr(data-l);color:var(--mu);text-align:left}
+td:before{content:attr(data-l);color:var(--mu);text-align:left;white-space:nowrap}
+td.h{min-width:0}
 td:first-child{font-weight:600}
 main{padding:8px}
 }`;
@@ -52,28 +55,28 @@ main{padding:8px}
 const JS = `
 "use strict";
 function esc(v){return String(v).replace(/[&<>"'\`]/g,function(c){return "&#"+c.charCodeAt(0)+";"})}
-function ms(v){if(typeof v!=="number"||!isFinite(v))return "\\u2013";if(v>=10000)return (v/1000).toFixed(1)+" s";return (v>=100?v.toFixed(0):v>=10?v.toFixed(1):v>=1?v.toFixed(2):v.toFixed(3))+" ms"}
+function ms(v){if(typeof v!=="number"||!isFinite(v))return "\\u2013";return v>=100?v.toFixed(0):v>=10?v.toFixed(1):v>=1?v.toFixed(2):v.toFixed(3)}
 function bytes(n){if(typeof n!=="number")return "\\u2013";var u=["B","KiB","MiB","GiB","TiB"],i=0;while(n>=1024&&i<u.length-1){n/=1024;i++}return (i?n.toFixed(1):String(n))+" "+u[i]}
-function lat(l){var w=l&&l.window;if(!w||!w.count)return "\\u2013";return esc(ms(w.p50)+" / "+ms(w.p99)+" / "+ms(w.max))}
+function lat(l){var w=l&&l.window;if(!w||!w.count)return "\\u2013";return '<span title="'+esc(w.count+" in the last 30\\u201360 s")+'">'+esc(ms(w.p50)+" / "+ms(w.p99)+" / "+ms(w.max))+"</span>"}
 function shown(b){if(b.state==="ready"||b.state==="draining"){if(b.ejectedUntil)return "ejected";if(b.health&&!b.health.healthy)return "unhealthy"}return String(b.state)}
 function td(label,html,cls){return '<td data-l="'+esc(label)+'"'+(cls?' class="'+cls+'"':"")+"><div>"+html+"</div></td>"}
 function val(v){return typeof v==="object"&&v!==null?JSON.stringify(v):String(v)}
 function backendRow(b){
 var st=shown(b),h=b.health,L=b.latency||{},sub=[];
+if(b.address!==b.id)sub.push(b.address);
 ["pod","node","zone"].forEach(function(k){if(b[k]!==undefined)sub.push(k+" "+b[k])});
 if(b.slowStart!==undefined)sub.push("slow start "+Math.round(b.slowStart*100)+"%");
 if(b.ejectedUntil)sub.push("ejected until "+new Date(b.ejectedUntil).toLocaleTimeString());
-var hc=h?(h.healthy?"healthy":"unhealthy")+(h.lastResult?": "+h.lastResult:"")+(h.lastMs!=null?" ("+ms(h.lastMs)+")":""):"off";
+var hc=h?(h.healthy?"healthy":"unhealthy")+(h.lastResult?": "+h.lastResult:"")+(h.lastMs!=null?" ("+ms(h.lastMs)+" ms)":""):"off";
 return '<tr data-backend="'+esc(b.id)+'" data-state="'+esc(st)+'">'+
 td("Backend","<code>"+esc(b.id)+"</code>"+(sub.length?'<div class="sub">'+esc(sub.join(" \\u00b7 "))+"</div>":""))+
-td("Address","<code>"+esc(b.address)+"</code>","l")+
 td("Weight",esc(b.weight)+(b.priority!==undefined?" p"+esc(b.priority):""))+
-td("State",'<span class="b '+esc(st)+'">'+esc(st)+"</span>"+(st!==b.state?'<div class="sub">'+esc(b.state)+"</div>":""),"l")+
+td("State",'<span class="b '+esc(st)+'">'+esc(st)+"</span>"+(st!==b.state&&b.state!=="ready"?'<div class="sub">'+esc(b.state)+"</div>":""),"l")+
 td("Active",esc(b.active))+td("Total",esc(b.total))+td("Failures",esc(b.failures))+
-td("Health",'<span class="hc">'+esc(hc)+"</span>","l")+
-td("Connect p50/p99/max",lat(L.connect),"lc")+td("First byte p50/p99/max",lat(L.firstByte),"lf")+td("Session p50/p99/max",lat(L.session),"ls")+
-td("Bytes \\u2192 / \\u2190",esc(bytes(b.bytes&&b.bytes.clientToBackend)+" / "+bytes(b.bytes&&b.bytes.backendToClient)))+"</tr>"}
-var HEAD=["Backend","Address","Weight","State","Active","Total","Failures","Health","Connect p50/p99/max","First byte p50/p99/max","Session p50/p99/max","Bytes \\u2192 / \\u2190"];
+td("Health",esc(hc),"l h")+
+td(HEAD[7],lat(L.connect),"lc")+td(HEAD[8],lat(L.firstByte),"lf")+td(HEAD[9],lat(L.session),"ls")+
+td(HEAD[10],esc(bytes(b.bytes&&b.bytes.clientToBackend)+" / "+bytes(b.bytes&&b.bytes.backendToClient)))+"</tr>"}
+var HEAD=["Backend","Weight","State","Active","Total","Failures","Health","Connect ms p50/p99/max","First byte ms p50/p99/max","Session ms p50/p99/max","Bytes c\\u2192b / b\\u2192c"];
 function listener(l){
 var so=l.source||{},extra=[],d=[];
 Object.keys(so).forEach(function(k){if(k!=="kind"&&k!=="uri"&&so[k]!==undefined&&so[k]!==null)extra.push(k+"="+val(so[k]))});
@@ -81,12 +84,11 @@ function dd(k,v){d.push("<div><dt>"+esc(k)+"</dt><dd>"+v+"</dd></div>")}
 dd("addresses","<code>"+esc((l.addresses||[]).join(", "))+"</code>");
 dd("strategy",esc(l.strategy));
 dd("source",esc(so.kind)+" <code>"+esc(so.uri)+"</code>"+(extra.length?' <span class="sub">'+esc(extra.join(" "))+"</span>":""));
-dd("active",esc(l.activeConnections));dd("queued",esc(l.queued!==undefined?l.queued:0));
+dd("tier",'<span class="b '+esc(l.tier)+'">'+esc(l.tier)+"</span>");dd("active",esc(l.activeConnections));dd("queued",esc(l.queued!==undefined?l.queued:0));
 if(l.updatedAt)dd("backends updated",esc(new Date(l.updatedAt).toLocaleTimeString()));
 var u=l.usable?"yes":"no";
-return '<section data-listener="'+esc(l.name)+'"><h2>'+esc(l.name)+'</h2><span class="b '+u+'" title="usable">'+(l.usable?"usable":"no usable backend")+"</span> "+
-'<span class="b '+esc(l.tier)+'" title="tier">'+esc(l.tier)+"</span><dl>"+d.join("")+"</dl>"+
-((l.backends||[]).length?"<table><thead><tr>"+HEAD.map(function(h){return "<th>"+esc(h)+"</th>"}).join("")+"</tr></thead><tbody>"+l.backends.map(backendRow).join("")+"</tbody></table>":'<p class="mu">No backends.</p>')+"</section>"}
+return '<section data-listener="'+esc(l.name)+'"><h2>'+esc(l.name)+'</h2><span class="b '+u+'" title="usable">'+(l.usable?"usable":"no usable backend")+"</span><dl>"+d.join("")+"</dl>"+
+((l.backends||[]).length?'<div class="tw"><table><thead><tr>'+HEAD.map(function(h){return "<th>"+esc(h)+"</th>"}).join("")+"</tr></thead><tbody>"+l.backends.map(backendRow).join("")+"</tbody></table></div>":'<p class="mu">No backends.</p>')+"</section>"}
 function render(r){var ls=(r&&r.listeners)||[];return ls.length?ls.map(listener).join(""):'<p class="mu">No listeners.</p>'}
 if(typeof document!=="undefined"){
 var $=function(id){return document.getElementById(id)},last=null,prev="";
