@@ -218,6 +218,13 @@ export class BackendPool {
     this.refresh();
   }
 
+  /** Close every connection of a backend (it failed its role check: `--close-on-down`). */
+  closeConnections(id: string): void {
+    const b = this.#byId.get(id);
+    if (b === undefined) return;
+    for (const s of [...b.sessions]) s.closeGracefully('drained');
+  }
+
   /** A connect attempt to `backend` failed: passive ejection may take it out. */
   connectFailed(backend: Backend): void {
     const outlier = this.#opts.outlier;

@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import type { Balancer } from './balancer.ts';
 import { LatencyBalancer } from './latency.ts';
 import { LeastConnBalancer } from './least-conn.ts';
+import { PrimaryBalancer } from './primary.ts';
 import { RandomBalancer } from './random.ts';
 import { RoundRobinBalancer } from './round-robin.ts';
 import { StickyBalancer } from './sticky.ts';
@@ -52,5 +53,7 @@ export function createBalancer(
         clock: deps.clock,
         decayMs: settings.latencyDecay ?? DEFAULT_LATENCY_DECAY_MS,
       });
+    case 'primary':
+      return new PrimaryBalancer();
   }
 }

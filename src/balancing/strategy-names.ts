@@ -1,5 +1,12 @@
 /** The `--strategy` choices. */
-export const STRATEGY_NAMES = ['least-conn', 'round-robin', 'random', 'sticky', 'latency'] as const;
+export const STRATEGY_NAMES = [
+  'least-conn',
+  'round-robin',
+  'random',
+  'sticky',
+  'latency',
+  'primary',
+] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The `--sticky-key` choices: the client address, or its address and source port. */

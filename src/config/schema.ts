@@ -9,6 +9,7 @@ import {
 } from '../balancing/strategy-names.ts';
 import { parseCheckExpect, parseCheckSend, type CheckExpect } from '../health/check-string.ts';
 import type { Cidr } from '../core/cidr.ts';
+import type { Selector } from '../discovery/selector.ts';
 import * as v from './values.ts';
 
 /** Turn a parser's plain Error into the schema's ValueError. */
@@ -252,25 +253,37 @@ export const listenerOptions = {
     defaultText: '1s',
     parse: v.durationAtLeast(10),
   }),
-  healthRise: opt({
+  healthRise: opt<number | null>({
     flag: 'health-rise',
     scope: 'listener',
     group: 'Health',
     describe: 'Consecutive passing checks that bring a backend back',
     equivalent: 'HAProxy `rise`',
-    default: 2,
-    defaultText: '2',
+    default: null,
+    defaultText: '2 (1 with --health-expect, a role check)',
     parse: v.integer(1, 100),
   }),
-  healthFall: opt({
+  healthFall: opt<number | null>({
     flag: 'health-fall',
     scope: 'listener',
     group: 'Health',
     describe: 'Consecutive failing checks that take a backend out',
     equivalent: 'HAProxy `fall`',
-    default: 3,
-    defaultText: '3',
+    default: null,
+    defaultText: '3 (1 with --health-expect, a role check)',
     parse: v.integer(1, 100),
+  }),
+  closeOnDown: opt<'auto' | 'on' | 'off'>({
+    flag: 'close-on-down',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      'Close the open connections of a backend that fails its health checks, so clients reconnect elsewhere (auto = on with --health-expect)',
+    equivalent:
+      'HAProxy `on-marked-down shutdown-sessions`, Envoy `close_connections_on_host_health_failure`',
+    default: 'auto',
+    defaultText: 'auto',
+    parse: v.oneOf(['auto', 'on', 'off'] as const),
   }),
   healthSend: opt<Buffer | null>({
     flag: 'health-send',
@@ -325,6 +338,18 @@ export const listenerOptions = {
     default: 0,
     defaultText: 'off',
     parse: v.durationOrOff,
+  }),
+  select: opt<readonly Selector[]>({
+    flag: 'select',
+    scope: 'listener',
+    group: 'Stateful workloads',
+    repeatable: true,
+    describe:
+      'Keep only the endpoints matching KEY=VALUE (keys: pod, hostname, zone, node, address); repeatable, all must match. Pins a listener to one pod across restarts and IP changes',
+    equivalent: 'HAProxy one `server` line per pod; NGINX one upstream per pod',
+    default: [],
+    defaultText: '(all)',
+    parse: (raw) => [v.selector(raw)],
   }),
   allow: opt<readonly Cidr[]>({
     flag: 'allow',

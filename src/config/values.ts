@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseHostPort, type HostPort } from '../core/address.ts';
 import { parseCidr, type Cidr } from '../core/cidr.ts';
+import { parseSelector, type Selector } from '../discovery/selector.ts';
 import { parseDurationMs } from '../core/duration.ts';
 
 /**
@@ -60,6 +61,15 @@ export function limit(raw: RawValue): number {
   const text = asText(raw);
   if (text === 'off' || text === 'unlimited' || text === 'none') return 0;
   return integer(0, 10_000_000)(text);
+}
+
+/** `--select KEY=VALUE`. */
+export function selector(raw: RawValue): Selector {
+  try {
+    return parseSelector(asText(raw));
+  } catch (err) {
+    throw new ValueError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** A number from 0 to 1. */

@@ -91,13 +91,16 @@ export class LatencyWindow {
   #summarize(h: Histogram): LatencySummary {
     const toMs = (v: number): number => Math.round((v / this.#unitsPerMs) * 1000) / 1000;
     if (h.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+    // Percentiles report the top of their bucket; never above the exact maximum.
+    const max = h.maxValue;
+    const at = (p: number): number => toMs(Math.min(h.getValueAtPercentile(p), max));
     return {
       count: h.totalCount,
-      p50: toMs(h.getValueAtPercentile(50)),
-      p90: toMs(h.getValueAtPercentile(90)),
-      p99: toMs(h.getValueAtPercentile(99)),
-      p999: toMs(h.getValueAtPercentile(99.9)),
-      max: toMs(h.maxValue),
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
+      p999: at(99.9),
+      max: toMs(max),
     };
   }
 }

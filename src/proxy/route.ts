@@ -12,6 +12,7 @@ import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import { ActiveHealthChecker } from '../health/active-checker.ts';
 import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
+import { matchesSelectors } from '../discovery/selector.ts';
 import type { ListenerDeps } from './listener.ts';
 import type { Session, SessionHost, SessionSettings } from './session.ts';
 
@@ -49,6 +50,8 @@ export class Route implements SessionHost {
   readonly #counted = new WeakSet<Session>();
   #emptyWaiters: (() => void)[] = [];
   #retired = false;
+  /** Close a backend's connections when it fails its checks (`--close-on-down`). */
+  readonly #closeOnDown: boolean;
 
   constructor(config: ListenerSettings, deps: ListenerDeps, logger: Logger) {
     if (config.backends === null) throw new Error('listener needs backends');
@@ -74,6 +77,9 @@ export class Route implements SessionHost {
     this.#proxyFrom =
       config.proxyProtocolFrom.length > 0 ? new CidrSet(config.proxyProtocolFrom) : null;
     this.#maxPerClient = config.maxConnectionsPerClient;
+    this.#closeOnDown =
+      config.closeOnDown === 'on' ||
+      (config.closeOnDown === 'auto' && config.healthExpect !== null);
     this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({
@@ -112,8 +118,9 @@ export class Route implements SessionHost {
           {
             intervalMs: config.healthInterval,
             timeoutMs: config.healthTimeout,
-            rise: config.healthRise,
-            fall: config.healthFall,
+            // A role check (an expectation) decides where writes go: react to one result.
+            rise: config.healthRise ?? (config.healthExpect === null ? 2 : 1),
+            fall: config.healthFall ?? (config.healthExpect === null ? 3 : 1),
             send: config.healthSend ?? undefined,
             expect: config.healthExpect ?? undefined,
             random: deps.random,
@@ -128,6 +135,7 @@ export class Route implements SessionHost {
               },
             );
             this.pool.setHealthy(id, healthy);
+            if (!healthy && this.#closeOnDown) this.pool.closeConnections(id);
           },
         )
       : null;
@@ -141,7 +149,12 @@ export class Route implements SessionHost {
   /** Start discovery and health checks. */
   startDiscovery(): void {
     this.source.start({
-      onSnapshot: (snapshot) => {
+      onSnapshot: (full) => {
+        const selectors = this.config.select;
+        const snapshot =
+          selectors.length === 0
+            ? full
+            : { ...full, endpoints: full.endpoints.filter((e) => matchesSelectors(e, selectors)) };
         this.pool.applySnapshot(snapshot);
         this.checker?.setTargets(
           snapshot.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port })),

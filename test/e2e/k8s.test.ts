@@ -399,4 +399,23 @@ describe('k8s:// EndpointSlice discovery against a fake API server', () => {
     expect((await report(p)).source).toMatchObject({ credentials: 'in-cluster', namespace: NS });
     expect(api.requests.some((r) => r.token === api.token)).toBe(true);
   });
+
+  it('--select hostname=db-1 pins the listener to that pod across an IP change, and has no backend while it is gone', async () => {
+    slice('db-a', [pod(0), pod(1)]);
+    const p = await start(['--select', 'hostname=db-1']);
+    await waitStates(p, 'db-1=ready');
+    expect(await answers(p, 3)).toEqual(new Set([PODS[1]]));
+    // The pod restarts with a new IP (127.0.0.33): same id, new address.
+    slice('db-a', [pod(0), endpoint(PODS[2] as string, { pod: 'db-1', hostname: 'db-1' })]);
+    await eventually(async () => {
+      const l = await report(p);
+      return l.backends.find((b) => b.id === 'db-1')?.address === `${PODS[2]}:${redisPort}`
+        ? true
+        : undefined;
+    });
+    expect(await answers(p, 3)).toEqual(new Set([PODS[2]]));
+    // Gone: nothing to route to.
+    slice('db-a', [pod(0)]);
+    await eventually(async () => ((await report(p)).usable ? undefined : true));
+  });
 });

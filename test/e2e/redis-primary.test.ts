@@ -1,0 +1,149 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { Dnsmasq } from '../helpers/dnsmasq.ts';
+import { startProxy } from '../helpers/headway-process.ts';
+import { eventually, refusedPort } from '../helpers/sockets.ts';
+
+const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
+const NODES = ['127.0.0.101', '127.0.0.102', '127.0.0.103'];
+const NAME = 'redis.test.svc.cluster.local';
+
+/** One RESP exchange with an inline command; resolves with the first reply line. */
+function command(socket: Socket, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onData = (c: Buffer): void => {
+      socket.off('close', onClose);
+      resolve(c.toString().split('\r\n')[0] ?? '');
+    };
+    const onClose = (): void => {
+      socket.off('data', onData);
+      reject(new Error('closed'));
+    };
+    socket.once('data', onData);
+    socket.once('close', onClose);
+    socket.write(`${line}\r\n`);
+  });
+}
+
+async function open(port: number, host: string): Promise<Socket> {
+  const s = connect({ port, host });
+  s.on('error', () => undefined);
+  await once(s, 'connect');
+  return s;
+}
+
+async function redisAt(host: string, port: number, replicaOf?: string): Promise<ChildProcess> {
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'no',
+  ];
+  if (replicaOf !== undefined) args.push('--replicaof', replicaOf, String(port));
+  const p = spawn('redis-server', args, { stdio: 'ignore' });
+  await eventually(async () => {
+    try {
+      const s = await open(port, host);
+      s.destroy();
+      return true;
+    } catch {
+      return undefined;
+    }
+  });
+  return p;
+}
+
+describe.runIf(haveRedis)('primary-only routing for Redis (role check, close-on-down)', () => {
+  it('writes land on the primary; after a promotion Headway follows within the bound', async () => {
+    const port = await refusedPort();
+    const servers = [
+      await redisAt(NODES[0] as string, port),
+      await redisAt(NODES[1] as string, port, NODES[0]),
+      await redisAt(NODES[2] as string, port, NODES[0]),
+    ];
+    const dns = new Dnsmasq({ ttl: 1, hosts: NODES.map((ip) => `${ip} ${NAME}`) });
+    await dns.start();
+    const proxy = await startProxy([
+      '--strategy',
+      'primary',
+      '--health-check',
+      'tcp',
+      '--health-send',
+      'INFO replication\\r\\n',
+      '--health-expect',
+      'role:master',
+      '--health-interval',
+      '200ms',
+      '--health-timeout',
+      '500ms',
+      '--dns-server',
+      dns.server,
+      '--backends',
+      `dns://${NAME}:${port}`,
+    ]);
+    try {
+      // Every write lands on the primary (replicas are read-only: a wrong route would error).
+      const client = await eventually(
+        async () => {
+          const s = await open(proxy.port, '127.0.0.1');
+          const r = await command(s, 'SET k before');
+          if (r === '+OK') return s;
+          s.destroy();
+          return undefined;
+        },
+        10_000,
+        100,
+      );
+      for (let i = 0; i < 20; i++) expect(await command(client, `SET k${i} v`)).toBe('+OK');
+
+      // Promote 102; demote 101 and point 103 at 102.
+      const admin = await Promise.all(NODES.map((ip) => open(port, ip)));
+      const promotedAt = Date.now();
+      expect(await command(admin[1] as Socket, 'REPLICAOF NO ONE')).toBe('+OK');
+      expect(await command(admin[0] as Socket, `REPLICAOF ${NODES[1]} ${port}`)).toBe('+OK');
+      expect(await command(admin[2] as Socket, `REPLICAOF ${NODES[1]} ${port}`)).toBe('+OK');
+
+      // The old primary's connection is closed (close-on-down)...
+      await once(client, 'close');
+      // ...and a reconnecting client writes to the new primary.
+      const after = await eventually(
+        async () => {
+          const s = await open(proxy.port, '127.0.0.1');
+          try {
+            if ((await command(s, 'SET k after')) === '+OK') return s;
+          } catch {
+            // closed while the switch happens
+          }
+          s.destroy();
+          return undefined;
+        },
+        10_000,
+        20,
+      );
+      const failoverMs = Date.now() - promotedAt;
+      console.log(
+        `Redis failover: role change → first write accepted by the new primary: ${failoverMs} ms (interval 200 ms + timeout 500 ms)`,
+      );
+      expect(failoverMs).toBeLessThan(5000);
+      // It really is 102, and no write reaches a replica once settled.
+      expect(await command(after, 'SET k settled')).toBe('+OK');
+      const role = await command(admin[1] as Socket, 'ROLE');
+      expect(role.startsWith('*')).toBe(true);
+      for (let i = 0; i < 20; i++) expect(await command(after, `SET z${i} v`)).toBe('+OK');
+      after.destroy();
+      for (const a of admin) a.destroy();
+    } finally {
+      await proxy.stop();
+      await dns.dispose();
+      for (const s of servers) s.kill();
+    }
+  });
+});
