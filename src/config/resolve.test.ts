@@ -206,10 +206,15 @@ describe('resolveProxyConfig', () => {
   });
 
   // Free-text options (a path, a token, bytes to send or expect) have no bad value to try.
+  const freeTextFlags = new Set(
+    allOptions()
+      .filter(([, o]) => o.freeText === true)
+      .map(([, o]) => o.flag),
+  );
   it.each(
     allOptions()
       .map(([, spec]) => spec.flag)
-      .filter((f) => !['kubeconfig', 'admin-token', 'health-send', 'health-expect'].includes(f)),
+      .filter((f) => !freeTextFlags.has(f)),
   )('reports a bad --%s by flag and by variable name', (flag) => {
     const argv: Record<string, unknown> = { backends: BACKENDS, [flag]: '%bad%' };
     expect(configError({ argv, env: {} }).field).toBe(`--${flag}`);

@@ -38,6 +38,8 @@ export interface OptionSpec<T> {
   /** Given more than once (or comma-separated in env), the parsed arrays are concatenated. */
   readonly repeatable?: boolean;
   readonly boolean?: boolean;
+  /** Any text is valid (a path, a token, bytes): there is no bad value to refuse. */
+  readonly freeText?: boolean;
   readonly default: T;
   /** How the default reads in help and README. */
   readonly defaultText: string;
@@ -287,6 +289,7 @@ export const listenerOptions = {
   }),
   healthSend: opt<Buffer | null>({
     flag: 'health-send',
+    freeText: true,
     scope: 'listener',
     group: 'Health',
     describe:
@@ -298,6 +301,7 @@ export const listenerOptions = {
   }),
   healthExpect: opt<CheckExpect | null>({
     flag: 'health-expect',
+    freeText: true,
     scope: 'listener',
     group: 'Health',
     describe:
@@ -508,6 +512,7 @@ export const listenerOptions = {
   }),
   kubeconfig: opt<string | null>({
     flag: 'kubeconfig',
+    freeText: true,
     scope: 'listener',
     group: 'Kubernetes discovery',
     describe:
@@ -564,6 +569,7 @@ export const processOptions = {
   }),
   config: opt<string | null>({
     flag: 'config',
+    freeText: true,
     scope: 'process',
     group: 'Config file',
     describe:
@@ -586,6 +592,7 @@ export const processOptions = {
   }),
   adminToken: opt<string | null>({
     flag: 'admin-token',
+    freeText: true,
     scope: 'process',
     group: 'Admin and logs',
     describe:
@@ -660,6 +667,7 @@ export const processOptions = {
   }),
   accessLog: opt<string>({
     flag: 'access-log',
+    freeText: true,
     scope: 'process',
     group: 'Observability',
     describe:
