@@ -11,6 +11,8 @@ export interface AdminView {
   /** `/readyz`: listening, not shutting down, and (optionally) backends usable. */
   readiness(): { ready: boolean; reason?: string };
   backends(): BackendsReport;
+  /** `GET /pods`: each per-pod listener's pod → port map. */
+  pods(): unknown;
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Maintenance drain of a backend id (in one listener, or all that have it); returns how many matched. */
   setDrain(id: string, listener: string | undefined, drained: boolean): number;
@@ -151,6 +153,9 @@ async function handle(
       );
       return;
     }
+    case '/pods':
+      send(res, 200, 'application/json', JSON.stringify(view.pods(), null, 2) + '\n');
+      return;
     case '/backends':
       send(res, 200, 'application/json', JSON.stringify(view.backends(), null, 2) + '\n');
       return;

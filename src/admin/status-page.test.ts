@@ -220,6 +220,7 @@ describe('admin endpoint serves the status page', () => {
         backends: () => report([backend()]),
         metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
         setDrain: () => 0,
+        pods: () => ({ listeners: [] }),
       },
       silentLogger,
     );

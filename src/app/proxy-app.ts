@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import { PromMetrics } from '../metrics/prom-metrics.ts';
 import { ConnectionGate } from '../proxy/connection-gate.ts';
 import { ListenerRegistry } from '../proxy/listener-registry.ts';
+import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 
@@ -31,6 +32,8 @@ export class ProxyApp {
   readonly metrics: PromMetrics;
   readonly accessLog: AccessLog | null;
   readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #env: Readonly<Record<string, string | undefined>>;
   #admin: AdminServer | undefined;
   #started = false;
   #shuttingDown = false;
@@ -38,6 +41,8 @@ export class ProxyApp {
   constructor(config: ProxyConfig, deps: ProxyAppDeps) {
     this.config = config;
     this.#logger = deps.logger;
+    this.#clock = deps.clock ?? systemClock;
+    this.#env = deps.env ?? process.env;
     this.metrics =
       deps.metrics ?? new PromMetrics({ backendLabel: config.process.metricsBackendLabel });
     const p = config.process;
@@ -81,12 +86,28 @@ export class ProxyApp {
   }
 
   /** Bind every listener and the admin endpoint; on any failure nothing stays bound. */
+  /** `--per-pod-ports` managers, one per listener that asks for them. */
+  readonly perPod: PerPodListeners[] = [];
+
   async start(): Promise<void> {
     try {
       await this.accessLog?.ready().catch((err: unknown) => {
         throw new ConfigError('--access-log', `cannot open: ${errorMessage(err)}`, { cause: err });
       });
-      for (const l of this.config.listeners) await this.registry.add(l);
+      for (const l of this.config.listeners) {
+        await this.registry.add(l);
+        if (l.perPodPorts > 0) {
+          const manager = new PerPodListeners(l, this.registry, {
+            clock: this.#clock,
+            logger: this.#logger,
+            random: Math.random,
+            env: this.#env,
+            drainTimeoutMs: this.config.process.drainTimeout,
+          });
+          await manager.start();
+          this.perPod.push(manager);
+        }
+      }
       const admin = this.config.process.admin;
       if (admin !== null) {
         this.#admin = await startAdminServer(
@@ -97,6 +118,12 @@ export class ProxyApp {
             metrics: async () => ({
               contentType: this.metrics.registry.contentType,
               body: await this.metrics.registry.metrics(),
+            }),
+            pods: () => ({
+              listeners: this.perPod.map((m, i) => ({
+                name: this.config.listeners.filter((l) => l.perPodPorts > 0)[i]?.name ?? '',
+                pods: m.ports(),
+              })),
             }),
             setDrain: (id, listener, drained) => {
               let matched = 0;
@@ -192,6 +219,7 @@ export class ProxyApp {
       drainTimeoutMs: drainTimeout,
     });
     if (shutdownDelay > 0) await delay(shutdownDelay);
+    for (const m of this.perPod) m.stop();
     await this.registry.drainAll(drainTimeout);
     await this.#admin?.close();
     await this.accessLog?.close();

@@ -355,6 +355,27 @@ export const listenerOptions = {
     defaultText: '(all)',
     parse: (raw) => [v.selector(raw)],
   }),
+  perPodPorts: opt({
+    flag: 'per-pod-ports',
+    scope: 'listener',
+    group: 'Stateful workloads',
+    describe:
+      'Also open one listener per pod on BASEPORT + its StatefulSet ordinal (db-3 → BASEPORT+3), on the --listen hosts; pods come and go with their listeners (0 = off)',
+    equivalent: 'one HAProxy frontend per pod; Kafka-style advertised ports',
+    default: 0,
+    defaultText: 'off',
+    parse: v.integer(0, 65535),
+  }),
+  perPodMax: opt({
+    flag: 'per-pod-max',
+    scope: 'listener',
+    group: 'Stateful workloads',
+    describe:
+      'Highest number of per-pod listeners: ordinals 0 … N-1 get a port, others are refused',
+    default: 16,
+    defaultText: '16',
+    parse: v.integer(1, 4096),
+  }),
   allow: opt<readonly Cidr[]>({
     flag: 'allow',
     scope: 'listener',

@@ -1,5 +1,6 @@
 import type { ListenerSettings } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
+import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import { Listener, type ListenerDeps } from './listener.ts';
 
 /**
@@ -16,11 +17,11 @@ export class ListenerRegistry {
   }
 
   /** Create, bind and start a listener. Throws ConfigError on a duplicate name, ListenError on bind failure. */
-  async add(settings: ListenerSettings): Promise<Listener> {
+  async add(settings: ListenerSettings, source?: DiscoverySource): Promise<Listener> {
     if (this.#listeners.has(settings.name)) {
       throw new ConfigError('--name', `a listener named "${settings.name}" already exists`);
     }
-    const listener = new Listener(settings, this.#deps);
+    const listener = new Listener(settings, this.#deps, source);
     this.#listeners.set(settings.name, listener);
     try {
       await listener.start();

@@ -53,11 +53,12 @@ export class Listener {
   #bound: readonly HostPort[] = [];
   #accepting = false;
 
-  constructor(config: ListenerSettings, deps: ListenerDeps) {
+  /** @param source discovery to use instead of the one `config.backends` names (per-pod listeners). */
+  constructor(config: ListenerSettings, deps: ListenerDeps, source?: DiscoverySource) {
     this.name = config.name;
     this.#deps = deps;
     this.#logger = deps.logger.child({ listener: config.name });
-    this.#route = new Route(config, deps, this.#logger);
+    this.#route = new Route(config, deps, this.#logger, source);
   }
 
   /** The route new connections take. */

@@ -53,7 +53,12 @@ export class Route implements SessionHost {
   /** Close a backend's connections when it fails its checks (`--close-on-down`). */
   readonly #closeOnDown: boolean;
 
-  constructor(config: ListenerSettings, deps: ListenerDeps, logger: Logger) {
+  constructor(
+    config: ListenerSettings,
+    deps: ListenerDeps,
+    logger: Logger,
+    source?: DiscoverySource,
+  ) {
     if (config.backends === null) throw new Error('listener needs backends');
     this.name = config.name;
     this.config = config;
@@ -110,7 +115,7 @@ export class Route implements SessionHost {
         this.#serveQueue();
       },
     });
-    this.source = createDiscoverySource(config.backends, config, deps);
+    this.source = source ?? createDiscoverySource(config.backends, config, deps);
     const checks =
       config.healthCheck === 'tcp' || (config.healthCheck === 'auto' && this.source.kind !== 'k8s');
     this.checker = checks

@@ -8,6 +8,7 @@ import {
   closed,
   connectTo,
   eventually,
+  freePortRange,
   getJson,
   metricValue,
   startWhoami,
@@ -417,5 +418,75 @@ describe('k8s:// EndpointSlice discovery against a fake API server', () => {
     // Gone: nothing to route to.
     slice('db-a', [pod(0)]);
     await eventually(async () => ((await report(p)).usable ? undefined : true));
+  });
+
+  it('--per-pod-ports opens one listener per pod on BASE + ordinal; two instances agree', async () => {
+    const base = await freePortRange(5);
+    slice('db-a', [
+      pod(0),
+      pod(1),
+      pod(2),
+      endpoint('127.0.0.35', { pod: 'web-x', hostname: 'web-x' }),
+    ]);
+    const p = await start(['--per-pod-ports', String(base), '--per-pod-max', '4']);
+    const twin = await startProxy([
+      '--kubeconfig',
+      kubeconfig,
+      '--listen',
+      '127.0.0.1:0',
+      '--per-pod-ports',
+      String(base + 100),
+      '--per-pod-max',
+      '4',
+      '--backends',
+      'k8s://db:redis',
+    ]);
+    try {
+      type Pods = { listeners: { pods: { pod: string; ordinal: number; port: number }[] }[] };
+      const pods = async (url: string): Promise<string> => {
+        const r = await getJson<Pods>(`${url}/pods`);
+        return (r.listeners[0]?.pods ?? []).map((x) => `${x.pod}:${x.port}`).join(' ');
+      };
+      await eventually(async () =>
+        (await pods(p.adminUrl)) === `db-0:${base} db-1:${base + 1} db-2:${base + 2}`
+          ? true
+          : undefined,
+      );
+      for (let i = 0; i < 3; i++) {
+        const { who, socket } = await whoAnswers(base + i);
+        expect(who).toBe(PODS[i]);
+        socket.destroy();
+      }
+      // The other replica builds the same map (its own base port here, to share the machine).
+      await eventually(async () =>
+        (await pods(twin.adminUrl)) === `db-0:${base + 100} db-1:${base + 101} db-2:${base + 102}`
+          ? true
+          : undefined,
+      );
+      expect(p.logs.some((l) => String(l.msg).includes('no StatefulSet ordinal'))).toBe(true);
+      // db-1 leaves: its listener drains; it returns with a new IP on the same port; db-3 joins.
+      slice('db-a', [pod(0), pod(2)]);
+      await eventually(async () =>
+        (await pods(p.adminUrl)) === `db-0:${base} db-2:${base + 2}` ? true : undefined,
+      );
+      await expect(connectTo(base + 1)).rejects.toThrow();
+      slice('db-a', [
+        pod(0),
+        endpoint(PODS[3] as string, { pod: 'db-1', hostname: 'db-1' }),
+        pod(2),
+        endpoint('127.0.0.36', { pod: 'db-3', hostname: 'db-3' }),
+      ]);
+      await eventually(async () =>
+        (await pods(p.adminUrl)) ===
+        `db-0:${base} db-1:${base + 1} db-2:${base + 2} db-3:${base + 3}`
+          ? true
+          : undefined,
+      );
+      const back = await whoAnswers(base + 1);
+      expect(back.who).toBe(PODS[3]);
+      back.socket.destroy();
+    } finally {
+      await twin.stop();
+    }
   });
 });

@@ -192,3 +192,25 @@ export async function whoAnswers(
   });
   return { who, socket };
 }
+
+/** A base port with `count` consecutive free loopback ports after it (checked by binding them). */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const servers: Server[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const s = createServer();
+        s.listen({ host: '127.0.0.1', port: base + i });
+        await once(s, 'listening');
+        servers.push(s);
+      }
+      return base;
+    } catch {
+      // Taken: try another base.
+    } finally {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    }
+  }
+  throw new Error('no free port range');
+}

@@ -1,0 +1,208 @@
+import type { ListenerSettings } from '../config/schema.ts';
+import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { createDiscoverySource, type DiscoveryDeps } from '../discovery/create-source.ts';
+import type { DiscoverySink, DiscoverySource } from '../discovery/discovery-source.ts';
+import { DEFAULT_LISTEN } from './listener.ts';
+import type { ListenerRegistry } from './listener-registry.ts';
+
+/** One pod's own listener, as `GET /pods` shows it. */
+export interface PodPort {
+  readonly pod: string;
+  readonly ordinal: number;
+  readonly port: number;
+  /** The listener serving it (`NAME-ORDINAL`). */
+  readonly listener: string;
+  readonly address: string;
+  readonly state: string;
+}
+
+/**
+ * The StatefulSet ordinal of an endpoint: the trailing `-N` of its hostname
+ * (first label), pod name or id. Undefined when there is none.
+ */
+export function ordinalOf(ep: Endpoint): number | undefined {
+  for (const name of [ep.hostname, ep.pod, ep.id]) {
+    if (name === undefined) continue;
+    const m = /-(\d+)$/.exec(name.split('.')[0] ?? '');
+    if (m !== null) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** A discovery source fed by the per-pod manager: one pod's slice of the shared view. */
+class FeedSource implements DiscoverySource {
+  readonly kind: string;
+  readonly uri: string;
+  #sink: DiscoverySink | undefined;
+  #last: EndpointSnapshot | undefined;
+
+  constructor(kind: string, uri: string) {
+    this.kind = kind;
+    this.uri = uri;
+  }
+
+  start(sink: DiscoverySink): void {
+    this.#sink = sink;
+    if (this.#last !== undefined) sink.onSnapshot(this.#last);
+  }
+
+  push(snapshot: EndpointSnapshot): void {
+    this.#last = snapshot;
+    this.#sink?.onSnapshot(snapshot);
+  }
+
+  stop(): void {
+    this.#sink = undefined;
+  }
+}
+
+interface PodListener {
+  readonly ordinal: number;
+  readonly name: string;
+  readonly feed: FeedSource;
+  endpoint: Endpoint | undefined;
+}
+
+/**
+ * `--per-pod-ports BASE --per-pod-max N`: one listener per pod on BASE +
+ * ordinal, each with the full data path (limits, access control, PROXY
+ * protocol, metrics) and the pod as its only backend. The port depends only
+ * on the ordinal, so every Headway replica given the same pods builds the
+ * same map, and a pod that returns gets its old port. Listeners open as pods
+ * appear and drain as they leave.
+ */
+export class PerPodListeners {
+  readonly #config: ListenerSettings;
+  readonly #registry: ListenerRegistry;
+  readonly #logger: Logger;
+  readonly #source: DiscoverySource;
+  readonly #pods = new Map<number, PodListener>();
+  readonly #refused = new Set<string>();
+  readonly #drainTimeoutMs: number;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    config: ListenerSettings,
+    registry: ListenerRegistry,
+    deps: DiscoveryDeps & { readonly logger: Logger; readonly drainTimeoutMs: number },
+  ) {
+    if (config.backends === null) throw new Error('per-pod listeners need backends');
+    this.#config = config;
+    this.#registry = registry;
+    this.#logger = deps.logger.child({ listener: config.name, perPod: true });
+    this.#drainTimeoutMs = deps.drainTimeoutMs;
+    this.#source = createDiscoverySource(config.backends, config, deps);
+  }
+
+  async start(): Promise<void> {
+    await this.#source.init?.();
+    this.#source.start({
+      onSnapshot: (snapshot) => {
+        // Listener changes are asynchronous (bind, drain): apply snapshots one at a time.
+        this.#queue = this.#queue
+          .then(() => this.#apply(snapshot))
+          .catch((err: unknown) => {
+            this.#logger.error('per-pod listener update failed', { error: errorMessage(err) });
+          });
+      },
+      onError: (reason, err) => {
+        this.#logger.warn('discovery error; keeping the last known pods', {
+          reason,
+          error: errorMessage(err),
+        });
+      },
+    });
+  }
+
+  stop(): void {
+    this.#source.stop();
+  }
+
+  /** Settled once every snapshot seen so far has been applied (tests). */
+  settled(): Promise<void> {
+    return this.#queue;
+  }
+
+  ports(): PodPort[] {
+    return [...this.#pods.values()]
+      .sort((a, b) => a.ordinal - b.ordinal)
+      .map((p) => ({
+        pod: p.endpoint?.pod ?? p.endpoint?.hostname ?? p.endpoint?.id ?? '',
+        ordinal: p.ordinal,
+        port: this.#config.perPodPorts + p.ordinal,
+        listener: p.name,
+        address: p.endpoint === undefined ? '' : `${p.endpoint.address}:${p.endpoint.port}`,
+        state: p.endpoint?.state ?? 'gone',
+      }));
+  }
+
+  async #apply(snapshot: EndpointSnapshot): Promise<void> {
+    const byOrdinal = new Map<number, Endpoint>();
+    for (const ep of snapshot.endpoints) {
+      const ordinal = ordinalOf(ep);
+      if (ordinal === undefined || ordinal >= this.#config.perPodMax) {
+        if (!this.#refused.has(ep.id)) {
+          this.#refused.add(ep.id);
+          this.#logger.warn(
+            ordinal === undefined
+              ? 'pod refused a per-pod port: its name has no StatefulSet ordinal (-N)'
+              : `pod refused a per-pod port: ordinal ${ordinal} is not below --per-pod-max ${this.#config.perPodMax}`,
+            { pod: ep.id },
+          );
+        }
+        continue;
+      }
+      // Two endpoints with one ordinal: keep the ready one.
+      const seen = byOrdinal.get(ordinal);
+      if (seen === undefined || (seen.state !== 'ready' && ep.state === 'ready'))
+        byOrdinal.set(ordinal, ep);
+    }
+    for (const [ordinal, ep] of byOrdinal) {
+      let pod = this.#pods.get(ordinal);
+      if (pod === undefined) {
+        pod = await this.#open(ordinal);
+        if (pod === undefined) continue;
+      }
+      pod.endpoint = ep;
+      pod.feed.push({ endpoints: [ep], updatedAtMs: snapshot.updatedAtMs });
+    }
+    for (const [ordinal, pod] of [...this.#pods]) {
+      if (byOrdinal.has(ordinal)) continue;
+      this.#pods.delete(ordinal);
+      pod.feed.push({ endpoints: [], updatedAtMs: snapshot.updatedAtMs });
+      this.#logger.info('pod left: draining its listener', { listener: pod.name });
+      await this.#registry.remove(pod.name, this.#drainTimeoutMs);
+    }
+  }
+
+  async #open(ordinal: number): Promise<PodListener | undefined> {
+    const port = this.#config.perPodPorts + ordinal;
+    const hosts = this.#config.listen.length > 0 ? this.#config.listen : DEFAULT_LISTEN;
+    const name = `${this.#config.name}-${ordinal}`;
+    const feed = new FeedSource(
+      this.#source.kind,
+      `${this.#config.backends?.uri ?? ''}#${ordinal}`,
+    );
+    const settings: ListenerSettings = {
+      ...this.#config,
+      name,
+      listen: hosts.map((h) => ({ host: h.host, port })),
+      perPodPorts: 0,
+    };
+    try {
+      await this.#registry.add(settings, feed);
+    } catch (err) {
+      this.#logger.error('cannot open a per-pod listener', {
+        listener: name,
+        port,
+        error: errorMessage(err),
+      });
+      return undefined;
+    }
+    const pod: PodListener = { ordinal, name, feed, endpoint: undefined };
+    this.#pods.set(ordinal, pod);
+    return pod;
+  }
+}
