@@ -52,7 +52,7 @@ const badInputs: readonly BadInput[] = [
   {
     what: 'unknown strategy',
     args: [...SAFE, '--strategy', 'fastest', '--backends', BACKENDS],
-    line: /^--strategy: unknown value "fastest" \(expected one of: least-conn, round-robin, random, sticky, latency\)$/,
+    line: /^--strategy: unknown value "fastest" \(expected one of: least-conn, round-robin, random, sticky, latency, primary\)$/,
   },
   {
     what: 'missing --backends',
