@@ -275,6 +275,19 @@ export class BackendPool {
     return ALL_FULL;
   }
 
+  /**
+   * The candidate a name designates (`--route-by sni`): its hostname's first
+   * label, its pod name or its id. Undefined when none is usable.
+   */
+  pickByName(name: string, ctx: PickContext): Backend | undefined {
+    for (const b of this.#candidates) {
+      const ep = b.endpoint;
+      if (ctx.tried.includes(b)) continue;
+      if (ep.hostname?.split('.')[0] === name || ep.pod === name || b.id === name) return b;
+    }
+    return undefined;
+  }
+
   /** Whether some candidate has room under `--max-connections-per-backend`. */
   hasRoom(): boolean {
     const max = this.#opts.maxPerBackend ?? 0;

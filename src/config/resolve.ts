@@ -52,6 +52,7 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
         ? undefined
         : { values: fileListeners[0], prefix: 'listeners[0].' };
     const listener = resolveGroup(listenerOptions, sources, layer) as ListenerSettings;
+    checkListener(listener, layer === undefined ? '--' : 'listeners[0].');
     if (listener.backends === null) {
       throw new ConfigError(
         layer === undefined ? '--backends' : 'listeners[0].backends',
@@ -83,12 +84,23 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
       prefix,
     }) as ListenerSettings;
     if (l.backends === null) throw new ConfigError(`${prefix}backends`, 'is required');
+    checkListener(l, prefix);
     if (names.has(l.name))
       throw new ConfigError(`${prefix}name`, `"${l.name}" is used by another listener`);
     names.add(l.name);
     return l;
   });
   return { process: processSettings, listeners };
+}
+
+/** Rules between options of one listener. */
+function checkListener(l: ListenerSettings, prefix: string): void {
+  if (l.routeBy === 'sni' && l.sniPattern === null) {
+    throw new ConfigError(
+      `${prefix}sni-pattern`,
+      'is required with route-by sni (e.g. "{hostname}.db.example.com")',
+    );
+  }
 }
 
 function resolveGroup(

@@ -355,6 +355,43 @@ export const listenerOptions = {
     defaultText: '(all)',
     parse: (raw) => [v.selector(raw)],
   }),
+  routeBy: opt<'strategy' | 'sni'>({
+    flag: 'route-by',
+    scope: 'listener',
+    group: 'Stateful workloads',
+    describe:
+      'sni: read the TLS ClientHello (without terminating TLS) and send the connection to the pod its server name names (see --sni-pattern); strategy: the balancing strategy only',
+    equivalent: 'NGINX `ssl_preread` + `map $ssl_preread_server_name`, HAProxy `req.ssl_sni`',
+    default: 'strategy',
+    defaultText: 'strategy',
+    parse: v.oneOf(['strategy', 'sni'] as const),
+  }),
+  sniPattern: opt<string | null>({
+    flag: 'sni-pattern',
+    scope: 'listener',
+    group: 'Stateful workloads',
+    describe:
+      'With --route-by sni: how server names map to pods, e.g. "{hostname}.db.example.com" (the {hostname} label is a pod hostname or name)',
+    default: null,
+    defaultText: '(required with --route-by sni)',
+    parse: (raw) => {
+      const t = v.text(raw);
+      if (t.split('{hostname}').length !== 2)
+        throw new v.ValueError(`"${t}" must contain {hostname} once`);
+      return t;
+    },
+  }),
+  sniStrict: opt({
+    flag: 'sni-strict',
+    scope: 'listener',
+    group: 'Stateful workloads',
+    boolean: true,
+    describe:
+      'With --route-by sni: close a connection whose server name names no pod (no_backend) instead of balancing it',
+    default: false,
+    defaultText: 'false',
+    parse: v.boolean,
+  }),
   perPodPorts: opt({
     flag: 'per-pod-ports',
     scope: 'listener',

@@ -36,6 +36,8 @@ export class Route implements SessionHost {
   readonly sessions = new Set<Session>();
   /** Active health checks, or null when off. */
   readonly checker: ActiveHealthChecker | null;
+  readonly sniPattern: string | null;
+  readonly sniStrict: boolean;
   readonly #deps: ListenerDeps;
   readonly #logger: Logger;
   readonly #maxPerClient: number;
@@ -82,6 +84,8 @@ export class Route implements SessionHost {
     this.#proxyFrom =
       config.proxyProtocolFrom.length > 0 ? new CidrSet(config.proxyProtocolFrom) : null;
     this.#maxPerClient = config.maxConnectionsPerClient;
+    this.sniPattern = config.routeBy === 'sni' ? config.sniPattern : null;
+    this.sniStrict = config.sniStrict;
     this.#closeOnDown =
       config.closeOnDown === 'on' ||
       (config.closeOnDown === 'auto' && config.healthExpect !== null);

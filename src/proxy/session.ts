@@ -8,6 +8,7 @@ import type { Outcome } from '../core/outcome.ts';
 import type { ClosedFirst } from '../access-log/access-record.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { ProxyHeaderReader, encodeProxyHeader, proxyAddressInfo } from '../proxy-protocol/index.ts';
+import { ClientHelloReader, matchSniPattern } from '../sni/index.ts';
 import {
   LARGE_READ,
   acquireLarge,
@@ -37,6 +38,9 @@ export interface SessionSettings {
 /** A PROXY protocol header must be complete within this long (the spec asks for at least 3 s). */
 export const PROXY_HEADER_TIMEOUT_MS = 3000;
 
+/** A TLS ClientHello must be complete within this long (`--route-by sni`). */
+export const SNI_TIMEOUT_MS = 5000;
+
 /** What a session needs from the listener that accepted it. */
 export interface SessionHost {
   readonly name: string;
@@ -48,6 +52,10 @@ export interface SessionHost {
   readonly random: () => number;
   /** Whether this peer must first send a PROXY protocol header. */
   expectsProxyHeader(peerAddress: string): boolean;
+  /** `--route-by sni`: the pattern the TLS server name must fit (`{hostname}.db.example.com`), or null. */
+  readonly sniPattern: string | null;
+  /** `--sni-strict`: close a connection whose server name names no backend. */
+  readonly sniStrict: boolean;
   /**
    * Admission checks that need the client address (access control,
    * per-client limits): the outcome to close with, or null to go on.
@@ -74,11 +82,14 @@ type TaggedSocket = Socket & { [kSession]?: Session };
 // Numeric states rather than enums: type stripping (and erasableSyntaxOnly) allows no enums.
 /** Reading a PROXY protocol header. */
 const HEADER = 4;
+/** Reading a TLS ClientHello for its server name (`--route-by sni`). */
+const SNI = 5;
 const CONNECTING = 0;
 const RELAYING = 1;
 const CLOSING = 2;
 const DONE = 3;
-type Phase = typeof HEADER | typeof CONNECTING | typeof RELAYING | typeof CLOSING | typeof DONE;
+type Phase =
+  typeof HEADER | typeof SNI | typeof CONNECTING | typeof RELAYING | typeof CLOSING | typeof DONE;
 
 /** First-byte timing: nothing sent yet. */
 const FB_WAITING = 0;
@@ -109,8 +120,11 @@ export class Session implements PickContext, Closable {
   #destPort: number | undefined;
   #header: ProxyHeaderReader | undefined;
   #headerTimer: NodeJS.Timeout | undefined;
-  /** Bytes that came after the PROXY header, sent to the backend first. */
+  /** Bytes read before a backend was picked (after a PROXY header, a ClientHello): sent to it first. */
   #early: Buffer | undefined;
+  #hello: ClientHelloReader | undefined;
+  /** The backend the TLS server name named (`--route-by sni`). */
+  #target: string | undefined;
   readonly startedMs: number;
   nowMs: number;
   tried: readonly Backend[] = NO_BACKENDS;
@@ -178,7 +192,55 @@ export class Session implements PickContext, Closable {
       this.refuse(refused);
       return;
     }
+    if (this.host.sniPattern !== null) {
+      this.#readHello();
+      return;
+    }
     this.#connectNext();
+  }
+
+  /** Read the TLS ClientHello (without terminating TLS) to route by its server name. */
+  #readHello(): void {
+    this.#phase = SNI;
+    this.#hello = new ClientHelloReader();
+    this.#headerTimer = setTimeout(headerTimedOut, SNI_TIMEOUT_MS, this);
+    this.#headerTimer.unref();
+    this.client.on('end', onClientEndDuringHeader);
+    const early = this.#early;
+    this.#early = undefined;
+    if (early !== undefined && this.#helloRead(early)) return;
+    this.client.resume();
+  }
+
+  /** Client bytes while the ClientHello is read; true once it is settled. */
+  #helloRead(chunk: Buffer): boolean {
+    const reader = this.#hello as ClientHelloReader;
+    // The reader keeps what it is given; our read buffer is reused.
+    const result = reader.push(Buffer.from(chunk));
+    if (result.kind === 'need-more') return false;
+    this.client.pause();
+    this.client.off('end', onClientEndDuringHeader);
+    clearTimeout(this.#headerTimer);
+    this.#headerTimer = undefined;
+    this.#hello = undefined;
+    if (result.kind === 'error') {
+      this.refuse('rejected');
+      return true;
+    }
+    // Every byte read so far goes to the backend: TLS continues end to end.
+    this.#early = reader.buffered();
+    const name =
+      result.serverName === undefined
+        ? undefined
+        : matchSniPattern(this.host.sniPattern ?? '', result.serverName);
+    if (name === undefined && this.host.sniStrict) {
+      this.refuse('no_backend');
+      return true;
+    }
+    this.#target = name;
+    this.#phase = CONNECTING;
+    this.#connectNext();
+    return true;
   }
 
   /** Client bytes while the PROXY header is read. */
@@ -209,11 +271,11 @@ export class Session implements PickContext, Closable {
     this.#admitted();
   }
 
-  /** The header did not arrive in time, or the client closed before sending it. */
+  /** The header (or ClientHello) did not arrive in time, or the client closed before sending it. */
   headerFailed(): void {
-    if (this.#phase !== HEADER) return;
+    if (this.#phase !== HEADER && this.#phase !== SNI) return;
     this.#headerTimer = undefined;
-    this.refuse('proxy_protocol_error');
+    this.refuse(this.#phase === HEADER ? 'proxy_protocol_error' : 'rejected');
   }
 
   /** The PROXY header for the backend: the client as we know it, and where it connected. */
@@ -309,7 +371,10 @@ export class Session implements PickContext, Closable {
   #connectNext(): void {
     const host = this.host;
     this.nowMs = host.clock.nowMs();
-    const backend = host.pool.pickWithRoom(this);
+    const backend =
+      this.#target === undefined
+        ? host.pool.pickWithRoom(this)
+        : host.pool.pickByName(this.#target, this);
     if (backend === ALL_FULL) {
       // Every backend is at its limit: wait in the listener's queue (bounded in time).
       if (this.#queueTimer === undefined) {
@@ -419,6 +484,7 @@ export class Session implements PickContext, Closable {
   clientRead(nread: number, buf: Buffer): Buffer {
     if (this.#phase !== RELAYING) {
       if (this.#phase === HEADER) this.#headerRead(buf.subarray(0, nread));
+      else if (this.#phase === SNI) this.#helloRead(buf.subarray(0, nread));
       return buf;
     }
     if (this.#firstByte === FB_WAITING) {
