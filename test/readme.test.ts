@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { renderFlagTable } from '../src/config/flag-reference.ts';
 import { allOptions } from '../src/config/schema.ts';
 import { PromMetrics } from '../src/metrics/prom-metrics.ts';
+import { parse as parseYaml } from 'yaml';
+import { checkShape } from '../src/config/config-file.ts';
+import { resolveProxyConfig } from '../src/config/resolve.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -26,5 +29,57 @@ describe('README', () => {
     ).map((m) => m.name);
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) expect(readme).toContain(`\`${name}{`);
+  });
+});
+
+describe('README examples', () => {
+  const blocks = (lang: string): string[] =>
+    [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map(
+      (m) => m[1] ?? '',
+    );
+
+  it('every YAML config snippet validates', () => {
+    const configs = blocks('yaml').filter((b) => b.includes('listeners:'));
+    expect(configs.length).toBeGreaterThan(0);
+    for (const text of configs) {
+      const file = checkShape('README.md', parseYaml(text));
+      const config = resolveProxyConfig({ argv: {}, env: {}, file });
+      expect(config.listeners.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('every `headway` proxy command line uses real flags with valid values', () => {
+    const specs = new Map(allOptions().map(([, o]) => [o.flag, o]));
+    const lines = blocks('sh')
+      .join('\n')
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter((l) => /^headway --/.test(l));
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) {
+      const words = [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map(
+        (m) => m[1] ?? m[2] ?? m[3] ?? '',
+      );
+      const argv: Record<string, unknown> = {};
+      for (let i = 1; i < words.length; i++) {
+        const flag = (words[i] ?? '').replace(/^--/, '');
+        const spec = specs.get(flag);
+        expect(spec, `${line}: --${flag}`).toBeDefined();
+        if (spec?.boolean === true) {
+          argv[flag] = true;
+          continue;
+        }
+        const value = words[++i];
+        argv[flag] =
+          spec?.repeatable === true
+            ? [...((argv[flag] as string[] | undefined) ?? []), value]
+            : value;
+      }
+      // $HEADWAY_ZONE and the like stand for values the reader supplies.
+      for (const [k, v] of Object.entries(argv))
+        if (typeof v === 'string' && v.startsWith('$')) delete argv[k];
+      expect(() => resolveProxyConfig({ argv, env: {} }), line).not.toThrow();
+    }
   });
 });
