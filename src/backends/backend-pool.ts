@@ -29,6 +29,8 @@ export interface BackendPoolOptions {
   readonly slowStartMs?: number;
   /** Every candidate is unhealthy or ejected: traffic goes to all of them (counted). */
   readonly onPanic?: () => void;
+  /** Active health checks run: every backend gets a `healthy` series from the start. */
+  readonly healthChecked?: boolean;
 }
 
 /** Slow start begins at this share of the weight (Envoy's min_weight_percent). */
@@ -101,6 +103,7 @@ export class BackendPool {
           : null;
       const backend = new Backend(ep, this.#opts.metrics.backend(ep.id), latency);
       backend.usableSinceMs = this.#now();
+      if (this.#opts.healthChecked === true) backend.metrics.setHealthy(true);
       this.#byId.set(ep.id, backend);
       return;
     }

@@ -112,6 +112,9 @@ export class Route implements SessionHost {
           : undefined,
       // Sticky is exempt: a moving weight would move live keys.
       slowStartMs: config.strategy === 'sticky' ? 0 : config.slowStart,
+      healthChecked:
+        config.healthCheck === 'tcp' ||
+        (config.healthCheck === 'auto' && config.backends.scheme !== 'k8s'),
       onPanic: () => {
         this.metrics.panicEntered();
       },

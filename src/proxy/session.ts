@@ -352,11 +352,15 @@ export class Session implements PickContext, Closable {
       return;
     }
     this.#phase = CLOSING;
-    // Keep reading (and discarding) so each peer's FIN in reply is seen and
-    // the sockets close before the grace period runs out.
+    // Close from the client's side first: the backend gets FIN, and what it
+    // still sends (a reply in flight) keeps flowing to the client until the
+    // backend's own FIN, which ends the client side as usual. Client bytes
+    // are read and discarded from now on, so its FIN is seen too. Whatever
+    // is still open when the grace runs out is reset, so a client never
+    // takes a cut reply for a complete one.
     this.client.resume();
     this.upstream?.resume();
-    this.client.end();
+    if (this.upstream === null || this.#upstreamEnded) this.client.end();
     this.upstream?.end();
     this.#graceTimer = setTimeout(resetBoth, CLOSE_GRACE_MS, this);
     this.#graceTimer.unref();
@@ -496,7 +500,8 @@ export class Session implements PickContext, Closable {
 
   /** `nread` backend bytes landed in `buf`: relay them to the client; returns the next read buffer. */
   upstreamRead(nread: number, buf: Buffer): Buffer {
-    if (this.#phase !== RELAYING) return buf;
+    // While closing gracefully the backend's reply still reaches the client.
+    if (this.#phase !== RELAYING && this.#phase !== CLOSING) return buf;
     if (this.#firstByte !== FB_SETTLED) {
       if (this.#firstByte === FB_TIMING) {
         const backend = this.backend as Backend;
@@ -567,7 +572,7 @@ export class Session implements PickContext, Closable {
   /** The client socket flushed its writes: release their buffers, resume the backend. */
   drainClient(): void {
     if (this.client.writableLength === 0) this.#releasePinned(1);
-    if (this.#phase === RELAYING) this.upstream?.resume();
+    if (this.#phase === RELAYING || this.#phase === CLOSING) this.upstream?.resume();
   }
 
   timedOut(): void {
