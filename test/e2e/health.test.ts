@@ -216,6 +216,10 @@ describe('health checks, passive ejection and panic mode (CLI)', () => {
       return (g.health?.checks ?? 0) >= 2 ? g : undefined;
     });
     expect(good.health).toMatchObject({ healthy: true, lastResult: 'matched' });
+    // A backend that never failed has its series too (set when it was discovered).
+    expect(
+      sample(await metricsOf(proxy), 'headway_backend_healthy', { backend: pong.address }),
+    ).toBe(1);
     expect(
       sample(await metricsOf(proxy), 'headway_backend_healthy', { backend: err.address }),
     ).toBe(0);
