@@ -558,4 +558,30 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
       });
     });
   });
+
+  describe('slow start after other returns to service (regressions)', () => {
+    it('restarts the ramp when readiness comes back, when maintenance ends, and for an ejection that ended before any timer', () => {
+      pool = makePool({ slowStartMs: SLOW_START_MS, ejectAfter: 1, maxEjectionPercent: 100 });
+      pool.applySnapshot(snapshot(ep('a:80'), ep('b:80')));
+      vi.advanceTimersByTime(20_000);
+      expect(backend('b:80').rampFactor).toBe(1);
+      // Readiness lost, then back: ramps again.
+      pool.applySnapshot(snapshot(ep('a:80'), ep('b:80', { state: 'not-serving' })));
+      vi.advanceTimersByTime(30_000);
+      pool.applySnapshot(snapshot(ep('a:80'), ep('b:80')));
+      expect(backend('b:80').rampFactor).toBeCloseTo(0.1);
+      vi.advanceTimersByTime(20_000);
+      // Maintenance, then back in service: ramps again.
+      pool.setAdminDrain('b:80', true);
+      vi.advanceTimersByTime(30_000);
+      pool.setAdminDrain('b:80', false);
+      expect(backend('b:80').rampFactor).toBeCloseTo(0.1);
+      vi.advanceTimersByTime(20_000);
+      // Ejected; a refresh by someone else right when the ejection ends ramps it, not full weight.
+      pool.connectFailed(backend('b:80'));
+      vi.setSystemTime(Date.now() + 10_000);
+      pool.refresh();
+      expect(backend('b:80').rampFactor).toBeCloseTo(0.1);
+    });
+  });
 });

@@ -110,12 +110,18 @@ export class BackendPool {
     const wasLeaving = existing.isLeaving();
     existing.endpoint = ep;
     existing.listed = true;
-    if (wasLeaving && !existing.isLeaving()) this.#cancelDrain(existing);
+    if (wasLeaving && !existing.isLeaving()) {
+      this.#cancelDrain(existing);
+      // Back in service (readiness returned, or listed again): slow start applies anew.
+      existing.usableSinceMs = this.#now();
+    }
     if (!wasLeaving && existing.isLeaving()) this.#onLeaving(existing);
   }
 
   /** Recompute candidates (after a snapshot, or when usability changed) and tell the balancer. */
   refresh(): void {
+    // An ejection that ended before this refresh starts its slow start now, whoever refreshes.
+    this.#markRecovered();
     const now = this.#now();
     const ready: Backend[] = [];
     const draining: Backend[] = [];
@@ -331,6 +337,7 @@ export class BackendPool {
     if (b === undefined) return false;
     if (b.adminDrained !== drained) {
       b.adminDrained = drained;
+      if (!drained) b.usableSinceMs = this.#now();
       this.refresh();
     }
     return true;

@@ -358,9 +358,11 @@ export class Session implements PickContext, Closable {
     // are read and discarded from now on, so its FIN is seen too. Whatever
     // is still open when the grace runs out is reset, so a client never
     // takes a cut reply for a complete one.
+    // An idle connection has nothing in flight: both sides get FIN at once.
     this.client.resume();
     this.upstream?.resume();
-    if (this.upstream === null || this.#upstreamEnded) this.client.end();
+    if (outcome === 'idle_timeout' || this.upstream === null || this.#upstreamEnded)
+      this.client.end();
     this.upstream?.end();
     this.#graceTimer = setTimeout(resetBoth, CLOSE_GRACE_MS, this);
     this.#graceTimer.unref();
