@@ -65,6 +65,24 @@ export class LatencyWindow {
     this.#total.recordValue(v);
   }
 
+  /** Bytes held by the three histograms (hdr-histogram-js's own estimate). */
+  footprintBytes(): number {
+    return (
+      this.#current.estimatedFootprintInBytes +
+      this.#previous.estimatedFootprintInBytes +
+      this.#total.estimatedFootprintInBytes
+    );
+  }
+
+  /** Bytes held by the three histograms (hdr-histogram-js's own estimate). */
+  footprintBytes(): number {
+    return (
+      this.#current.estimatedFootprintInBytes +
+      this.#previous.estimatedFootprintInBytes +
+      this.#total.estimatedFootprintInBytes
+    );
+  }
+
   report(nowMs: number): LatencyReport {
     if (nowMs >= this.#slotEndMs) this.#rotate(nowMs);
     const window = histogram();
@@ -124,6 +142,15 @@ export class BackendLatency {
     this.connect = new LatencyWindow({ unit: 'us', maxValue: MAX_SHORT_US, slotMs, nowMs });
     this.firstByte = new LatencyWindow({ unit: 'us', maxValue: MAX_SHORT_US, slotMs, nowMs });
     this.session = new LatencyWindow({ unit: 'ms', maxValue: MAX_SESSION_MS, slotMs, nowMs });
+  }
+
+  /** Bytes held by its nine histograms. */
+  footprintBytes(): number {
+    return (
+      this.connect.footprintBytes() +
+      this.firstByte.footprintBytes() +
+      this.session.footprintBytes()
+    );
   }
 
   report(nowMs: number): {
