@@ -12,15 +12,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const TARGETS = ['direct', 'headway', 'haproxy', 'nginx'] as const;
+/**
+ * `headway` runs with the defaults (latency tracking and metrics on) plus an
+ * access log to a file; `headway-bare` with `--latency-tracking off` and no
+ * access log, measured right after it in the tests that compare the two.
+ */
+export const TARGETS = ['direct', 'headway', 'headway-bare', 'haproxy', 'nginx'] as const;
 export type Target = (typeof TARGETS)[number];
 const PROXIES = ['headway', 'haproxy', 'nginx'] as const;
 const LABEL: Readonly<Record<Target, string>> = {
   direct: 'direct',
   headway: 'Headway',
+  'headway-bare': 'Headway, tracking off',
   haproxy: 'HAProxy',
   nginx: 'NGINX',
 };
+
+/** Tracking on and off may differ by less than this (issue #8), in throughput and CPU per request. */
+export const TRACKING_TOLERANCE = 0.05;
 
 /** Below this share of its core, a proxy was waiting for the load, not working flat out. */
 export const PROXY_BOUND_BUSY_PCT = 90;
@@ -500,6 +509,56 @@ export interface Collected {
   readonly env: Map<string, string>;
   readonly measurements: readonly Measurement[];
   readonly rss: readonly RssMeasurement[];
+  /** An earlier run's key figures, for "What changed since". */
+  readonly baseline?: KeyFigures;
+}
+
+/**
+ * The medians a later run is compared with (`--key-figures` writes them,
+ * `--baseline` reads them): per `test/figure`, per target.
+ */
+export interface KeyFigures {
+  readonly schema: 'headway-compare-key-figures/v1';
+  /** What the run was, in a few words ("first run"). */
+  readonly label: string;
+  readonly date: string;
+  readonly headway: string;
+  /** How that run differed from the current bench/compare and data path. */
+  readonly since?: readonly string[];
+  readonly figures: Readonly<Record<string, Partial<Record<Target, number>>>>;
+}
+
+/** Medians of every figure a later run compares with, per target. */
+export function keyFigures(c: Collected, label: string): KeyFigures {
+  const figures: Record<string, Partial<Record<Target, number>>> = {};
+  const put = (key: string, target: Target, value: number | undefined): void => {
+    if (value === undefined) return;
+    figures[key] = { ...figures[key], [target]: value };
+  };
+  for (const t of TESTS) {
+    for (const target of TARGETS) {
+      const ms = c.measurements.filter((m) => m.test === t.id && m.target === target);
+      if (ms.length === 0) continue;
+      const x = summarise(ms);
+      put(`${t.id}/throughput`, target, x.throughput?.median);
+      put(`${t.id}/cpuPerOpUs`, target, x.cpuPerOpUs?.median);
+      put(`${t.id}/p50Us`, target, x.p50Us?.median);
+      put(`${t.id}/p99Us`, target, x.p99Us?.median);
+    }
+  }
+  for (const [target, per] of rssPerConnection(c.rss))
+    put('rss-idle/kibPerConnection', target, per.median);
+  for (const target of PROXIES) {
+    const before = spread(c.rss.filter((r) => r.target === target).map((r) => r.beforeKb));
+    put('rss-idle/beforeMiB', target, before === undefined ? undefined : before.median / 1024);
+  }
+  return {
+    schema: 'headway-compare-key-figures/v1',
+    label,
+    date: c.env.get('date') ?? '?',
+    headway: c.env.get('headway') ?? '?',
+    figures,
+  };
 }
 
 export function collect(dir: string): Collected {
@@ -545,6 +604,7 @@ export function render(c: Collected): string {
       'interleaved runs (direct, Headway, HAProxy, NGINX, direct, …) with min–max in parentheses. ' +
       'All traffic is on loopback. Each proxy is pinned to CPU 1; load generators and backends share CPU 0.',
     '',
+    ...variantsText(env),
     '## Machine and versions',
     '',
     '| | |',
@@ -563,8 +623,10 @@ export function render(c: Collected): string {
           : `nice ${env.get('nice') ?? ''} for every process bench/compare started (other work was running)`,
       ],
       ['waiting for other work', quietText(env)],
+      ['load average (1, 5, 15 min)', loadText(env)],
       ['Node.js (Headway)', env.get('node')],
       ['Headway', headwayText(env.get('headway'))],
+      ['Headway runs from', runtimeText(env)],
       ['HAProxy', env.get('haproxy')],
       ['NGINX', env.get('nginx')],
       ['iperf3', env.get('iperf3')],
@@ -572,7 +634,10 @@ export function render(c: Collected): string {
       ['Redis', env.get('redis')],
       [
         'run length',
-        `${env.get('seconds') ?? '?'} s per run (redis-benchmark: a request count of about that)`,
+        `${env.get('seconds') ?? '?'} s per run (redis-benchmark: a request count of about that)` +
+          (env.has('duration_s')
+            ? `; the whole comparison took ${env.get('duration_s') ?? ''} s`
+            : ''),
       ],
     ].map(([k, v]) => `| ${k ?? ''} | ${mdEscape(v ?? '?')} |`),
     '',
@@ -619,6 +684,8 @@ export function render(c: Collected): string {
     );
   }
   out.push('');
+  out.push(...trackingSection(tests, cell, c.measurements));
+  if (c.baseline !== undefined) out.push(...sinceSection(c, c.baseline));
 
   for (const group of ['rr', 'bulk', 'connrate'] as const) {
     const inGroup = tests.filter((t) => t.group === group);
@@ -684,6 +751,362 @@ export function render(c: Collected): string {
   return `${out.join('\n')}\n`;
 }
 
+function variantsText(env: Map<string, string>): string[] {
+  if (!env.has('headway_cmd')) return [];
+  return [
+    'Headway runs as deployed by default: latency tracking on, metrics on (counted in memory; the admin endpoint ' +
+      'that would serve them is off, nothing scrapes), active TCP health checks (`auto`: a probe connection every 5 s ' +
+      'per backend), plus an access log written to a file in the run directory (`--access-log FILE`). ' +
+      '"Headway, tracking off" (`--latency-tracking off`, no access log, otherwise the same) is measured right after ' +
+      'Headway in the request/response tests at 50 connections and in the connection-rate tests: see ' +
+      '"Latency tracking and access log: on / off".',
+    '',
+  ];
+}
+
+function loadText(env: Map<string, string>): string | undefined {
+  const start = env.get('loadavg_start');
+  if (start === undefined) return 'not recorded';
+  const end = env.get('loadavg_end');
+  return (
+    `${start} before the run` +
+    (end === undefined ? '' : `, ${end} at its end (bench/compare itself keeps both cores busy)`)
+  );
+}
+
+function runtimeText(env: Map<string, string>): string {
+  if (env.get('headway_runtime') !== 'compiled') {
+    return '.ts sources through Node.js type stripping (`node src/cli/main.ts`)';
+  }
+  const build = env.get('headway_build') ?? 'ok';
+  return (
+    'JavaScript compiled by tsc (`npm run build -- --outDir <run dir>/dist`, then `node <run dir>/dist/cli/main.js`)' +
+    (build === 'ok'
+      ? ''
+      : `. tsc reported errors (${build}); it emits the JavaScript regardless, and that is what ran`)
+  );
+}
+
+/** Per run: tracking on over tracking off, for runs where both were measured. */
+function pairedRatios(
+  ms: readonly Measurement[],
+  test: string,
+  f: (m: Measurement) => number | undefined,
+): Spread | undefined {
+  const ratios: number[] = [];
+  for (const on of ms) {
+    if (on.test !== test || on.target !== 'headway' || !on.ok) continue;
+    const off = ms.find(
+      (m) => m.test === test && m.target === 'headway-bare' && m.run === on.run && m.ok,
+    );
+    const a = f(on);
+    const b = off === undefined ? undefined : f(off);
+    if (a !== undefined && b !== undefined && b > 0) ratios.push(a / b);
+  }
+  return spread(ratios);
+}
+
+const cpuPerOp = (m: Measurement): number | undefined =>
+  m.cpuSec === undefined || m.ops <= 0 ? undefined : (m.cpuSec * 1e6) / m.ops;
+
+function signedPct(r: number): string {
+  const pct = (r - 1) * 100;
+  return `${pct >= 0 ? '+' : '−'}${Math.abs(pct).toFixed(1)} %`;
+}
+
+function trackingSection(
+  tests: readonly TestSpec[],
+  cell: (test: string, target: Target) => Cell | undefined,
+  ms: readonly Measurement[],
+): string[] {
+  const compared = tests.filter(
+    (t) => cell(t.id, 'headway') !== undefined && cell(t.id, 'headway-bare') !== undefined,
+  );
+  if (compared.length === 0) return [];
+  const tol = TRACKING_TOLERANCE * 100;
+  const out = [
+    '## Latency tracking and access log: on / off',
+    '',
+    'Headway with the defaults (latency tracking and metrics on) and an access log to a file, against Headway with ' +
+      '`--latency-tracking off` and no access log, in the same interleaved runs (direct, Headway, Headway tracking off, ' +
+      'HAProxy, NGINX, direct, …). "on / off" is the ratio of the medians; "per run" gives the range of the ratios of ' +
+      'the two measurements taken one after the other in each run, which shows how much of a difference is noise. ' +
+      `Issue #8 asks for request/response throughput and CPU per request within ${tol} % of each other. Latency ` +
+      'tracking costs per connection (connect, first byte and session durations go into histograms), as does the ' +
+      'access log (one line per closed connection): the connection-rate tests show that cost. The request/response ' +
+      'tests open their 50 connections once per run, so there it is spread over tens of thousands of requests.',
+    '',
+    '| test | figure | tracking on | tracking off | on / off | per run | within 5 % |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  /** Request/response figures issue #8 judges: per test, throughput and CPU per operation. */
+  interface Judged {
+    readonly title: string;
+    readonly figure: 'throughput' | 'CPU';
+    readonly ratio: number;
+    readonly pairs: Spread | undefined;
+    /** Throughput set by the load side: both variants' proxy cores under PROXY_BOUND_BUSY_PCT. */
+    readonly loadBound: boolean;
+  }
+  const judged: Judged[] = [];
+  const pairsText = (p: Spread | undefined): string =>
+    p === undefined ? '–' : p.n === 1 ? times(p.min) : `${times(p.min)}–${times(p.max)}`;
+  for (const t of compared) {
+    const on = cell(t.id, 'headway');
+    const off = cell(t.id, 'headway-bare');
+    const loadBound = !proxyBound(on) && !proxyBound(off);
+    const fmt = t.unit.startsWith('Gbit') ? (n: number) => n.toFixed(2) : num;
+    const rows: [
+      string,
+      Spread | undefined,
+      Spread | undefined,
+      Spread | undefined,
+      Judged['figure'] | null,
+      (n: number) => string,
+    ][] = [
+      [
+        `throughput (${t.unit})`,
+        on?.throughput,
+        off?.throughput,
+        pairedRatios(ms, t.id, (m) => m.throughput),
+        'throughput',
+        fmt,
+      ],
+      [
+        `CPU µs per ${t.opUnit}`,
+        on?.cpuPerOpUs,
+        off?.cpuPerOpUs,
+        pairedRatios(ms, t.id, cpuPerOp),
+        'CPU',
+        num,
+      ],
+    ];
+    if (t.hasLatency) {
+      rows.push(
+        ['p50 µs', on?.p50Us, off?.p50Us, pairedRatios(ms, t.id, (m) => m.p50Us), null, num],
+        ['p99 µs', on?.p99Us, off?.p99Us, pairedRatios(ms, t.id, (m) => m.p99Us), null, num],
+      );
+    }
+    let first = true;
+    for (const [figure, a, b, pairs, kind, f] of rows) {
+      const r = medianRatio(a, b);
+      const within = r !== undefined && Math.abs(r - 1) < TRACKING_TOLERANCE;
+      let verdict = '–';
+      if (kind !== null && r !== undefined) {
+        verdict = within ? 'yes' : `**no** (${signedPct(r)})`;
+        if (!within && kind === 'throughput' && loadBound)
+          verdict = `no (${signedPct(r)}; load-bound)`;
+      }
+      out.push(
+        `| ${first ? t.title : ''} | ${figure} | ${withRange(a, f)} | ${withRange(b, f)} | ${times(r)} | ` +
+          `${pairsText(pairs)} | ${verdict} |`,
+      );
+      first = false;
+      if (kind !== null && t.group === 'rr' && r !== undefined) {
+        judged.push({ title: t.title, figure: kind, ratio: r, pairs, loadBound });
+      }
+    }
+  }
+  out.push('');
+  if (judged.length > 0) {
+    const ok = (j: Judged): boolean => Math.abs(j.ratio - 1) < TRACKING_TOLERANCE;
+    const list = (js: readonly Judged[]): string =>
+      js.map((j) => `${times(j.ratio)} (${j.title}; per run ${pairsText(j.pairs)})`).join(', ');
+    const cpu = judged.filter((j) => j.figure === 'CPU');
+    const tput = judged.filter((j) => j.figure === 'throughput');
+    const parts: string[] = [];
+    if (cpu.length > 0) {
+      parts.push(
+        `CPU per request, tracking on / off: ${list(cpu)}: ` +
+          (cpu.every(ok) ? `within ${tol} %.` : `**not** within ${tol} %.`),
+      );
+    }
+    if (tput.length > 0) {
+      const text = `Throughput, tracking on / off: ${list(tput)}: `;
+      if (tput.every(ok)) parts.push(`${text}within ${tol} %.`);
+      else if (tput.filter((j) => !ok(j)).every((j) => j.loadBound)) {
+        parts.push(
+          `${text}not within ${tol} %, but where it is not, neither variant kept its core ${PROXY_BOUND_BUSY_PCT} % busy: ` +
+            'the load side (and whatever else ran on the machine) set the pace, not the proxy; compare the per-run range.',
+        );
+      } else parts.push(`${text}**not** within ${tol} %.`);
+    }
+    const verdict = judged.every(ok)
+      ? 'Issue #8 criterion (under 5 % apart): met in this run.'
+      : cpu.every(ok)
+        ? 'Issue #8 criterion (under 5 % apart): met for CPU per request, not for throughput in this run.'
+        : 'Issue #8 criterion (under 5 % apart): not met in this run.';
+    out.push(`${parts.join(' ')} ${verdict}`, '');
+  }
+  return out;
+}
+
+interface SinceRow {
+  readonly key: string;
+  readonly title: string;
+  /** Higher is better (rates) rather than lower (CPU, memory). */
+  readonly higherBetter: boolean;
+  readonly fmt: (n: number) => string;
+}
+
+const SINCE_ROWS: readonly SinceRow[] = [
+  {
+    key: 'bulk-iperf-p1/cpuPerOpUs',
+    title: 'iperf3, 1 stream: CPU µs per MB',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'bulk-iperf-p8/cpuPerOpUs',
+    title: 'iperf3, 8 streams: CPU µs per MB',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'bulk-iperf-p1/throughput',
+    title: 'iperf3, 1 stream: Gbit/s',
+    higherBetter: true,
+    fmt: (n) => n.toFixed(2),
+  },
+  {
+    key: 'bulk-bench-c8/cpuPerOpUs',
+    title: 'headway bench stream, 8 connections: CPU µs per MB',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'rr-redis-c50/cpuPerOpUs',
+    title: 'redis-benchmark GET, 50 connections: CPU µs per request',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'rr-bench-c50/cpuPerOpUs',
+    title: 'headway bench rr, 50 connections: CPU µs per exchange',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'rr-redis-c1/cpuPerOpUs',
+    title: 'redis-benchmark GET, 1 connection: CPU µs per request',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'connrate-wrk/throughput',
+    title: 'wrk, Connection: close: conn/s',
+    higherBetter: true,
+    fmt: num,
+  },
+  {
+    key: 'connrate-wrk/cpuPerOpUs',
+    title: 'wrk, Connection: close: CPU µs per connection',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'connrate-bench/throughput',
+    title: 'headway bench connect: conn/s',
+    higherBetter: true,
+    fmt: num,
+  },
+  {
+    key: 'connrate-bench/cpuPerOpUs',
+    title: 'headway bench connect: CPU µs per connection',
+    higherBetter: false,
+    fmt: num,
+  },
+  {
+    key: 'rss-idle/kibPerConnection',
+    title: 'idle connections: KiB per connection',
+    higherBetter: false,
+    fmt: (n) => n.toFixed(2),
+  },
+  {
+    key: 'rss-idle/beforeMiB',
+    title: 'RSS at start, MiB',
+    higherBetter: false,
+    fmt: (n) => n.toFixed(1),
+  },
+];
+
+function sinceSection(c: Collected, base: KeyFigures): string[] {
+  const now = keyFigures(c, 'this run');
+  const arrow = (a: number | undefined, b: number | undefined, f: (n: number) => string): string =>
+    a === undefined && b === undefined
+      ? '–'
+      : `${a === undefined ? '–' : f(a)} → ${b === undefined ? '–' : f(b)}`;
+  const ratio = (
+    fig: Partial<Record<Target, number>> | undefined,
+    other: Target,
+  ): number | undefined => {
+    const h = fig?.headway;
+    const o = fig?.[other];
+    return h === undefined || o === undefined || o <= 0 ? undefined : h / o;
+  };
+  const ratioText = (r: number | undefined): string => (r === undefined ? '–' : r.toFixed(2));
+  const out = [
+    `## What changed since the ${base.label}`,
+    '',
+    `The ${base.label} (${base.date}, Headway ${headwayText(base.headway) ?? '?'}) is the baseline here` +
+      (base.since !== undefined && base.since.length > 0
+        ? `. Since then: ${base.since.join('; ')}.`
+        : '.'),
+    '',
+  ];
+  // A sentence per key figure, then the table.
+  const sentences: string[] = [];
+  const say = (key: string, what: string, unit: string): void => {
+    const row = SINCE_ROWS.find((r) => r.key === key);
+    const a = base.figures[key]?.headway;
+    const b = now.figures[key]?.headway;
+    if (row === undefined || a === undefined || b === undefined) return;
+    const ha0 = ratio(base.figures[key], 'haproxy');
+    const ha1 = ratio(now.figures[key], 'haproxy');
+    const ng0 = ratio(base.figures[key], 'nginx');
+    const ng1 = ratio(now.figures[key], 'nginx');
+    sentences.push(
+      `${what} went from ${row.fmt(a)} to ${row.fmt(b)} ${unit} (${signedPct(b / a)}; ` +
+        `Headway/HAProxy ${ratioText(ha0)}× → ${ratioText(ha1)}×, Headway/NGINX ${ratioText(ng0)}× → ${ratioText(ng1)}×)`,
+    );
+  };
+  say('bulk-iperf-p1/cpuPerOpUs', 'CPU per MB relayed (iperf3, 1 stream)', 'µs');
+  say('bulk-iperf-p8/cpuPerOpUs', 'with 8 streams', 'µs');
+  say('rr-redis-c50/cpuPerOpUs', 'CPU per request (redis-benchmark GET, 50 connections)', 'µs');
+  say('rr-bench-c50/cpuPerOpUs', 'per 64-byte exchange (headway bench rr, 50 connections)', 'µs');
+  say('connrate-wrk/throughput', 'the connection rate (wrk, Connection: close)', 'conn/s');
+  say('connrate-wrk/cpuPerOpUs', 'CPU per connection there', 'µs');
+  say('rss-idle/kibPerConnection', 'RSS per idle proxied connection', 'KiB');
+  say('rss-idle/beforeMiB', 'RSS at start', 'MiB');
+  if (sentences.length > 0) {
+    out.push(
+      `Key figures, first run → this run: ${sentences.join('; ')}. HAProxy and NGINX did not change, so their ` +
+        'own drift between the two runs (the "HAProxy" column) shows how much the machine moved; the ratios to them ' +
+        'are the figures to compare. Headway is the default configuration in both runs (this run adds an access log); ' +
+        'the "tracking off" column is this run without latency tracking and access log, where measured.',
+      '',
+    );
+  }
+  out.push(
+    '| figure | Headway | Headway, tracking off (this run) | HAProxy | Headway/HAProxy | Headway/NGINX |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const row of SINCE_ROWS) {
+    const b0 = base.figures[row.key];
+    const b1 = now.figures[row.key];
+    if (b0 === undefined && b1 === undefined) continue;
+    const bare = b1?.['headway-bare'];
+    out.push(
+      `| ${row.title} | ${arrow(b0?.headway, b1?.headway, row.fmt)} | ${bare === undefined ? '–' : row.fmt(bare)} | ` +
+        `${arrow(b0?.haproxy, b1?.haproxy, row.fmt)} | ` +
+        `${arrow(ratio(b0, 'haproxy'), ratio(b1, 'haproxy'), (n) => `${n.toFixed(2)}×`)} | ` +
+        `${arrow(ratio(b0, 'nginx'), ratio(b1, 'nginx'), (n) => `${n.toFixed(2)}×`)} |`,
+    );
+  }
+  out.push('', 'Cells read "first run → this run".', '');
+  return out;
+}
+
 function quietText(env: Map<string, string>): string | undefined {
   const left = env.get('quiet_budget_left');
   if (left === undefined) return undefined;
@@ -734,11 +1157,22 @@ const GROUP_TEXT = {
 
 function commandsSection(c: Collected): string[] {
   const out = ['## Exact commands', ''];
+  const compiled = c.env.get('headway_runtime') === 'compiled';
+  const entry = compiled ? 'node dist/cli/main.js' : 'node src/cli/main.ts';
+  const proxies = [
+    '# Headway: one process per backend kind (echo 21000, http 21080, iperf 21201, redis 21379)',
+    c.env.get('headway_cmd') ??
+      'node src/cli/main.ts --listen 127.0.0.1:21000 --backends static://127.0.0.1:19000 --admin off --log-level warn',
+  ];
+  const bare = c.env.get('headway_bare_cmd');
+  if (bare !== undefined && c.measurements.some((m) => m.target === 'headway-bare')) {
+    proxies.push('# Headway, tracking off: echo 24000, http 24080, redis 24379', bare);
+  }
   out.push(
     'Backends (pinned with `taskset -c 0`):',
     '',
     '```',
-    'node src/cli/main.ts echo --listen 127.0.0.1:19000',
+    `${entry} echo --listen 127.0.0.1:19000`,
     "redis-server --bind 127.0.0.1 --port 16379 --save '' --appendonly no --protected-mode no --daemonize no",
     'iperf3 --server --bind 127.0.0.1 --port 15201',
     'nginx -c bench/config/nginx-http.conf            # return 200 "ok\\n" on 127.0.0.1:18080',
@@ -748,8 +1182,7 @@ function commandsSection(c: Collected): string[] {
     'Proxies (pinned with `taskset -c 1`; each listens on its own loopback port per backend):',
     '',
     '```',
-    '# Headway: one process per backend kind (echo 21000, http 21080, iperf 21201, redis 21379)',
-    'node src/cli/main.ts --listen 127.0.0.1:21000 --backends static://127.0.0.1:19000 --admin off --log-level warn',
+    ...proxies,
     'haproxy -db -f bench/config/haproxy.cfg              # mode tcp, nbthread 1, maxconn 9000; ports 22xxx',
     'nginx -c bench/config/nginx-stream.conf              # worker_processes 1, worker_rlimit_nofile 20000; ports 23xxx',
     '```',
@@ -760,7 +1193,13 @@ function commandsSection(c: Collected): string[] {
   );
   for (const t of TESTS) {
     const m = c.measurements.find((x) => x.test === t.id && x.target === 'headway' && x.run === 1);
-    if (m !== undefined) out.push(m.cmd.replace(/ --json \S+/, ' --json OUT.json'));
+    if (m !== undefined) {
+      out.push(
+        m.cmd
+          .replace(/ --json \S+/, ' --json OUT.json')
+          .replace(/^node \S+\/dist\/cli\/main\.js/, entry),
+      );
+    }
   }
   const r = c.rss.find((x) => x.target === 'headway');
   if (r !== undefined) out.push(r.cmd);
@@ -790,10 +1229,33 @@ function mdEscape(s: string): string {
 }
 
 if (import.meta.main) {
-  const dir = process.argv[2];
-  if (dir === undefined) {
-    process.stderr.write('usage: node bench/render-results.ts bench/results/<time>\n');
+  const usage =
+    'usage: node bench/render-results.ts bench/results/<time> [--baseline KEY-FIGURES.json]\n' +
+    '       node bench/render-results.ts --key-figures bench/results/<time> [LABEL]   (prints the JSON)\n';
+  const args = process.argv.slice(2);
+  if (args[0] === '--key-figures' && args[1] !== undefined) {
+    process.stdout.write(
+      `${JSON.stringify(keyFigures(collect(args[1]), args[2] ?? 'earlier run'), null, 2)}\n`,
+    );
+  } else if (
+    args[0] !== undefined &&
+    !args[0].startsWith('--') &&
+    (args.length === 1 || (args[1] === '--baseline' && args[2] !== undefined))
+  ) {
+    const baseline = args[2] === undefined ? undefined : readBaseline(args[2]);
+    process.stdout.write(
+      render({ ...collect(args[0]), ...(baseline === undefined ? {} : { baseline }) }),
+    );
+  } else {
+    process.stderr.write(usage);
     process.exit(2);
   }
-  process.stdout.write(render(collect(dir)));
+}
+
+function readBaseline(path: string): KeyFigures {
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as { readonly schema?: unknown };
+  if (doc.schema !== 'headway-compare-key-figures/v1') {
+    throw new Error(`${path}: not a headway-compare-key-figures/v1 document`);
+  }
+  return doc as KeyFigures;
 }
