@@ -74,15 +74,6 @@ export class LatencyWindow {
     );
   }
 
-  /** Bytes held by the three histograms (hdr-histogram-js's own estimate). */
-  footprintBytes(): number {
-    return (
-      this.#current.estimatedFootprintInBytes +
-      this.#previous.estimatedFootprintInBytes +
-      this.#total.estimatedFootprintInBytes
-    );
-  }
-
   report(nowMs: number): LatencyReport {
     if (nowMs >= this.#slotEndMs) this.#rotate(nowMs);
     const window = histogram();
