@@ -1,18 +1,20 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BENCH_ERROR, errorKind } from './error-tally.ts';
-import { createPacer, type PacedWorker, type Pacer } from './pacer.ts';
+import type { Pacer } from './pacer.ts';
 import {
   ERROR_BACKOFF_MS,
-  MAX_OPERATIONS_PER_ROUND,
   RoundState,
-  waitBounded,
   type LiveCounters,
   type RoundResult,
   type RoundSettings,
 } from './round.ts';
-
-const ROUND_GRACE_MS = 1000;
+import {
+  createWorkers,
+  roundPayload,
+  runPacedRound,
+  type PacedRoundWorker,
+} from './round-runner.ts';
 
 /**
  * connect mode: every operation is a fresh connection that sends
@@ -28,36 +30,16 @@ export async function runConnectRound(
   live: LiveCounters,
 ): Promise<RoundResult> {
   const state = new RoundState(settings, live);
-  const payload = Buffer.alloc(settings.sizeBytes, 0x61);
-  const startMs = performance.now();
-  const pacer = createPacer({
-    startMs,
-    deadlineMs: startMs + settings.durationMs,
-    maxOperations: MAX_OPERATIONS_PER_ROUND,
-    ratePerSec: settings.ratePerSec,
-  });
-  const workers: ConnectWorker[] = [];
-  for (let i = 0; i < settings.connections; i++) {
-    workers.push(new ConnectWorker(state, pacer, payload));
-    state.workerStarted();
-  }
-  for (const w of workers) pacer.request(w);
-  await waitBounded(state, settings.durationMs + settings.timeoutMs + ROUND_GRACE_MS, () => {
-    pacer.stopAll();
-    for (const w of workers) w.stop();
-  });
-
-  const result = state.result;
-  result.elapsedMs = performance.now() - startMs;
-  result.scheduled = pacer.scheduled;
-  result.missed = Math.max(0, pacer.scheduled - pacer.started);
-  return result;
+  const payload = roundPayload(settings);
+  const workers = createWorkers(settings, () => new ConnectWorker(state, payload));
+  return runPacedRound(state, workers);
 }
 
 /** One slot: runs connection after connection, one at a time. */
-class ConnectWorker implements PacedWorker {
+class ConnectWorker implements PacedRoundWorker {
+  /** Set when the round starts, before the first `begin`. */
+  pacer: Pacer | undefined;
   readonly #state: RoundState;
-  readonly #pacer: Pacer;
   readonly #payload: Buffer;
   #socket: Socket | undefined;
   #intendedMs = 0;
@@ -66,9 +48,8 @@ class ConnectWorker implements PacedWorker {
   #stopped = false;
   #backoff: NodeJS.Timeout | undefined;
 
-  constructor(state: RoundState, pacer: Pacer, payload: Buffer) {
+  constructor(state: RoundState, payload: Buffer) {
     this.#state = state;
-    this.#pacer = pacer;
     this.#payload = payload;
   }
 
@@ -107,7 +88,7 @@ class ConnectWorker implements PacedWorker {
         return;
       }
       this.#socket = undefined;
-      this.#pacer.request(this);
+      this.pacer?.request(this);
     });
   }
 
@@ -145,7 +126,7 @@ class ConnectWorker implements PacedWorker {
     s.destroy();
     this.#backoff = setTimeout(() => {
       this.#backoff = undefined;
-      this.#pacer.request(this);
+      this.pacer?.request(this);
     }, ERROR_BACKOFF_MS);
   }
 }

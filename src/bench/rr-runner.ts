@@ -1,19 +1,14 @@
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { BENCH_ERROR, errorKind } from './error-tally.ts';
-import { createPacer, type PacedWorker, type Pacer } from './pacer.ts';
+import type { Pacer } from './pacer.ts';
 import {
   ERROR_BACKOFF_MS,
-  MAX_OPERATIONS_PER_ROUND,
   RoundState,
-  waitBounded,
   type LiveCounters,
   type RoundResult,
   type RoundSettings,
 } from './round.ts';
-
-/** Extra time a round may take past its deadline for in-flight exchanges, beyond `--timeout`. */
-const ROUND_GRACE_MS = 1000;
+import { openWorkers, roundPayload, runPacedRound, type PacedRoundWorker } from './round-runner.ts';
 
 /**
  * rr mode: each connection sends `sizeBytes`, waits for the whole echo and
@@ -26,37 +21,13 @@ export async function runRrRound(
   live: LiveCounters,
 ): Promise<RoundResult> {
   const state = new RoundState(settings, live);
-  const payload = Buffer.alloc(settings.sizeBytes, 0x61);
-  const workers: RrWorker[] = [];
-  for (let i = 0; i < settings.connections; i++) workers.push(new RrWorker(state, payload));
-  await Promise.all(workers.map((w) => w.open()));
-
-  const startMs = performance.now();
-  const pacer = createPacer({
-    startMs,
-    deadlineMs: startMs + settings.durationMs,
-    maxOperations: MAX_OPERATIONS_PER_ROUND,
-    ratePerSec: settings.ratePerSec,
-  });
-  for (const w of workers) {
-    w.pacer = pacer;
-    state.workerStarted();
-  }
-  for (const w of workers) pacer.request(w);
-  await waitBounded(state, settings.durationMs + settings.timeoutMs + ROUND_GRACE_MS, () => {
-    pacer.stopAll();
-    for (const w of workers) w.stop();
-  });
-
-  const result = state.result;
-  result.elapsedMs = performance.now() - startMs;
-  result.scheduled = pacer.scheduled;
-  result.missed = Math.max(0, pacer.scheduled - pacer.started);
-  return result;
+  const payload = roundPayload(settings);
+  const workers = await openWorkers(settings, () => new RrWorker(state, payload));
+  return runPacedRound(state, workers);
 }
 
 /** One rr connection: at most one exchange in flight; reconnects after errors. */
-class RrWorker implements PacedWorker {
+class RrWorker implements PacedRoundWorker {
   pacer: Pacer | undefined;
   readonly #state: RoundState;
   readonly #payload: Buffer;

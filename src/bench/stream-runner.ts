@@ -10,13 +10,13 @@ import {
   type RoundResult,
   type RoundSettings,
 } from './round.ts';
+import { openWorkers, ROUND_GRACE_MS, roundPayload, stopWorkers } from './round-runner.ts';
 
 /**
  * Writes per event-loop turn before yielding, so reading the echo (and the
  * other connections) keeps up while the kernel still accepts data.
  */
 const MAX_WRITES_PER_TURN = 16;
-const ROUND_GRACE_MS = 1000;
 
 /**
  * stream mode: each connection writes `sizeBytes` chunks as fast as
@@ -30,10 +30,8 @@ export async function runStreamRound(
   live: LiveCounters,
 ): Promise<RoundResult> {
   const state = new RoundState(settings, live);
-  const payload = Buffer.alloc(settings.sizeBytes, 0x61);
-  const workers: StreamWorker[] = [];
-  for (let i = 0; i < settings.connections; i++) workers.push(new StreamWorker(state, payload));
-  await Promise.all(workers.map((w) => w.open()));
+  const payload = roundPayload(settings);
+  const workers = await openWorkers(settings, () => new StreamWorker(state, payload));
 
   const startMs = performance.now();
   const deadlineMs = startMs + settings.durationMs;
@@ -41,9 +39,7 @@ export async function runStreamRound(
     state.workerStarted();
     w.run(deadlineMs);
   }
-  const stopAll = (): void => {
-    for (const w of workers) w.stop();
-  };
+  const stopAll = (): void => stopWorkers(workers);
   const deadline = setTimeout(stopAll, settings.durationMs);
   await waitBounded(state, settings.durationMs + ROUND_GRACE_MS, stopAll);
   clearTimeout(deadline);
