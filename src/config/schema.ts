@@ -211,7 +211,7 @@ export const listenerOptions = {
       'NGINX `$upstream_connect_time` / `$upstream_first_byte_time`; HAProxy keeps only averages',
     default: true,
     defaultText: 'on',
-    parse: v.onOff,
+    parse: v.boolean,
   }),
   maxConnectionLifetime: opt({
     flag: 'max-connection-lifetime',
@@ -556,7 +556,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `hold nx` / `hold obsolete`',
     default: true,
     defaultText: 'on',
-    parse: v.onOff,
+    parse: v.boolean,
   }),
   dnsTimeout: opt({
     flag: 'dns-timeout',
@@ -762,7 +762,7 @@ export const processOptions = {
       'Label metrics per backend (on), or count every backend of a listener under backend="" (off, for very large sets)',
     default: true,
     defaultText: 'on',
-    parse: v.onOff,
+    parse: v.boolean,
   }),
   readyRequiresBackends: opt({
     flag: 'ready-requires-backends',

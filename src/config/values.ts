@@ -115,10 +115,6 @@ export function hostWithDefaultPort(defaultPort: number): (raw: RawValue) => Hos
   };
 }
 
-export function onOff(raw: RawValue): boolean {
-  return boolean(raw);
-}
-
 export function hostPortOrOff(raw: RawValue): HostPort | null {
   const text = asText(raw);
   return text === 'off' ? null : hostPort(text);

@@ -12,7 +12,7 @@ import type { ActiveHealthChecker } from '../health/active-checker.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { ConnectionGate } from './connection-gate.ts';
 import { Route } from './route.ts';
-import { CLOSE_GRACE_MS, Session, nextClientBuffer, onClientRead } from './session.ts';
+import { CLOSE_GRACE_MS, Session, nextReadBuffer, onClientRead } from './session.ts';
 
 export interface ListenerDeps {
   readonly clock: Clock;
@@ -327,7 +327,7 @@ function onRawConnection(this: ServerHandle, status: number, clientHandle?: obje
     noDelay: true,
     keepAlive: keepAliveMs > 0,
     keepAliveInitialDelay: keepAliveMs,
-    onread: { buffer: nextClientBuffer, callback: onClientRead },
+    onread: { buffer: nextReadBuffer, callback: onClientRead },
   };
   listener.accept(new Socket(options as unknown as SocketConstructorOpts));
 }

@@ -30,8 +30,3 @@ export function nextSizeAfter(nread: number, current: Buffer): number {
   if (nread === current.length) return LARGE_READ;
   return nread <= SMALL_READ ? SMALL_READ : current.length;
 }
-
-/** Free pooled buffers (tests). */
-export function pooledCount(): number {
-  return pool.length;
-}

@@ -405,7 +405,7 @@ export class Session implements PickContext, Closable {
       noDelay: true,
       keepAlive: keepAliveMs > 0,
       keepAliveInitialDelay: keepAliveMs,
-      onread: { buffer: nextUpstreamBuffer, callback: onUpstreamRead },
+      onread: { buffer: nextReadBuffer, callback: onUpstreamRead },
     }) as TaggedSocket;
     up[kSession] = this;
     this.upstream = up;
@@ -697,18 +697,14 @@ export function onClientRead(this: TaggedSocket, nread: number, buf: Buffer): bo
   return true;
 }
 
-/** The `onread` buffer function of client sockets: the buffer the callback chose. */
-export function nextClientBuffer(): Buffer {
-  return nextUpstreamBuffer();
-}
-
 /**
  * Net calls the `onread` buffer function with no socket in hand, right after
  * the read callback; the callback leaves the next buffer here for it.
  */
 let nextBuffer: Buffer | null = null;
 
-function nextUpstreamBuffer(): Buffer {
+/** The `onread` buffer function of both sockets: the buffer the read callback chose. */
+export function nextReadBuffer(): Buffer {
   const buf = nextBuffer ?? newSmall();
   nextBuffer = null;
   return buf;
