@@ -19,6 +19,7 @@ import { seededRandom } from '../balancing/conformance.case.ts';
 import { AccessLog, DEFAULT_MAX_BUFFER_BYTES } from './access-log.ts';
 import type { AccessRecord } from './access-record.ts';
 import { formatJsonLine, formatTextLine } from './format.ts';
+import { FILE_FLUSH_INTERVAL_MS, FileSink } from './sinks.ts';
 
 const MiB = 1024 * 1024;
 
@@ -135,6 +136,37 @@ describe('AccessLog to a file', () => {
     log.write(record(1));
     expect(log.dropped).toBe(1);
     expect(dropCalls).toBe(1);
+  });
+});
+
+describe('FileSink batching', () => {
+  it('gathers lines into one write(2) and writes a partial batch within the flush interval', async () => {
+    const path = join(dir, 'access.log');
+    let writes = 0;
+    const sink = new FileSink(path, {
+      maxBufferBytes: DEFAULT_MAX_BUFFER_BYTES,
+      onError: (err) => {
+        throw err;
+      },
+      onWritten: () => writes++,
+    });
+    await sink.ready();
+    for (let i = 1; i <= 10; i++) {
+      sink.write(Buffer.from(formatJsonLine(record(i))));
+      await nextTurn();
+    }
+    // Well under a batch: nothing has been written yet.
+    expect(writes).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe('');
+    const start = performance.now();
+    while (lines(path).length < 10 && performance.now() - start < 10 * FILE_FLUSH_INTERVAL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(lines(path).map((l) => (JSON.parse(l) as AccessRecord).bytesFromClient)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    expect(writes).toBe(1);
+    await sink.close(1000);
   });
 });
 

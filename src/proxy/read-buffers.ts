@@ -1,32 +1,40 @@
 /**
  * Read buffers for sockets created with `onread` (bytes land in a buffer we
- * supply instead of a fresh allocation per read, so bulk transfers make no
- * garbage). Two sizes: a socket starts with a small buffer of its own, moves
- * to a large pooled one once a read fills it (bulk), and back to small after a
- * short read, so an idle connection holds 2 KiB rather than 64 KiB.
+ * supply instead of a fresh allocation per read).
+ *
+ * An idle connection must hold no buffer of its own (issue #11: ≤ 4 KiB per
+ * idle proxied connection), so every socket that is not in a bulk transfer
+ * reads into one shared scratch buffer. Reads are delivered one at a time on
+ * this thread, so the scratch is free again once the read callback returns,
+ * except that a write libuv could not finish at once keeps pointing at the
+ * bytes it was given: so bytes read into the scratch are copied before they
+ * are written (small reads: a slice of Node's allocation pool).
+ *
+ * A read that fills the scratch means a bulk transfer: that socket moves to a
+ * large buffer of its own from a pool, written without a copy and reused only
+ * once the write has flushed, and goes back to the scratch after a short read.
  */
-export const SMALL_READ = 2048;
 export const LARGE_READ = 65_536;
 /** Free large buffers kept for reuse (4 MiB); beyond that they are left to GC. */
 const POOL_LIMIT = 64;
 
 const pool: Buffer[] = [];
 
+/** The buffer every socket not in a bulk transfer reads into. */
+export const scratch: Buffer = Buffer.allocUnsafeSlow(LARGE_READ);
+
 export function acquireLarge(): Buffer {
   return pool.pop() ?? Buffer.allocUnsafeSlow(LARGE_READ);
 }
 
-export function newSmall(): Buffer {
-  return Buffer.allocUnsafeSlow(SMALL_READ);
+/** Return a large buffer no write references any more. */
+export function releaseLarge(buf: Buffer): void {
+  if (pool.length < POOL_LIMIT) pool.push(buf);
 }
 
-/** Return a buffer no write references any more. Small buffers are simply dropped. */
-export function releaseBuffer(buf: Buffer): void {
-  if (buf.length === LARGE_READ && pool.length < POOL_LIMIT) pool.push(buf);
-}
-
-/** The buffer size to read into next, given how full the last read was. */
-export function nextSizeAfter(nread: number, current: Buffer): number {
-  if (nread === current.length) return LARGE_READ;
-  return nread <= SMALL_READ ? SMALL_READ : current.length;
+/** A private copy of the first `nread` scratch bytes, safe to hand to a write. */
+export function copyOfScratch(nread: number): Buffer {
+  const copy = Buffer.allocUnsafe(nread);
+  scratch.copy(copy, 0, 0, nread);
+  return copy;
 }

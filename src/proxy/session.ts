@@ -9,13 +9,7 @@ import type { ClosedFirst } from '../access-log/access-record.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { ProxyHeaderReader, encodeProxyHeader, proxyAddressInfo } from '../proxy-protocol/index.ts';
 import { ClientHelloReader, matchSniPattern } from '../sni/index.ts';
-import {
-  LARGE_READ,
-  acquireLarge,
-  newSmall,
-  nextSizeAfter,
-  releaseBuffer,
-} from './read-buffers.ts';
+import { LARGE_READ, acquireLarge, copyOfScratch, releaseLarge, scratch } from './read-buffers.ts';
 
 /** Per-connection settings a listener hands to its sessions. */
 export interface SessionSettings {
@@ -518,29 +512,44 @@ export class Session implements PickContext, Closable {
   }
 
   /**
-   * Write what `from` read into `to`, pausing `from` when `to` is backed up.
-   * A read buffer the write still references (not flushed synchronously) is
-   * pinned until `to` drains; otherwise it is reused for the next read.
+   * Write what `from` read into `to`, pausing `from` when `to` is backed up,
+   * and return the buffer for the next read (see read-buffers.ts). Bytes in
+   * the shared scratch are written as a copy. A large buffer of this
+   * connection's that the write still references (not flushed synchronously)
+   * is pinned until `to` drains; otherwise it is reused or returned.
    */
   #relay(from: Socket, to: Socket, nread: number, buf: Buffer, dir: 0 | 1): Buffer {
-    const pinned = this.#pinned[dir];
-    if (pinned !== null && to.writableLength === 0) this.#releasePinned(dir);
-    if (!to.write(nread === buf.length ? buf : buf.subarray(0, nread))) from.pause();
-    const size = nextSizeAfter(nread, buf);
-    if (to.writableLength === 0) {
-      if (size === buf.length) return buf;
-      releaseBuffer(buf);
-    } else {
-      (this.#pinned[dir] ??= []).push(buf);
+    if (this.#pinned[dir] !== null && to.writableLength === 0) this.#releasePinned(dir);
+    if (buf === scratch) {
+      if (nread < LARGE_READ) {
+        if (!to.write(copyOfScratch(nread))) from.pause();
+        return scratch;
+      }
+      // A full read: a bulk transfer starts; carry on in a large buffer of our own.
+      const own = acquireLarge();
+      scratch.copy(own);
+      return this.#writeOwn(from, to, own, nread, dir);
     }
-    return size === LARGE_READ ? acquireLarge() : newSmall();
+    return this.#writeOwn(from, to, buf, nread, dir);
+  }
+
+  #writeOwn(from: Socket, to: Socket, own: Buffer, nread: number, dir: 0 | 1): Buffer {
+    if (!to.write(nread === own.length ? own : own.subarray(0, nread))) from.pause();
+    const flushed = to.writableLength === 0;
+    if (!flushed) (this.#pinned[dir] ??= []).push(own);
+    if (nread < own.length) {
+      // A short read: the transfer paused; back to the shared scratch.
+      if (flushed) releaseLarge(own);
+      return scratch;
+    }
+    return flushed ? own : acquireLarge();
   }
 
   #releasePinned(dir: 0 | 1): void {
     const pinned = this.#pinned[dir];
     if (pinned === null) return;
     this.#pinned[dir] = null;
-    for (const b of pinned) releaseBuffer(b);
+    for (const b of pinned) releaseLarge(b);
   }
 
   clientEnded(): void {
@@ -705,7 +714,7 @@ let nextBuffer: Buffer | null = null;
 
 /** The `onread` buffer function of both sockets: the buffer the read callback chose. */
 export function nextReadBuffer(): Buffer {
-  const buf = nextBuffer ?? newSmall();
+  const buf = nextBuffer ?? scratch;
   nextBuffer = null;
   return buf;
 }

@@ -53,7 +53,8 @@ export class Dnsmasq {
         await this.#startOnce();
         return;
       } catch (err) {
-        if (fixed || attempt >= 5) throw err;
+        // Many tries: after connection-churn tests most ephemeral ports can sit in TIME_WAIT.
+        if (fixed || attempt >= 20) throw err;
       }
     }
   }
