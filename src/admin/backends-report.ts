@@ -3,6 +3,20 @@ import { formatHostPort } from '../core/address.ts';
 import type { LatencyReport } from '../metrics/latency.ts';
 import type { Listener } from '../proxy/listener.ts';
 
+/** What /backends reads of a listener: a Listener, or a worker-mode main-thread route (workers/control-plane.ts). */
+export type ReportedListener = Pick<
+  Listener,
+  | 'name'
+  | 'addresses'
+  | 'strategy'
+  | 'source'
+  | 'pool'
+  | 'activeConnections'
+  | 'queueLength'
+  | 'clock'
+  | 'checker'
+>;
+
 /** The JSON body of `GET /backends`. */
 export interface BackendsReport {
   readonly listeners: readonly ListenerReport[];
@@ -59,7 +73,7 @@ export interface BackendReport {
   readonly zone?: string;
 }
 
-export function reportListener(listener: Listener): ListenerReport {
+export function reportListener(listener: ReportedListener): ListenerReport {
   const pool = listener.pool;
   const updated = pool.updatedAtMs;
   return {
@@ -76,7 +90,7 @@ export function reportListener(listener: Listener): ListenerReport {
   };
 }
 
-function reportBackend(listener: Listener, b: Backend): BackendReport {
+function reportBackend(listener: ReportedListener, b: Backend): BackendReport {
   const ep = b.endpoint;
   const nowMs = listener.clock.nowMs();
   const check = listener.checker?.status(b.id);

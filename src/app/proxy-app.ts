@@ -10,6 +10,7 @@ import { ListenerRegistry } from '../proxy/listener-registry.ts';
 import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
 import { ConfigError, errorMessage } from '../core/errors.ts';
+import type { WorkerFeed } from '../workers/thread-link.ts';
 
 export interface ProxyAppDeps {
   readonly logger: Logger;
@@ -19,6 +20,10 @@ export interface ProxyAppDeps {
   readonly onFatal?: (err: Error) => void;
   readonly clock?: Clock;
   readonly metrics?: PromMetrics;
+  /** Set in a worker thread (`--workers`): discovery, health and shared counts come from the main thread. */
+  readonly feed?: WorkerFeed;
+  /** Bind with SO_REUSEPORT (worker threads share their ports). */
+  readonly reusePort?: boolean;
 }
 
 /**
@@ -65,13 +70,16 @@ export class ProxyApp {
       gate: new ConnectionGate(config.process.maxConnections, config.process.rejectOverLimit),
       random: Math.random,
       env: deps.env ?? process.env,
+      ...(deps.feed === undefined ? {} : { feed: deps.feed }),
+      reusePort: deps.reusePort ?? false,
       onFatal:
         deps.onFatal ??
         ((err) => {
           deps.logger.error('configuration error', { error: err.message });
         }),
     });
-    this.metrics.countBackendsWith(() => this.#backendStateCounts());
+    // With worker threads the main thread counts backends by state, once.
+    if (deps.feed === undefined) this.metrics.countBackendsWith(() => this.#backendStateCounts());
     this.metrics.countQueuedWith(() =>
       this.registry.list().map((l) => ({ listener: l.name, count: l.queueLength })),
     );
@@ -160,11 +168,7 @@ export class ProxyApp {
    * log settings) need a restart; a change to them is logged.
    */
   async reload(next: ProxyConfig): Promise<void> {
-    const changedProcess = Object.keys(next.process).filter(
-      (k) =>
-        JSON.stringify(next.process[k as keyof ProxyConfig['process']]) !==
-        JSON.stringify(this.config.process[k as keyof ProxyConfig['process']]),
-    );
+    const changedProcess = changedProcessOptions(this.config.process, next.process);
     if (changedProcess.length > 0) {
       this.#logger.warn('process options changed in the config file; they apply after a restart', {
         options: changedProcess,
@@ -188,6 +192,11 @@ export class ProxyApp {
       if (drains.length > 0)
         this.#logger.info('removed listeners drained', { count: drains.length });
     });
+  }
+
+  /** SIGUSR1: reopen the access log file under its name (log rotation). */
+  reopenLogs(): void {
+    this.accessLog?.reopen();
   }
 
   readiness(): { ready: boolean; reason?: string } {
@@ -225,4 +234,16 @@ export class ProxyApp {
     await this.accessLog?.close();
     this.#logger.info('shutdown complete');
   }
+}
+
+/** Process-wide options that differ between two configurations (they need a restart). */
+export function changedProcessOptions(
+  running: ProxyConfig['process'],
+  next: ProxyConfig['process'],
+): string[] {
+  return Object.keys(next).filter(
+    (k) =>
+      JSON.stringify(next[k as keyof ProxyConfig['process']]) !==
+      JSON.stringify(running[k as keyof ProxyConfig['process']]),
+  );
 }

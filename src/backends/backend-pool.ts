@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import { BackendLatency } from '../metrics/latency.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import type { OutlierDetector } from '../health/outlier-detector.ts';
-import { Backend, type Closable } from './backend.ts';
+import { Backend, type Closable, type SharedCount } from './backend.ts';
 
 export interface BackendPoolOptions {
   readonly listener: string;
@@ -31,6 +31,8 @@ export interface BackendPoolOptions {
   readonly onPanic?: () => void;
   /** Active health checks run: every backend gets a `healthy` series from the start. */
   readonly healthChecked?: boolean;
+  /** The cell counting a backend's connections across worker threads (`--workers`), if any. */
+  readonly sharedCount?: (id: string) => SharedCount | null;
 }
 
 /** Slow start begins at this share of the weight (Envoy's min_weight_percent). */
@@ -102,6 +104,7 @@ export class BackendPool {
           ? new BackendLatency(this.#opts.nowMs?.() ?? performance.now())
           : null;
       const backend = new Backend(ep, this.#opts.metrics.backend(ep.id), latency);
+      backend.shared = this.#opts.sharedCount?.(ep.id) ?? null;
       backend.usableSinceMs = this.#now();
       if (this.#opts.healthChecked === true) backend.metrics.setHealthy(true);
       this.#byId.set(ep.id, backend);
@@ -345,7 +348,8 @@ export class BackendPool {
 
   /** A connection (or attempt) to `backend` started. */
   attach(backend: Backend, session: Closable): void {
-    backend.active++;
+    backend.open++;
+    if (backend.shared !== null) Atomics.add(backend.shared.counts, backend.shared.index, 1);
     backend.total++;
     backend.sessions.add(session);
     backend.metrics.attemptStarted();
@@ -354,20 +358,21 @@ export class BackendPool {
   /** A connection (or attempt) to `backend` ended. */
   detach(backend: Backend, session: Closable): void {
     if (!backend.sessions.delete(session)) return;
-    backend.active--;
+    backend.open--;
+    if (backend.shared !== null) Atomics.sub(backend.shared.counts, backend.shared.index, 1);
     backend.metrics.attemptEnded();
     this.#opts.balancer.onClose?.(backend);
-    if (!backend.listed && backend.active === 0) this.#forget(backend);
+    if (!backend.listed && backend.open === 0) this.#forget(backend);
     this.#opts.onRoom?.();
   }
 
   #onLeaving(backend: Backend): void {
-    if (!backend.listed && backend.active === 0) {
+    if (!backend.listed && backend.open === 0) {
       this.#forget(backend);
       return;
     }
     const timeout = this.#opts.backendDrainTimeoutMs;
-    if (timeout > 0 && backend.drainTimer === undefined && backend.active > 0) {
+    if (timeout > 0 && backend.drainTimer === undefined && backend.open > 0) {
       backend.drainTimer = setTimeout(() => {
         backend.drainTimer = undefined;
         for (const s of [...backend.sessions]) s.closeGracefully('drained');

@@ -2,6 +2,12 @@ import type { Endpoint } from '../core/endpoint.ts';
 import type { BackendLatency } from '../metrics/latency.ts';
 import type { BackendMetrics } from '../metrics/proxy-metrics.ts';
 
+/** One backend's cell in an Int32Array that worker threads share (see workers/shared-counts.ts). */
+export interface SharedCount {
+  readonly counts: Int32Array;
+  readonly index: number;
+}
+
 /** Something attached to a backend that can be closed when the backend must be cut off. */
 export interface Closable {
   closeGracefully(reason: 'drained'): void;
@@ -32,8 +38,13 @@ export class Backend {
    * balancer, so balancer tables never see it move under them.
    */
   rampFactor = 1;
-  /** Connections open or being opened to it. */
-  active = 0;
+  /** Connections this thread has open or being opened to it. */
+  open = 0;
+  /**
+   * Its cell in a count every worker thread updates (`--workers`), or null
+   * when this thread is the only one proxying.
+   */
+  shared: SharedCount | null = null;
   /** Connections ever attempted to it. */
   total = 0;
   /** Connection attempts that failed. */
@@ -74,6 +85,19 @@ export class Backend {
     if (this.latency === null) return;
     this.latency.session.record(ms, nowMs);
     this.metrics.observeSession(ms / 1000);
+  }
+
+  /**
+   * Connections open or being opened to it, by every worker thread when
+   * counts are shared: the load balancers and limits compare.
+   */
+  get active(): number {
+    return this.shared === null ? this.open : Atomics.load(this.shared.counts, this.shared.index);
+  }
+
+  /** Tests and simulations set the load directly (single-threaded pools only). */
+  set active(n: number) {
+    this.open = n;
   }
 
   /** Effective weight for balancing: the endpoint's weight, scaled during slow start. */

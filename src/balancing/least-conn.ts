@@ -64,6 +64,12 @@ export class LeastConnBalancer implements Balancer {
   #picks = 0;
   /** Picked slots whose `active` has not been re-read yet (usually just the last one). */
   #stale: Slot[] = [];
+  /**
+   * Counts are shared with other worker threads (`--workers`): they move
+   * without this balancer seeing it, so every pick re-reads them all (O(n),
+   * n being the candidates of one listener).
+   */
+  #shared = false;
 
   update(candidates: readonly Backend[]): void {
     const byId = new Map<string, Slot>();
@@ -89,12 +95,14 @@ export class LeastConnBalancer implements Balancer {
     }
     this.#byId = byId;
     this.#candidates = candidates;
+    this.#shared = candidates.some((b) => b.shared !== null);
     this.#stale = [];
     this.#heap.reset([...byId.values()]);
   }
 
   pick(ctx: PickContext): Backend | undefined {
-    this.#refreshStale();
+    if (this.#shared) this.#refreshAll();
+    else this.#refreshStale();
     const avoid = avoidedBackends(this.#candidates, ctx.tried);
     const chosen = avoid === undefined ? this.#heap.peek() : this.#firstUntried(avoid);
     if (chosen === undefined) return undefined;
@@ -135,6 +143,18 @@ export class LeastConnBalancer implements Balancer {
       s.stale = false;
       if (s.active !== s.backend.active && this.#heap.has(s)) {
         s.active = s.backend.active;
+        this.#heap.update(s);
+      }
+    }
+    this.#stale = [];
+  }
+
+  #refreshAll(): void {
+    for (const s of this.#byId.values()) {
+      s.stale = false;
+      const active = s.backend.active;
+      if (s.active !== active) {
+        s.active = active;
         this.#heap.update(s);
       }
     }

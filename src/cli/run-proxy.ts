@@ -1,9 +1,13 @@
 import { watch } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { ProxyApp } from '../app/proxy-app.ts';
+import { ControlPlane } from '../workers/control-plane.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
+
+/** One thread doing everything (ProxyApp) or the main thread of `--workers` (ControlPlane). */
+type RunningProxy = Pick<ProxyApp, 'start' | 'shutdown' | 'reload' | 'reopenLogs'>;
 
 /**
  * Run the proxy until a signal: SIGTERM/SIGINT run the shutdown sequence (a
@@ -14,14 +18,15 @@ export async function runProxy(
   reloadConfig: () => ProxyConfig,
 ): Promise<void> {
   const logger = createLogger({ level: config.process.logLevel, format: config.process.logFormat });
-  const app = new ProxyApp(config, {
-    logger,
-    onFatal: (err) => {
-      // Only the source could see it (e.g. an ambiguous Kubernetes port): same contract as a bad flag.
-      process.stderr.write(`headway: ${err.message}\n`);
-      process.exit(2);
-    },
-  });
+  const onFatal = (err: Error): void => {
+    // Only the source could see it (e.g. an ambiguous Kubernetes port): same contract as a bad flag.
+    process.stderr.write(`headway: ${err.message}\n`);
+    process.exit(2);
+  };
+  const app: RunningProxy =
+    config.process.workers > 0
+      ? new ControlPlane(config, { logger, onFatal })
+      : new ProxyApp(config, { logger, onFatal });
   const reload = (why: string): void => {
     if (config.process.config === null) {
       logger.info(`${why}: no config file to reload; continuing`);
@@ -64,7 +69,7 @@ function watchConfig(path: string, reload: (why: string) => void): void {
   watcher.unref();
 }
 
-function installSignals(app: ProxyApp, logger: Logger, reload: (why: string) => void): void {
+function installSignals(app: RunningProxy, logger: Logger, reload: (why: string) => void): void {
   let signals = 0;
   const onStop = (signal: NodeJS.Signals): void => {
     signals++;
@@ -85,5 +90,5 @@ function installSignals(app: ProxyApp, logger: Logger, reload: (why: string) => 
   process.on('SIGINT', onStop);
   process.on('SIGHUP', () => reload('SIGHUP'));
   // Log rotation: reopen the access log file under its name.
-  process.on('SIGUSR1', () => app.accessLog?.reopen());
+  process.on('SIGUSR1', () => app.reopenLogs());
 }

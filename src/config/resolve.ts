@@ -59,7 +59,7 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
         'is required (e.g. --backends static://127.0.0.1:6379)',
       );
     }
-    return { process: processSettings, listeners: [listener] };
+    return checkWorkers({ process: processSettings, listeners: [listener] });
   }
   for (const flag of PER_LISTENER_IDENTITY) {
     if (sources.argv[flag] !== undefined) {
@@ -90,7 +90,20 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
     names.add(l.name);
     return l;
   });
-  return { process: processSettings, listeners };
+  return checkWorkers({ process: processSettings, listeners });
+}
+
+/** Rules between `--workers` and listener options. */
+function checkWorkers(config: ProxyConfig): ProxyConfig {
+  if (config.process.workers === 0) return config;
+  const perPod = config.listeners.find((l) => l.perPodPorts > 0);
+  if (perPod !== undefined) {
+    throw new ConfigError(
+      '--workers',
+      `cannot be combined with per-pod-ports (listener "${perPod.name}") yet; use --workers 0`,
+    );
+  }
+  return config;
 }
 
 /** Rules between options of one listener. */

@@ -689,6 +689,17 @@ export const processOptions = {
     defaultText: 'unlimited',
     parse: v.limit,
   }),
+  workers: opt({
+    flag: 'workers',
+    scope: 'process',
+    group: 'Limits',
+    describe:
+      'Worker threads that accept and relay connections, each listening on the same ports (SO_REUSEPORT); the main thread then runs discovery, health checks and the admin endpoint. 0 = one thread does everything. --max-connections applies per worker',
+    equivalent: 'NGINX `worker_processes`, HAProxy `nbthread`, Envoy `--concurrency`',
+    default: 0,
+    defaultText: '0',
+    parse: v.integer(0, 256),
+  }),
   rejectOverLimit: opt({
     flag: 'reject-over-limit',
     scope: 'process',

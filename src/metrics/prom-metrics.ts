@@ -73,6 +73,8 @@ export class PromMetrics implements ProxyMetrics {
       name: 'headway_backend_healthy',
       help: 'Whether a backend passes its active health checks (1) or not (0)',
       labelNames: ['listener', 'backend'],
+      // With worker threads every thread knows the same verdict: merge, not add.
+      aggregator: 'max',
       registers: [this.registry],
     });
     this.ejections = new Counter({

@@ -11,6 +11,7 @@ import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import type { ActiveHealthChecker } from '../health/active-checker.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { ConnectionGate } from './connection-gate.ts';
+import type { RouteObserver, WorkerFeed } from '../workers/thread-link.ts';
 import { Route } from './route.ts';
 import { CLOSE_GRACE_MS, Session, nextReadBuffer, onClientRead } from './session.ts';
 
@@ -27,6 +28,12 @@ export interface ListenerDeps {
   readonly onFatal: (err: Error) => void;
   /** One line per closed connection, or null when `--access-log off`. */
   readonly accessLog: AccessLog | null;
+  /** In a worker thread: discovery, health and shared counts come from the main thread. */
+  readonly feed?: WorkerFeed;
+  /** In the main thread of `--workers`: where snapshots and health results are passed on. */
+  readonly observer?: RouteObserver;
+  /** Bind with SO_REUSEPORT, so that every worker thread listens on the same ports. */
+  readonly reusePort?: boolean;
 }
 
 /** Where to listen when `--listen` is not given: dual-stack, else IPv4 only. */
@@ -202,19 +209,23 @@ export class Listener {
         reject(new ListenError(label, describeListenError(err), { cause: err }));
       };
       server.once('error', onListenError);
-      server.listen({ host: hp.host, port: hp.port, backlog: 4096, ipv6Only: false }, () => {
-        server.off('error', onListenError);
-        server.on('error', onServerError);
-        installAcceptHook(server, this);
-        const addr = server.address();
-        this.#addresses.push(
-          addr !== null && typeof addr === 'object'
-            ? formatHostPort(addr.address, addr.port)
-            : label,
-        );
-        this.#servers.push(server);
-        resolve();
-      });
+      const reusePort = this.#deps.reusePort === true;
+      server.listen(
+        { host: hp.host, port: hp.port, backlog: 4096, ipv6Only: false, reusePort },
+        () => {
+          server.off('error', onListenError);
+          server.on('error', onServerError);
+          installAcceptHook(server, this);
+          const addr = server.address();
+          this.#addresses.push(
+            addr !== null && typeof addr === 'object'
+              ? formatHostPort(addr.address, addr.port)
+              : label,
+          );
+          this.#servers.push(server);
+          resolve();
+        },
+      );
     });
   }
 

@@ -1,5 +1,6 @@
 import type { AccessLog } from '../access-log/access-log.ts';
 import { BackendPool } from '../backends/backend-pool.ts';
+import type { SharedCount } from '../backends/backend.ts';
 import { formatHostPort } from '../core/address.ts';
 import { createBalancer } from '../balancing/create-balancer.ts';
 import { CidrSet } from '../core/cidr.ts';
@@ -115,16 +116,24 @@ export class Route implements SessionHost {
       healthChecked:
         config.healthCheck === 'tcp' ||
         (config.healthCheck === 'auto' && config.backends.scheme !== 'k8s'),
+      sharedCount: sharedCountOf(config.name, deps),
       onPanic: () => {
-        this.metrics.panicEntered();
+        // With worker threads, the main thread's pool (same snapshots, same health) counts it once.
+        if (deps.feed === undefined) this.metrics.panicEntered();
       },
       onRoom: () => {
         this.#serveQueue();
       },
     });
-    this.source = source ?? createDiscoverySource(config.backends, config, deps);
+    this.source =
+      source ??
+      deps.feed?.sourceFor(config.name, config.backends.uri) ??
+      createDiscoverySource(config.backends, config, deps);
+    // A worker thread's checks run once, in the main thread, which sends the verdicts.
     const checks =
-      config.healthCheck === 'tcp' || (config.healthCheck === 'auto' && this.source.kind !== 'k8s');
+      deps.feed === undefined &&
+      (config.healthCheck === 'tcp' ||
+        (config.healthCheck === 'auto' && this.source.kind !== 'k8s'));
     this.checker = checks
       ? new ActiveHealthChecker(
           {
@@ -146,11 +155,17 @@ export class Route implements SessionHost {
                 reason: detail.reason,
               },
             );
-            this.pool.setHealthy(id, healthy);
-            if (!healthy && this.#closeOnDown) this.pool.closeConnections(id);
+            this.applyHealth(id, healthy);
+            deps.observer?.health(config.name, id, healthy);
           },
         )
       : null;
+  }
+
+  /** A backend passed or failed its active checks (here or, for a worker thread, in the main thread). */
+  applyHealth(id: string, healthy: boolean): void {
+    this.pool.setHealthy(id, healthy);
+    if (!healthy && this.#closeOnDown) this.pool.closeConnections(id);
   }
 
   /** Load what discovery needs (may throw ConfigError), before any socket is bound. */
@@ -171,6 +186,9 @@ export class Route implements SessionHost {
         this.checker?.setTargets(
           snapshot.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port })),
         );
+        this.#deps.observer?.snapshot(this.name, full);
+        // A worker thread's snapshots were counted and logged by the main thread.
+        if (this.#deps.feed !== undefined) return;
         this.metrics.discoveryUpdated(this.source.kind);
         this.#logger.info('backends updated', {
           count: snapshot.endpoints.length,
@@ -300,4 +318,13 @@ export class Route implements SessionHost {
       closedFirst: s.closedFirst,
     });
   }
+}
+
+/** Where the pool of `listener` finds the cells counting connections across worker threads, if any. */
+function sharedCountOf(
+  listener: string,
+  deps: ListenerDeps,
+): ((id: string) => SharedCount | null) | undefined {
+  const link = deps.feed ?? deps.observer;
+  return link === undefined ? undefined : (id) => link.sharedCount(listener, id);
 }

@@ -146,6 +146,12 @@ export class Session implements PickContext, Closable {
   #lifetimeTimer: NodeJS.Timeout | undefined;
   #queueTimer: NodeJS.Timeout | undefined;
   /**
+   * Deadline of the current connection attempt. A timer of the session's own
+   * rather than the upstream socket's timeout: net keeps a socket's cleared
+   * timer for reuse, which every idle connection would then carry.
+   */
+  #connectTimer: NodeJS.Timeout | undefined;
+  /**
    * Read buffers still referenced by unflushed writes: [0] client bytes
    * written upstream, [1] backend bytes written to the client.
    */
@@ -408,9 +414,15 @@ export class Session implements PickContext, Closable {
     up.on('error', onUpstreamError);
     up.on('close', onUpstreamClose);
     up.on('timeout', onUpstreamTimeout);
-    up.setTimeout(host.settings.connectTimeoutMs);
+    this.#connectTimer = setTimeout(connectTimedOut, host.settings.connectTimeoutMs, this);
     this.#connectStartMs = this.nowMs;
     up.connect({ host: backend.endpoint.address, port: backend.endpoint.port });
+  }
+
+  #clearConnectTimer(): void {
+    if (this.#connectTimer === undefined) return;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
   }
 
   /** The current attempt failed before the connection was established. */
@@ -418,6 +430,7 @@ export class Session implements PickContext, Closable {
     const backend = this.backend;
     const up = this.upstream;
     if (backend === null || up === null) return;
+    this.#clearConnectTimer();
     backend.failures++;
     this.host.pool.detach(backend, this);
     this.host.pool.connectFailed(backend);
@@ -445,7 +458,7 @@ export class Session implements PickContext, Closable {
     const up = this.upstream as Socket;
     this.#phase = RELAYING;
     this.#connected = true;
-    up.setTimeout(0);
+    this.#clearConnectTimer();
     const backend = this.backend as Backend;
     const now = host.clock.nowMs();
     const connectMs = now - this.#connectStartMs;
@@ -633,6 +646,7 @@ export class Session implements PickContext, Closable {
     if (!this.#clientClosed || !this.#upstreamClosed || this.#phase === DONE) return;
     this.#phase = DONE;
     this.#endedMs = this.host.clock.nowMs();
+    this.#clearConnectTimer();
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
     if (this.#headerTimer !== undefined) clearTimeout(this.#headerTimer);
@@ -674,6 +688,10 @@ function resetSocket(socket: Socket): void {
 
 function resetBoth(session: Session): void {
   session.reset();
+}
+
+function connectTimedOut(session: Session): void {
+  if (session.connecting) session.attemptFailed('connect_timeout');
 }
 
 function headerTimedOut(session: Session): void {
@@ -749,9 +767,8 @@ function onClientTimeout(this: TaggedSocket): void {
 
 function onUpstreamTimeout(this: TaggedSocket): void {
   const s = sessionOf(this);
-  if (s?.upstream !== this) return;
-  if (s.connecting) s.attemptFailed('connect_timeout');
-  else s.timedOut();
+  // Only the half-close and closing paths set an upstream timeout; connecting has its own timer.
+  if (s?.upstream === this && !s.connecting) s.timedOut();
 }
 
 function onUpstreamConnect(this: TaggedSocket): void {

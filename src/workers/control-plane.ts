@@ -1,0 +1,469 @@
+import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
+import { reportListener, type ReportedListener } from '../admin/backends-report.ts';
+import { changedProcessOptions } from '../app/proxy-app.ts';
+import type { ProxyConfig } from '../config/resolve.ts';
+import type { ListenerSettings } from '../config/schema.ts';
+import { formatHostPort, type HostPort } from '../core/address.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import type { EndpointSnapshot } from '../core/endpoint.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { PromMetrics } from '../metrics/prom-metrics.ts';
+import { ConnectionGate } from '../proxy/connection-gate.ts';
+import { DEFAULT_LISTEN, type ListenerDeps } from '../proxy/listener.ts';
+import { Route } from '../proxy/route.ts';
+import { failureError } from './failure.ts';
+import type { FromWorker, ListenerFeedState, ToWorker, WorkerStart } from './messages.ts';
+import { SharedCounts } from './shared-counts.ts';
+import type { RouteObserver } from './thread-link.ts';
+
+export interface ControlPlaneDeps {
+  readonly logger: Logger;
+  readonly onFatal: (err: Error) => void;
+  readonly clock?: Clock;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A worker has this long to answer a metrics request before the scrape goes on without it. */
+const METRICS_TIMEOUT_MS = 2000;
+/** Beyond the drain timeout, how long a worker may take to stop before it is terminated. */
+const STOP_MARGIN_MS = 5000;
+
+type JsonMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
+/** One worker thread and what the main thread waits for from it. */
+interface WorkerHandle {
+  readonly worker: Worker;
+  readonly index: number;
+  stopped: boolean;
+  onStopped: (() => void) | undefined;
+}
+
+/**
+ * The main thread of `--workers N`: runs discovery and active health checks
+ * once per listener (routes without sockets), forwards every snapshot and
+ * verdict to N worker threads that accept and relay connections on the same
+ * ports (SO_REUSEPORT), shares per-backend connection counts with them
+ * through SharedArrayBuffers (so least-connections and per-backend limits see
+ * the whole process), and serves the admin endpoint, merging the workers'
+ * metrics on each scrape. Signals map as without workers: reload and reopen
+ * are passed on, shutdown drains every worker.
+ */
+export class ControlPlane implements RouteObserver {
+  config: ProxyConfig;
+  readonly metrics: PromMetrics;
+  readonly #logger: Logger;
+  readonly #deps: ControlPlaneDeps;
+  readonly #clock: Clock;
+  readonly #routeDeps: ListenerDeps;
+  readonly #routes = new Map<string, Route>();
+  readonly #counts = new Map<string, SharedCounts>();
+  readonly #unhealthy = new Map<string, Set<string>>();
+  readonly #drained = new Map<string, Set<string>>();
+  /** Concrete ports chosen for listen addresses given as port 0, by listener. */
+  readonly #resolvedListen = new Map<string, { asked: string; bound: HostPort[] }>();
+  readonly #workers: WorkerHandle[] = [];
+  readonly #metricsWaiters = new Map<number, (m: JsonMetrics | null) => void>();
+  #nextRequest = 0;
+  #admin: AdminServer | undefined;
+  #started = false;
+  #shuttingDown = false;
+
+  constructor(config: ProxyConfig, deps: ControlPlaneDeps) {
+    this.config = config;
+    this.#deps = deps;
+    this.#logger = deps.logger;
+    this.#clock = deps.clock ?? systemClock;
+    this.metrics = new PromMetrics({ backendLabel: config.process.metricsBackendLabel });
+    this.#routeDeps = {
+      clock: this.#clock,
+      logger: deps.logger,
+      metrics: this.metrics,
+      // These routes carry no connections: the gate and access log are the workers'.
+      gate: new ConnectionGate(0, false),
+      random: Math.random,
+      env: deps.env ?? process.env,
+      onFatal: deps.onFatal,
+      accessLog: null,
+      observer: this,
+    };
+    this.metrics.countBackendsWith(() => this.#backendStateCounts());
+  }
+
+  get adminAddress(): string | undefined {
+    return this.#admin?.address;
+  }
+
+  get accessLog(): null {
+    return null;
+  }
+
+  async start(): Promise<void> {
+    const config = await this.#withConcretePorts(this.config);
+    this.config = config;
+    try {
+      for (const l of config.listeners) await this.#addRoute(l);
+      await Promise.all(
+        Array.from({ length: config.process.workers }, (_, i) => this.#startWorker(i, config)),
+      );
+      const admin = config.process.admin;
+      if (admin !== null) {
+        this.#admin = await startAdminServer(
+          admin,
+          {
+            readiness: () => this.readiness(),
+            backends: () => ({
+              listeners: [...this.#routes.values()].map((r) => reportListener(this.#reported(r))),
+            }),
+            metrics: () => this.#mergedMetrics(),
+            pods: () => ({ listeners: [] }),
+            setDrain: (id, listener, drained) => this.#setDrain(id, listener, drained),
+          },
+          this.#logger,
+          { token: config.process.adminToken ?? undefined },
+        );
+      }
+    } catch (err) {
+      await this.#stopWorkers(0);
+      for (const r of this.#routes.values()) r.retire();
+      throw err;
+    }
+    this.#started = true;
+    this.#logger.info('workers started', { workers: config.process.workers });
+  }
+
+  // RouteObserver: what the main thread's routes learn goes to every worker.
+
+  sharedCount(listener: string, id: string): ReturnType<SharedCounts['assign']> {
+    const counts = this.#countsOf(listener);
+    const cell = counts.assign(id);
+    if (cell === null && counts.full) {
+      this.#logger.warn('no shared count cell left; this backend is counted per worker', {
+        listener,
+        backend: id,
+      });
+    }
+    return cell;
+  }
+
+  snapshot(listener: string, snapshot: EndpointSnapshot): void {
+    const counts = this.#countsOf(listener);
+    for (const ep of snapshot.endpoints) counts.assign(ep.id);
+    this.#broadcast({
+      type: 'snapshot',
+      listener,
+      snapshot,
+      counts: counts.buffer,
+      cells: counts.entries(),
+    });
+  }
+
+  health(listener: string, id: string, healthy: boolean): void {
+    const set = setOf(this.#unhealthy, listener);
+    if (healthy) set.delete(id);
+    else set.add(id);
+    this.#broadcast({ type: 'health', listener, id, healthy });
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    if (!this.#started) return { ready: false, reason: 'starting' };
+    if (this.#shuttingDown) return { ready: false, reason: 'shutting down' };
+    if (this.config.process.readyRequiresBackends) {
+      const without = [...this.#routes.values()].filter((r) => !r.pool.hasUsableBackend);
+      if (without.length > 0) {
+        return {
+          ready: false,
+          reason: `no usable backend for ${without.map((r) => r.name).join(', ')}`,
+        };
+      }
+    }
+    return { ready: true };
+  }
+
+  /** New listeners start, removed ones stop, changed ones get a new route; then the workers follow. */
+  async reload(next: ProxyConfig): Promise<void> {
+    const changed = changedProcessOptions(this.config.process, next.process);
+    if (changed.length > 0) {
+      this.#logger.warn('process options changed in the config file; they apply after a restart', {
+        options: changed,
+      });
+    }
+    const config = await this.#withConcretePorts({
+      process: this.config.process,
+      listeners: next.listeners,
+    });
+    const wanted = new Set(config.listeners.map((l) => l.name));
+    for (const [name, route] of this.#routes) {
+      if (!wanted.has(name)) {
+        route.retire();
+        this.#routes.delete(name);
+      }
+    }
+    for (const l of config.listeners) {
+      const existing = this.#routes.get(l.name);
+      if (existing !== undefined && JSON.stringify(existing.config) === JSON.stringify(l)) continue;
+      existing?.retire();
+      await this.#addRoute(l);
+    }
+    this.config = config;
+    this.#broadcast({ type: 'reload', config });
+  }
+
+  reopenLogs(): void {
+    this.#broadcast({ type: 'reopen' });
+  }
+
+  /** As without workers: /readyz 503 for the shutdown delay, then every worker drains. */
+  async shutdown(): Promise<void> {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    const { shutdownDelay, drainTimeout } = this.config.process;
+    this.#logger.info('shutting down', {
+      shutdownDelayMs: shutdownDelay,
+      drainTimeoutMs: drainTimeout,
+    });
+    if (shutdownDelay > 0) await delay(shutdownDelay);
+    await this.#stopWorkers(drainTimeout + STOP_MARGIN_MS);
+    for (const r of this.#routes.values()) r.retire();
+    await this.#admin?.close();
+    this.#logger.info('shutdown complete');
+  }
+
+  async #addRoute(settings: ListenerSettings): Promise<void> {
+    const route = new Route(
+      settings,
+      this.#routeDeps,
+      this.#logger.child({ listener: settings.name }),
+    );
+    await route.init();
+    this.#routes.set(settings.name, route);
+    route.startDiscovery();
+  }
+
+  #countsOf(listener: string): SharedCounts {
+    let counts = this.#counts.get(listener);
+    if (counts === undefined) {
+      counts = new SharedCounts();
+      this.#counts.set(listener, counts);
+    }
+    return counts;
+  }
+
+  #feedState(): Record<string, ListenerFeedState> {
+    const feed: Record<string, ListenerFeedState> = {};
+    for (const [name, route] of this.#routes) {
+      const counts = this.#countsOf(name);
+      const backends = [...route.pool.backends()].filter((b) => b.listed);
+      feed[name] = {
+        counts: counts.buffer,
+        cells: counts.entries(),
+        snapshot: route.pool.updatedAtMs === undefined ? null : snapshotOf(route),
+        unhealthy: [...(this.#unhealthy.get(name) ?? [])],
+        drained: backends.filter((b) => b.adminDrained).map((b) => b.id),
+      };
+    }
+    return feed;
+  }
+
+  #startWorker(index: number, config: ProxyConfig): Promise<void> {
+    const start: WorkerStart = { index, config, feed: this.#feedState() };
+    const entry = new URL(
+      import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js',
+      import.meta.url,
+    );
+    const worker = new Worker(entry, { workerData: start, name: `headway-worker-${index}` });
+    const handle: WorkerHandle = { worker, index, stopped: false, onStopped: undefined };
+    this.#workers.push(handle);
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'ready':
+            ready = true;
+            resolve();
+            return;
+          case 'failed':
+            reject(failureError(message.error));
+            return;
+          case 'fatal':
+            this.#deps.onFatal(new Error(message.message));
+            return;
+          case 'metrics':
+            this.#metricsWaiters.get(message.request)?.(message.metrics);
+            return;
+          case 'stopped':
+            handle.stopped = true;
+            handle.onStopped?.();
+            return;
+        }
+      });
+      worker.on('error', (err) => {
+        this.#logger.error('worker thread failed', { worker: index, error: errorMessage(err) });
+        if (!ready) reject(err instanceof Error ? err : new Error(String(err)));
+      });
+      worker.on('exit', (code) => {
+        handle.stopped = true;
+        handle.onStopped?.();
+        if (!ready) {
+          reject(new Error(`worker ${index} exited with code ${code} before it was ready`));
+          return;
+        }
+        if (!this.#shuttingDown) {
+          // Its connections are gone; a process running short of a worker would hide it. Let the orchestrator restart us.
+          this.#logger.error('worker thread exited; stopping', { worker: index, code });
+          process.exitCode = 1;
+          void this.shutdown();
+        }
+      });
+    });
+  }
+
+  #broadcast(message: ToWorker): void {
+    for (const h of this.#workers) if (!h.stopped) h.worker.postMessage(message);
+  }
+
+  async #stopWorkers(timeoutMs: number): Promise<void> {
+    await Promise.all(
+      this.#workers.map(async (h) => {
+        if (h.stopped) return;
+        const stopped = new Promise<void>((resolve) => (h.onStopped = resolve));
+        h.worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
+        const timer = setTimeout(() => void h.worker.terminate(), timeoutMs);
+        await stopped;
+        clearTimeout(timer);
+        await h.worker.terminate();
+      }),
+    );
+  }
+
+  async #mergedMetrics(): Promise<{ contentType: string; body: string }> {
+    const own = await this.metrics.registry.getMetricsAsJSON();
+    const theirs = await Promise.all(
+      this.#workers.filter((h) => !h.stopped).map((h) => this.#workerMetrics(h)),
+    );
+    const merged = AggregatorRegistry.aggregate([
+      own,
+      ...theirs.filter((m): m is JsonMetrics => m !== null),
+    ]);
+    return { contentType: merged.contentType, body: await merged.metrics() };
+  }
+
+  #workerMetrics(h: WorkerHandle): Promise<JsonMetrics | null> {
+    const request = this.#nextRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(null), METRICS_TIMEOUT_MS);
+      const done = (m: JsonMetrics | null): void => {
+        clearTimeout(timer);
+        this.#metricsWaiters.delete(request);
+        resolve(m);
+      };
+      this.#metricsWaiters.set(request, done);
+      h.worker.postMessage({ type: 'metrics', request } satisfies ToWorker);
+    });
+  }
+
+  #setDrain(id: string, listener: string | undefined, drained: boolean): number {
+    let matched = 0;
+    for (const [name, route] of this.#routes) {
+      if (listener !== undefined && name !== listener) continue;
+      if (route.pool.setAdminDrain(id, drained)) {
+        matched++;
+        const set = setOf(this.#drained, name);
+        if (drained) set.add(id);
+        else set.delete(id);
+      }
+    }
+    if (matched > 0) this.#broadcast({ type: 'drain', listener, id, drained });
+    return matched;
+  }
+
+  /** /backends of a socketless route: connections are the workers', read from the shared counts. */
+  #reported(route: Route): ReportedListener {
+    let active = 0;
+    for (const b of route.pool.backends()) active += b.active;
+    const bound = this.#resolvedListen.get(route.name)?.bound ?? route.config.listen;
+    return {
+      name: route.name,
+      addresses: (bound.length > 0 ? bound : DEFAULT_LISTEN).map((hp) =>
+        formatHostPort(hp.host, hp.port),
+      ),
+      strategy: route.strategy,
+      source: route.source,
+      pool: route.pool,
+      activeConnections: active,
+      queueLength: 0,
+      clock: this.#clock,
+      checker: route.checker,
+    };
+  }
+
+  *#backendStateCounts(): Generator<{ listener: string; state: string; count: number }> {
+    for (const route of this.#routes.values()) {
+      const counts = new Map<string, number>();
+      for (const b of route.pool.backends()) counts.set(b.state, (counts.get(b.state) ?? 0) + 1);
+      for (const [state, count] of counts) yield { listener: route.name, state, count };
+    }
+  }
+
+  /**
+   * Every worker must bind the same ports: a listen address with port 0 gets
+   * a free port chosen here (the same one again on reload while the listener
+   * asks for the same addresses).
+   */
+  async #withConcretePorts(config: ProxyConfig): Promise<ProxyConfig> {
+    const listeners: ListenerSettings[] = [];
+    for (const l of config.listeners) {
+      if (!l.listen.some((hp) => hp.port === 0)) {
+        listeners.push(l);
+        continue;
+      }
+      const asked = JSON.stringify(l.listen);
+      const known = this.#resolvedListen.get(l.name);
+      let bound: HostPort[];
+      if (known?.asked === asked) {
+        bound = known.bound;
+      } else {
+        bound = [];
+        for (const hp of l.listen)
+          bound.push(hp.port === 0 ? { host: hp.host, port: await freePort(hp.host) } : hp);
+        this.#resolvedListen.set(l.name, { asked, bound });
+      }
+      listeners.push({ ...l, listen: bound });
+    }
+    return { process: config.process, listeners };
+  }
+}
+
+function setOf(map: Map<string, Set<string>>, key: string): Set<string> {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
+}
+
+/** The listed endpoints of a route's pool as a snapshot, for a worker that starts late. */
+function snapshotOf(route: Route): EndpointSnapshot {
+  return {
+    endpoints: [...route.pool.backends()].filter((b) => b.listed).map((b) => b.endpoint),
+    updatedAtMs: route.pool.updatedAtMs ?? 0,
+  };
+}
+
+/** A port free on `host` right now (the kernel's choice for port 0). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0 }, () => {
+      const addr = server.address();
+      const port = addr !== null && typeof addr === 'object' ? addr.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

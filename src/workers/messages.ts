@@ -1,0 +1,67 @@
+import type { ProxyConfig } from '../config/resolve.ts';
+import type { EndpointSnapshot } from '../core/endpoint.ts';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+
+/** One listener's discovery state as the main thread knows it: given to a worker at start. */
+export interface ListenerFeedState {
+  readonly counts: SharedArrayBuffer;
+  readonly cells: [string, number][];
+  readonly snapshot: EndpointSnapshot | null;
+  /** Backends failing their active checks. */
+  readonly unhealthy: string[];
+  /** Backends put in maintenance through the admin API. */
+  readonly drained: string[];
+}
+
+/** `workerData` of a worker thread. */
+export interface WorkerStart {
+  readonly index: number;
+  readonly config: ProxyConfig;
+  readonly feed: Record<string, ListenerFeedState>;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | {
+      readonly type: 'snapshot';
+      readonly listener: string;
+      readonly snapshot: EndpointSnapshot;
+      /** A listener the worker has not seen yet brings its shared counts. */
+      readonly counts: SharedArrayBuffer;
+      /** Cells assigned since the last snapshot of this listener (all of them is fine too). */
+      readonly cells: [string, number][];
+    }
+  | {
+      readonly type: 'health';
+      readonly listener: string;
+      readonly id: string;
+      readonly healthy: boolean;
+    }
+  | {
+      readonly type: 'drain';
+      readonly listener: string | undefined;
+      readonly id: string;
+      readonly drained: boolean;
+    }
+  | { readonly type: 'reload'; readonly config: ProxyConfig }
+  | { readonly type: 'reopen' }
+  | { readonly type: 'metrics'; readonly request: number }
+  | { readonly type: 'shutdown' };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'failed'; readonly error: FailureReport }
+  | { readonly type: 'fatal'; readonly message: string }
+  | {
+      readonly type: 'metrics';
+      readonly request: number;
+      readonly metrics: MetricObjectWithValues<MetricValue<string>>[];
+    }
+  | { readonly type: 'stopped' };
+
+/** A start failure, carried across the thread boundary so the CLI exits as it would without workers. */
+export type FailureReport =
+  | { readonly kind: 'config'; readonly field: string; readonly message: string }
+  | { readonly kind: 'listen'; readonly address: string; readonly message: string }
+  | { readonly kind: 'other'; readonly message: string };
