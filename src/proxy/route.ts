@@ -55,6 +55,8 @@ export class Route implements SessionHost {
   #retired = false;
   /** Close a backend's connections when it fails its checks (`--close-on-down`). */
   readonly #closeOnDown: boolean;
+  /** Sweeps sessions for idle and half-close timeouts (Session.checkQuiet); undefined when neither is set. */
+  #quietSweep: NodeJS.Timeout | undefined;
 
   constructor(
     config: ListenerSettings,
@@ -79,6 +81,7 @@ export class Route implements SessionHost {
       queueTimeoutMs: config.queueTimeout,
       sendProxyVersion: config.proxyProtocol === 'v1' ? 1 : config.proxyProtocol === 'v2' ? 2 : 0,
     };
+    this.#quietSweep = startQuietSweep(this, config.idleTimeout, config.halfCloseTimeout);
     this.#allow = config.allow.length > 0 ? new CidrSet(config.allow) : null;
     this.#deny = config.deny.length > 0 ? new CidrSet(config.deny) : null;
     this.#acceptProxy = config.acceptProxyProtocol;
@@ -217,7 +220,20 @@ export class Route implements SessionHost {
     this.#retired = true;
     this.source.stop();
     this.checker?.stop();
-    if (this.sessions.size === 0) this.pool.dispose();
+    if (this.sessions.size === 0) this.#release();
+  }
+
+  /** Retired and without sessions: nothing left to do. */
+  #release(): void {
+    this.pool.dispose();
+    clearInterval(this.#quietSweep);
+    this.#quietSweep = undefined;
+  }
+
+  /** Close the sessions that have been quiet past their timeout. */
+  sweepQuiet(): void {
+    const now = this.clock.nowMs();
+    for (const s of this.sessions) s.checkQuiet(now);
   }
 
   /** Resolves true once no session is open, false after `timeoutMs` (undefined: no deadline). */
@@ -288,7 +304,7 @@ export class Route implements SessionHost {
       else this.#perClient.delete(addr);
     }
     this.#deps.gate.release(session);
-    if (this.sessions.size === 0 && this.#retired) this.pool.dispose();
+    if (this.sessions.size === 0 && this.#retired) this.#release();
     if (this.sessions.size === 0 && this.#emptyWaiters.length > 0) {
       const waiters = this.#emptyWaiters;
       this.#emptyWaiters = [];
@@ -327,4 +343,27 @@ function sharedCountOf(
 ): ((id: string) => SharedCount | null) | undefined {
   const link = deps.feed ?? deps.observer;
   return link === undefined ? undefined : (id) => link.sharedCount(listener, id);
+}
+
+/**
+ * One timer per route for every connection's idle and half-close timeouts,
+ * instead of a timer per socket re-armed on every read and write (net's
+ * socket.setTimeout): a sweep every tenth of the shorter timeout (10 ms to
+ * 1 s), so a timeout fires up to that much late, never early.
+ */
+function startQuietSweep(
+  route: Route,
+  idleMs: number,
+  halfCloseMs: number,
+): NodeJS.Timeout | undefined {
+  const set = [idleMs, halfCloseMs].filter((ms) => ms > 0);
+  if (set.length === 0) return undefined;
+  const everyMs = Math.min(1000, Math.max(10, Math.min(...set) / 10));
+  const timer = setInterval(sweepQuiet, everyMs, route);
+  timer.unref();
+  return timer;
+}
+
+function sweepQuiet(route: Route): void {
+  route.sweepQuiet();
 }

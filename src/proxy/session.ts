@@ -152,6 +152,14 @@ export class Session implements PickContext, Closable {
    */
   #connectTimer: NodeJS.Timeout | undefined;
   /**
+   * Idle and half-close timeouts: the host sweeps its sessions (checkQuiet)
+   * instead of each socket carrying a timer that every read and write would
+   * re-arm. `#quietLimitMs` is the timeout in force (0 = none),
+   * `#lastActiveMs` when bytes last arrived from either side or it was armed.
+   */
+  #quietLimitMs = 0;
+  #lastActiveMs = 0;
+  /**
    * Read buffers still referenced by unflushed writes: [0] client bytes
    * written upstream, [1] backend bytes written to the client.
    */
@@ -413,7 +421,6 @@ export class Session implements PickContext, Closable {
     up.on('connect', onUpstreamConnect);
     up.on('error', onUpstreamError);
     up.on('close', onUpstreamClose);
-    up.on('timeout', onUpstreamTimeout);
     this.#connectTimer = setTimeout(connectTimedOut, host.settings.connectTimeoutMs, this);
     this.#connectStartMs = this.nowMs;
     up.connect({ host: backend.endpoint.address, port: backend.endpoint.port });
@@ -477,10 +484,9 @@ export class Session implements PickContext, Closable {
     const client = this.client;
     client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
-    client.on('timeout', onClientTimeout);
     up.on('end', onUpstreamEnd);
     up.on('drain', onUpstreamDrain);
-    if (host.settings.idleTimeoutMs > 0) client.setTimeout(host.settings.idleTimeoutMs);
+    this.#armQuiet(host.settings.idleTimeoutMs);
     const lifetimeMs = host.settings.maxLifetimeMs;
     if (lifetimeMs > 0) {
       // ±10 % jitter, so connections opened together do not all reconnect together.
@@ -500,6 +506,7 @@ export class Session implements PickContext, Closable {
       else if (this.#phase === SNI) this.#helloRead(buf.subarray(0, nread));
       return buf;
     }
+    if (this.#quietLimitMs > 0) this.#lastActiveMs = this.host.clock.nowMs();
     if (this.#firstByte === FB_WAITING) {
       this.#firstByte = FB_TIMING;
       this.#firstSentMs = this.host.clock.nowMs();
@@ -511,6 +518,7 @@ export class Session implements PickContext, Closable {
   upstreamRead(nread: number, buf: Buffer): Buffer {
     // While closing gracefully the backend's reply still reaches the client.
     if (this.#phase !== RELAYING && this.#phase !== CLOSING) return buf;
+    if (this.#quietLimitMs > 0) this.#lastActiveMs = this.host.clock.nowMs();
     if (this.#firstByte !== FB_SETTLED) {
       if (this.#firstByte === FB_TIMING) {
         const backend = this.backend as Backend;
@@ -583,8 +591,7 @@ export class Session implements PickContext, Closable {
   #armHalfClose(): void {
     const ms = this.host.settings.halfCloseTimeoutMs;
     if (ms <= 0 || this.#clientEnded === this.#upstreamEnded) return;
-    if (!this.#clientClosed) this.client.setTimeout(ms);
-    else this.upstream?.setTimeout(ms);
+    this.#armQuiet(ms);
   }
 
   /** The upstream socket flushed its writes: release their buffers, resume the client. */
@@ -601,6 +608,20 @@ export class Session implements PickContext, Closable {
 
   timedOut(): void {
     this.closeGracefully('idle_timeout');
+  }
+
+  #armQuiet(limitMs: number): void {
+    this.#quietLimitMs = limitMs;
+    if (limitMs > 0) this.#lastActiveMs = this.host.clock.nowMs();
+  }
+
+  /** The host's periodic sweep: close the connection once it has been quiet past its timeout. */
+  checkQuiet(nowMs: number): void {
+    if (this.#quietLimitMs === 0 || nowMs - this.#lastActiveMs < this.#quietLimitMs) return;
+    if (this.#phase === RELAYING || this.#phase === CLOSING) {
+      this.#quietLimitMs = 0;
+      this.timedOut();
+    }
   }
 
   clientErrored(): void {
@@ -631,7 +652,7 @@ export class Session implements PickContext, Closable {
         this.host.settings.halfCloseTimeoutMs > 0
       ) {
         // The upstream may still be flushing what the client sent; bound how long.
-        up.setTimeout(this.host.settings.halfCloseTimeoutMs || this.host.settings.idleTimeoutMs);
+        this.#armQuiet(this.host.settings.halfCloseTimeoutMs || this.host.settings.idleTimeoutMs);
       }
     }
     this.#maybeFinish();
@@ -759,16 +780,6 @@ function onClientDrain(this: TaggedSocket): void {
 function onUpstreamDrain(this: TaggedSocket): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.drainUpstream();
-}
-
-function onClientTimeout(this: TaggedSocket): void {
-  sessionOf(this)?.timedOut();
-}
-
-function onUpstreamTimeout(this: TaggedSocket): void {
-  const s = sessionOf(this);
-  // Only the half-close and closing paths set an upstream timeout; connecting has its own timer.
-  if (s?.upstream === this && !s.connecting) s.timedOut();
 }
 
 function onUpstreamConnect(this: TaggedSocket): void {
