@@ -13,28 +13,28 @@
  * bench/compare appends to bench/RESULTS.md. Loopback only; every run is
  * bounded by --seconds and a 60 s timeout.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type BenchRun,
+  type Sample,
+  distDir,
+  flagValue,
+  fmt,
+  measureBench,
+  median,
+  startPinned,
+  waitPort,
+} from './lib/measure.ts';
 
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i < 0 ? undefined : args[i + 1];
-};
-const RUNS = Number(flag('--runs') ?? 3);
-const SECONDS = Number(flag('--seconds') ?? 2);
-const OUT = flag('--out');
+const RUNS = Number(flagValue(args, '--runs') ?? 3);
+const SECONDS = Number(flagValue(args, '--seconds') ?? 2);
+const OUT = flagValue(args, '--out');
 const work = mkdtempSync(join(tmpdir(), 'headway-workers-bench-'));
-let dist = flag('--dist');
-if (dist === undefined) {
-  dist = join(work, 'dist');
-  execFileSync('npm', ['run', '-s', 'build', '--', '--outDir', dist], { stdio: 'ignore' });
-}
-const MAIN = join(dist, 'cli', 'main.js');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const MAIN = join(distDir(args, work), 'cli', 'main.js');
 const ECHO_PORT = 25_000;
 
 interface Variant {
@@ -61,105 +61,18 @@ const PLACEMENTS: readonly Placement[] = [
   },
 ];
 const TESTS = [
-  { name: 'bench rr 64 B, 50 connections', mode: 'rr', unit: 'exchange' },
-  { name: 'bench connect, 50 at once', mode: 'connect', unit: 'connection' },
+  { name: 'bench rr 64 B, 50 connections', mode: 'rr' },
+  { name: 'bench connect, 50 at once', mode: 'connect' },
 ] as const;
-
-const children: ChildProcess[] = [];
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-function startProcess(cpus: string, argv: readonly string[]): ChildProcess {
-  const child = spawn('taskset', ['-c', cpus, process.execPath, ...argv], { stdio: 'ignore' });
-  children.push(child);
-  return child;
-}
-
-async function waitPort(port: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} never opened`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** utime + stime of a process, all its threads, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-interface Sample {
-  readonly opsPerSec: number;
-  readonly cpuUsPerOp: number;
-  readonly coresBusy: number;
-}
-
-function measure(proxy: ChildProcess, port: number, mode: string, loadCpus: string): Sample {
-  const json = join(work, `run-${port}-${mode}.json`);
-  const c0 = cpuSeconds(proxy.pid as number);
-  const t0 = performance.now();
-  execFileSync(
-    'taskset',
-    [
-      '-c',
-      loadCpus,
-      process.execPath,
-      MAIN,
-      'bench',
-      mode,
-      '--target',
-      `127.0.0.1:${port}`,
-      '--connections',
-      '50',
-      '--duration',
-      `${SECONDS}s`,
-      '--warmup',
-      '0',
-      '--json',
-      json,
-    ],
-    { stdio: 'ignore', timeout: 60_000 },
-  );
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(proxy.pid as number) - c0;
-  const doc = JSON.parse(readFileSync(json, 'utf8')) as {
-    targets: { operations: number; throughput: { operationsPerSec: number } }[];
-  };
-  const t = doc.targets[0];
-  if (t === undefined || t.operations <= 0) throw new Error(`${mode} on ${port}: no operations`);
-  return {
-    opsPerSec: t.throughput.operationsPerSec,
-    cpuUsPerOp: (cpu * 1e6) / t.operations,
-    coresBusy: cpu / wall,
-  };
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
-const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 const results = new Map<string, Sample[]>();
 const key = (p: Placement, t: string, v: Variant): string => `${p.name}|${t}|${v.name}`;
 
-const echo = startProcess('0', [MAIN, 'echo', '--listen', `127.0.0.1:${ECHO_PORT}`]);
+const echo = startPinned('0', [MAIN, 'echo', '--listen', `127.0.0.1:${ECHO_PORT}`]);
 await waitPort(ECHO_PORT);
 for (const placement of PLACEMENTS) {
   const proxies = VARIANTS.map((v) =>
-    startProcess(placement.proxyCpus, [
+    startPinned(placement.proxyCpus, [
       MAIN,
       '--listen',
       `127.0.0.1:${v.port}`,
@@ -178,12 +91,18 @@ for (const placement of PLACEMENTS) {
   );
   for (const v of VARIANTS) await waitPort(v.port);
   // Warm up (JIT, pools) before anything counts.
+  const run: BenchRun = {
+    main: MAIN,
+    workDir: work,
+    loadCpus: placement.loadCpus,
+    seconds: SECONDS,
+  };
   for (const [i, v] of VARIANTS.entries())
-    for (const t of TESTS) measure(proxies[i] as ChildProcess, v.port, t.mode, placement.loadCpus);
-  for (let run = 0; run < RUNS; run++) {
+    for (const t of TESTS) measureBench(run, proxies[i] as ChildProcess, v.port, t.mode);
+  for (let r = 0; r < RUNS; r++) {
     for (const t of TESTS) {
       for (const [i, v] of VARIANTS.entries()) {
-        const s = measure(proxies[i] as ChildProcess, v.port, t.mode, placement.loadCpus);
+        const s = measureBench(run, proxies[i] as ChildProcess, v.port, t.mode);
         const k = key(placement, t.name, v);
         results.set(k, [...(results.get(k) ?? []), s]);
       }
