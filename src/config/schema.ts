@@ -173,7 +173,8 @@ export const listenerOptions = {
     flag: 'idle-timeout',
     scope: 'listener',
     group: 'Timeouts',
-    describe: 'Close a connection after this long without bytes in either direction (0 = never)',
+    describe:
+      'Close a connection after this long without bytes in either direction (0 = never); checked every tenth of it (at most every second), so it fires up to that much late, never early',
     equivalent: 'HAProxy `timeout tunnel` / `timeout client`+`server`, NGINX `proxy_timeout`',
     default: 3_600_000,
     defaultText: '1h',
@@ -184,7 +185,7 @@ export const listenerOptions = {
     scope: 'listener',
     group: 'Timeouts',
     describe:
-      'After one side has sent FIN, close the connection if the other side stays silent this long (0 = use the idle timeout)',
+      'After one side has sent FIN, close the connection if the other side stays silent this long (0 = use the idle timeout); checked like --idle-timeout',
     equivalent: 'HAProxy `timeout client-fin` / `timeout server-fin`',
     default: 60_000,
     defaultText: '60s',
