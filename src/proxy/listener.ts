@@ -1,4 +1,4 @@
-import { Socket, createServer, type Server, type SocketConstructorOpts } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
@@ -13,7 +13,9 @@ import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { ConnectionGate } from './connection-gate.ts';
 import type { RouteObserver, WorkerFeed } from '../workers/thread-link.ts';
 import { Route } from './route.ts';
-import { CLOSE_GRACE_MS, Session, nextReadBuffer, onClientRead } from './session.ts';
+import { RawSocket } from './raw-socket.ts';
+import { scratch } from './read-buffers.ts';
+import { CLOSE_GRACE_MS, Session, onClientRead } from './session.ts';
 
 export interface ListenerDeps {
   readonly clock: Clock;
@@ -229,7 +231,7 @@ export class Listener {
     });
   }
 
-  accept(socket: Socket): void {
+  accept(socket: RawSocket): void {
     if (!this.#accepting) {
       socket.destroy();
       return;
@@ -294,20 +296,12 @@ interface ServerHandle {
   [kListener]?: Listener;
 }
 
-/** `new Socket()` options net itself uses to adopt an accepted handle. */
-interface AdoptOptions extends Omit<SocketConstructorOpts, 'handle'> {
-  /** The accepted libuv handle (a TCPWrap), not a BoundSocket. */
-  handle: object;
-  pauseOnCreate: boolean;
-}
-
 /**
  * Accept connections ourselves rather than through net.Server's
- * 'connection' event: net would build a Socket without `onread`, so every
- * client read would allocate a fresh buffer. Binding, listening and closing
+ * 'connection' event, which would wrap each accepted handle in a net.Socket
+ * (streams, events, a fresh buffer per read). Binding, listening and closing
  * stay net.Server's; only the accept callback of its handle is replaced, and
- * each accepted handle is adopted by one Socket that reads into pooled
- * buffers (as net.Server does internally, with `onread` added).
+ * each accepted handle becomes a RawSocket (raw-socket.ts).
  */
 function installAcceptHook(server: Server, listener: Listener): void {
   const handle = (server as unknown as { _handle: ServerHandle | null })._handle;
@@ -327,20 +321,14 @@ function onRawConnection(this: ServerHandle, status: number, clientHandle?: obje
     listener.serverError(new Error(`accept failed: ${getSystemErrorName(status)}`));
     return;
   }
-  const keepAliveMs = listener.route.settings.keepAliveMs;
-  const options: AdoptOptions = {
-    handle: clientHandle,
-    allowHalfOpen: true,
-    // Nothing is read until a backend is connected: retries lose no byte.
-    pauseOnCreate: true,
-    readable: true,
-    writable: true,
-    noDelay: true,
-    keepAlive: keepAliveMs > 0,
-    keepAliveInitialDelay: keepAliveMs,
-    onread: { buffer: nextReadBuffer, callback: onClientRead },
-  };
-  listener.accept(new Socket(options as unknown as SocketConstructorOpts));
+  // Nothing is read until a backend is connected (RawSocket.adopt starts paused): retries lose no byte.
+  listener.accept(
+    RawSocket.adopt(clientHandle, {
+      onRead: onClientRead,
+      buffer: scratch,
+      keepAliveMs: listener.route.settings.keepAliveMs,
+    }),
+  );
 }
 
 function onServerError(this: TaggedServer, err: Error): void {

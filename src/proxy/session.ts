@@ -1,4 +1,3 @@
-import { Socket } from 'node:net';
 import type { Backend, Closable } from '../backends/backend.ts';
 import { ALL_FULL, type BackendPool } from '../backends/backend-pool.ts';
 import type { PickContext } from '../balancing/balancer.ts';
@@ -9,6 +8,7 @@ import type { ClosedFirst } from '../access-log/access-record.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { ProxyHeaderReader, encodeProxyHeader, proxyAddressInfo } from '../proxy-protocol/index.ts';
 import { ClientHelloReader, matchSniPattern } from '../sni/index.ts';
+import { RawSocket } from './raw-socket.ts';
 import { LARGE_READ, acquireLarge, copyOfScratch, releaseLarge, scratch } from './read-buffers.ts';
 
 /** Per-connection settings a listener hands to its sessions. */
@@ -70,9 +70,6 @@ export const CLOSE_GRACE_MS = 2000;
 
 const NO_BACKENDS: readonly Backend[] = [];
 
-const kSession = Symbol('headway.session');
-type TaggedSocket = Socket & { [kSession]?: Session };
-
 // Numeric states rather than enums: type stripping (and erasableSyntaxOnly) allows no enums.
 /** Reading a PROXY protocol header. */
 const HEADER = 4;
@@ -102,7 +99,7 @@ type FirstByte = typeof FB_WAITING | typeof FB_TIMING | typeof FB_SETTLED;
  */
 export class Session implements PickContext, Closable {
   readonly host: SessionHost;
-  readonly client: Socket;
+  readonly client: RawSocket;
   /** The client's address: the peer's, or the one its PROXY protocol header gave. */
   clientAddress: string;
   clientPort: number;
@@ -122,7 +119,7 @@ export class Session implements PickContext, Closable {
   readonly startedMs: number;
   nowMs: number;
   tried: readonly Backend[] = NO_BACKENDS;
-  upstream: Socket | null = null;
+  upstream: RawSocket | null = null;
   backend: Backend | null = null;
   attempts = 0;
   #phase: Phase = CONNECTING;
@@ -165,13 +162,13 @@ export class Session implements PickContext, Closable {
    */
   readonly #pinned: [Buffer[] | null, Buffer[] | null] = [null, null];
 
-  constructor(host: SessionHost, client: Socket) {
+  constructor(host: SessionHost, client: RawSocket) {
     this.host = host;
     this.client = client;
     this.clientAddress = unmapIPv4(client.remoteAddress ?? '');
     this.clientPort = client.remotePort ?? 0;
     this.startedMs = this.nowMs = host.clock.nowMs();
-    (client as TaggedSocket)[kSession] = this;
+    client.owner = this;
     client.on('error', onClientError);
     client.on('close', onClientClose);
   }
@@ -408,14 +405,12 @@ export class Session implements PickContext, Closable {
     this.backend = backend;
     host.pool.attach(backend, this);
     const keepAliveMs = host.settings.keepAliveMs;
-    const up = new Socket({
-      allowHalfOpen: true,
-      noDelay: true,
-      keepAlive: keepAliveMs > 0,
-      keepAliveInitialDelay: keepAliveMs,
-      onread: { buffer: nextReadBuffer, callback: onUpstreamRead },
-    }) as TaggedSocket;
-    up[kSession] = this;
+    const up = RawSocket.connect(backend.endpoint.address, backend.endpoint.port, {
+      onRead: onUpstreamRead,
+      buffer: scratch,
+      keepAliveMs,
+    });
+    up.owner = this;
     this.upstream = up;
     this.#upstreamClosed = false;
     up.on('connect', onUpstreamConnect);
@@ -423,7 +418,6 @@ export class Session implements PickContext, Closable {
     up.on('close', onUpstreamClose);
     this.#connectTimer = setTimeout(connectTimedOut, host.settings.connectTimeoutMs, this);
     this.#connectStartMs = this.nowMs;
-    up.connect({ host: backend.endpoint.address, port: backend.endpoint.port });
   }
 
   #clearConnectTimer(): void {
@@ -462,7 +456,7 @@ export class Session implements PickContext, Closable {
 
   connected(): void {
     const host = this.host;
-    const up = this.upstream as Socket;
+    const up = this.upstream as RawSocket;
     this.#phase = RELAYING;
     this.#connected = true;
     this.#clearConnectTimer();
@@ -511,7 +505,7 @@ export class Session implements PickContext, Closable {
       this.#firstByte = FB_TIMING;
       this.#firstSentMs = this.host.clock.nowMs();
     }
-    return this.#relay(this.client, this.upstream as Socket, nread, buf, 0);
+    return this.#relay(this.client, this.upstream as RawSocket, nread, buf, 0);
   }
 
   /** `nread` backend bytes landed in `buf`: relay them to the client; returns the next read buffer. */
@@ -529,7 +523,7 @@ export class Session implements PickContext, Closable {
       }
       this.#firstByte = FB_SETTLED;
     }
-    return this.#relay(this.upstream as Socket, this.client, nread, buf, 1);
+    return this.#relay(this.upstream as RawSocket, this.client, nread, buf, 1);
   }
 
   /**
@@ -539,7 +533,7 @@ export class Session implements PickContext, Closable {
    * connection's that the write still references (not flushed synchronously)
    * is pinned until `to` drains; otherwise it is reused or returned.
    */
-  #relay(from: Socket, to: Socket, nread: number, buf: Buffer, dir: 0 | 1): Buffer {
+  #relay(from: RawSocket, to: RawSocket, nread: number, buf: Buffer, dir: 0 | 1): Buffer {
     if (this.#pinned[dir] !== null && to.writableLength === 0) this.#releasePinned(dir);
     if (buf === scratch) {
       if (nread < LARGE_READ) {
@@ -554,7 +548,7 @@ export class Session implements PickContext, Closable {
     return this.#writeOwn(from, to, buf, nread, dir);
   }
 
-  #writeOwn(from: Socket, to: Socket, own: Buffer, nread: number, dir: 0 | 1): Buffer {
+  #writeOwn(from: RawSocket, to: RawSocket, own: Buffer, nread: number, dir: 0 | 1): Buffer {
     if (!to.write(nread === own.length ? own : own.subarray(0, nread))) from.pause();
     const flushed = to.writableLength === 0;
     if (!flushed) (this.#pinned[dir] ??= []).push(own);
@@ -596,7 +590,7 @@ export class Session implements PickContext, Closable {
 
   /** The upstream socket flushed its writes: release their buffers, resume the client. */
   drainUpstream(): void {
-    if ((this.upstream as Socket).writableLength === 0) this.#releasePinned(0);
+    if ((this.upstream as RawSocket).writableLength === 0) this.#releasePinned(0);
     if (this.#phase === RELAYING) this.client.resume();
   }
 
@@ -701,7 +695,7 @@ export class Session implements PickContext, Closable {
   }
 }
 
-function resetSocket(socket: Socket): void {
+function resetSocket(socket: RawSocket): void {
   if (socket.destroyed) return;
   if (socket.connecting) socket.destroy();
   else socket.resetAndDestroy();
@@ -719,7 +713,7 @@ function headerTimedOut(session: Session): void {
   session.headerFailed();
 }
 
-function onClientEndDuringHeader(this: TaggedSocket): void {
+function onClientEndDuringHeader(this: RawSocket): void {
   sessionOf(this)?.headerFailed();
 }
 
@@ -731,78 +725,63 @@ function endLifetime(session: Session): void {
   session.closeGracefully('lifetime');
 }
 
-function sessionOf(socket: TaggedSocket): Session | undefined {
-  return socket[kSession];
+function sessionOf(socket: RawSocket): Session | undefined {
+  return socket.owner as Session | undefined;
 }
 
 // Socket event handlers: `this` is the socket. Stale upstream sockets (a
 // failed attempt already replaced) are ignored by comparing with session.upstream.
 
-/** The `onread` callback of accepted client sockets (see listener.ts). */
-export function onClientRead(this: TaggedSocket, nread: number, buf: Buffer): boolean {
-  const s = sessionOf(this);
-  nextBuffer = s === undefined ? buf : s.clientRead(nread, buf);
-  return true;
+/** The read callback of accepted client sockets (see listener.ts): returns the next read buffer. */
+export function onClientRead(socket: RawSocket, nread: number, buf: Buffer): Buffer {
+  const s = sessionOf(socket);
+  return s === undefined ? buf : s.clientRead(nread, buf);
 }
 
-/**
- * Net calls the `onread` buffer function with no socket in hand, right after
- * the read callback; the callback leaves the next buffer here for it.
- */
-let nextBuffer: Buffer | null = null;
-
-/** The `onread` buffer function of both sockets: the buffer the read callback chose. */
-export function nextReadBuffer(): Buffer {
-  const buf = nextBuffer ?? scratch;
-  nextBuffer = null;
-  return buf;
+function onUpstreamRead(socket: RawSocket, nread: number, buf: Buffer): Buffer {
+  const s = sessionOf(socket);
+  return s === undefined || s.upstream !== socket ? buf : s.upstreamRead(nread, buf);
 }
 
-function onUpstreamRead(this: TaggedSocket, nread: number, buf: Buffer): boolean {
-  const s = sessionOf(this);
-  nextBuffer = s === undefined || s.upstream !== this ? buf : s.upstreamRead(nread, buf);
-  return true;
-}
-
-function onClientEnd(this: TaggedSocket): void {
+function onClientEnd(this: RawSocket): void {
   sessionOf(this)?.clientEnded();
 }
 
-function onUpstreamEnd(this: TaggedSocket): void {
+function onUpstreamEnd(this: RawSocket): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.upstreamEnded();
 }
 
-function onClientDrain(this: TaggedSocket): void {
+function onClientDrain(this: RawSocket): void {
   sessionOf(this)?.drainClient();
 }
 
-function onUpstreamDrain(this: TaggedSocket): void {
+function onUpstreamDrain(this: RawSocket): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.drainUpstream();
 }
 
-function onUpstreamConnect(this: TaggedSocket): void {
+function onUpstreamConnect(this: RawSocket): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.connected();
 }
 
-function onClientError(this: TaggedSocket): void {
+function onClientError(this: RawSocket): void {
   sessionOf(this)?.clientErrored();
 }
 
-function onUpstreamError(this: TaggedSocket): void {
+function onUpstreamError(this: RawSocket): void {
   const s = sessionOf(this);
   if (s?.upstream !== this) return;
   if (s.connecting) s.attemptFailed('connect_error');
   else s.upstreamErrored();
 }
 
-function onClientClose(this: TaggedSocket): void {
+function onClientClose(this: RawSocket): void {
   sessionOf(this)?.clientClosed();
 }
 
-function onUpstreamClose(this: TaggedSocket): void {
+function onUpstreamClose(this: RawSocket): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.upstreamClosed();
 }

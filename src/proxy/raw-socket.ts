@@ -1,0 +1,417 @@
+import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
+import { getSystemErrorName } from 'node:util';
+
+/**
+ * A TCP connection on a bare libuv handle: the part of net.Socket the relay
+ * uses, without streams, EventEmitter or per-socket timers. Issue #11: two
+ * net.Sockets made up most of an idle proxied connection's memory (~1.5 of
+ * 3.7 KiB of live heap, and RSS beyond) and about 30 µs of the CPU of each
+ * connection's setup and teardown; bench/yardstick.ts measures the gap.
+ *
+ * It is built on the same bindings as net (`process.binding('tcp_wrap')` and
+ * `'stream_wrap'`, the documented-deprecated way in, DEP0111) and keeps
+ * net's semantics where the session relies on them:
+ * - half-open: EOF from the peer is `end`; the socket stays writable until
+ *   `end()`, and closes by itself once both directions are finished;
+ * - `write()` returns false while bytes wait in libuv, then `drain` follows;
+ *   `end()` sends FIN after every queued write;
+ * - `error` (read, write or connect failure) is followed by `close`, both
+ *   after the current call stack; `destroy()` closes without `error`;
+ *   `resetAndDestroy()` closes with RST;
+ * - reads land in the buffer the read callback returned last (`onread`).
+ */
+
+/** Called with the bytes of each read; returns the buffer for the next read. */
+export type ReadCallback = (socket: RawSocket, nread: number, buf: Buffer) => Buffer;
+
+type EventName = 'connect' | 'end' | 'drain' | 'error' | 'close';
+type Handler = (this: RawSocket, err?: Error) => void;
+
+interface Req {
+  handle: TcpHandle;
+  oncomplete: (this: Req, status: number) => void;
+  socket: RawSocket;
+  buffer: Buffer | null;
+  bytes: number;
+}
+/** Where a handle points back at its RawSocket (net's handles have an `owner` of their own). */
+const kSocket = Symbol('headway.rawSocket');
+
+interface TcpHandle {
+  /** An internal field of the handle: must always be a function. */
+  onread: (this: TcpHandle) => Buffer | undefined;
+  [kSocket]?: RawSocket | undefined;
+  reading: boolean;
+  connect(req: Req, host: string, port: number): number;
+  connect6(req: Req, host: string, port: number): number;
+  useUserBuffer(buf: Buffer): void;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: Req, buf: Buffer): number;
+  shutdown(req: Req): number;
+  setNoDelay(on: boolean): number;
+  setKeepAlive(on: boolean, delaySeconds: number): number;
+  getpeername(out: Record<string, unknown>): number;
+  getsockname(out: Record<string, unknown>): number;
+  reset(cb: () => void): number;
+  close(cb: () => void): void;
+}
+interface TcpBinding {
+  readonly TCP: new (type: number) => TcpHandle;
+  readonly TCPConnectWrap: new () => Req;
+  readonly constants: { readonly SOCKET: number };
+}
+interface StreamBinding {
+  readonly WriteWrap: new () => Req;
+  readonly ShutdownWrap: new () => Req;
+  readonly streamBaseState: Int32Array;
+  readonly kReadBytesOrError: number;
+  readonly kLastWriteWasAsync: number;
+}
+
+const internal = process as unknown as { binding: (name: string) => unknown };
+const tcp = internal.binding('tcp_wrap') as TcpBinding;
+const stream = internal.binding('stream_wrap') as StreamBinding;
+const { streamBaseState, kReadBytesOrError, kLastWriteWasAsync } = stream;
+const UV_EOF = -4095;
+const UV_ECANCELED = -125;
+
+export interface RawSocketOptions {
+  readonly onRead: ReadCallback;
+  /** The buffer of the first read. */
+  readonly buffer: Buffer;
+  /** TCP keepalive idle time (0 = off). */
+  readonly keepAliveMs: number;
+}
+
+export class RawSocket {
+  /** Whatever the user of the socket ties to it (the session). */
+  owner: unknown = undefined;
+  connecting = false;
+  destroyed = false;
+  bytesRead = 0;
+  /** Bytes handed to `write()` that libuv has not written yet. */
+  writableLength = 0;
+  #handle: TcpHandle | null;
+  readonly #onRead: ReadCallback;
+  #buffer: Buffer;
+  readonly #keepAliveMs: number;
+  #paused: boolean;
+  #readEnded = false;
+  #writeEnded = false;
+  #writeFinished = false;
+  #pendingWrites = 0;
+  #needDrain = false;
+  #peer: Record<string, unknown> | undefined;
+  #onConnect: Handler | undefined;
+  #onEnd: Handler | undefined;
+  #onDrain: Handler | undefined;
+  #onError: Handler | undefined;
+  #onClose: Handler | undefined;
+
+  private constructor(handle: TcpHandle | null, opts: RawSocketOptions, paused: boolean) {
+    this.#handle = handle;
+    this.#onRead = opts.onRead;
+    this.#buffer = opts.buffer;
+    this.#keepAliveMs = opts.keepAliveMs;
+    this.#paused = paused;
+  }
+
+  /** Adopt a handle net.Server's listening handle accepted; nothing is read until `resume()`. */
+  static adopt(handle: object, opts: RawSocketOptions): RawSocket {
+    const h = handle as TcpHandle;
+    const socket = new RawSocket(h, opts, true);
+    socket.#attach(h);
+    return socket;
+  }
+
+  /** Start connecting to HOST:PORT (an address, or a name resolved first); `connect` or `error` follows. */
+  static connect(host: string, port: number, opts: RawSocketOptions): RawSocket {
+    const socket = new RawSocket(null, opts, false);
+    socket.connecting = true;
+    const family = isIP(host);
+    if (family !== 0) {
+      socket.#connect(host, port, family);
+    } else {
+      lookup(host, (err, address, fam) => {
+        if (socket.destroyed) return;
+        if (err !== null) socket.#fail(err);
+        else socket.#connect(address, port, fam);
+      });
+    }
+    return socket;
+  }
+
+  on(event: EventName, handler: Handler): this {
+    switch (event) {
+      case 'connect':
+        this.#onConnect = handler;
+        break;
+      case 'end':
+        this.#onEnd = handler;
+        break;
+      case 'drain':
+        this.#onDrain = handler;
+        break;
+      case 'error':
+        this.#onError = handler;
+        break;
+      case 'close':
+        this.#onClose = handler;
+        break;
+    }
+    return this;
+  }
+
+  /** Remove the `end` handler if it is `handler` (the only event the session stops listening to). */
+  off(_event: 'end', handler: Handler): this {
+    if (this.#onEnd === handler) this.#onEnd = undefined;
+    return this;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#peerInfo().address as string | undefined;
+  }
+
+  get remotePort(): number | undefined {
+    return this.#peerInfo().port as number | undefined;
+  }
+
+  get localAddress(): string | undefined {
+    return this.#sockInfo().address as string | undefined;
+  }
+
+  get localPort(): number | undefined {
+    return this.#sockInfo().port as number | undefined;
+  }
+
+  pause(): void {
+    this.#paused = true;
+    const h = this.#handle;
+    if (h !== null && h.reading) {
+      h.reading = false;
+      h.readStop();
+    }
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#startReading();
+  }
+
+  /** Queue `data`; false while bytes wait in libuv (`drain` follows once they are written). */
+  write(data: Buffer): boolean {
+    const h = this.#handle;
+    if (h === null || this.destroyed || this.#writeEnded || this.connecting) return false;
+    const req = new stream.WriteWrap();
+    req.handle = h;
+    req.oncomplete = afterWrite;
+    req.socket = this;
+    req.buffer = null;
+    req.bytes = 0;
+    const err = h.writeBuffer(req, data);
+    if (err !== 0) {
+      this.#fail(errnoError(err, 'write'));
+      return false;
+    }
+    if (streamBaseState[kLastWriteWasAsync] === 0) return true;
+    req.buffer = data;
+    req.bytes = data.length;
+    this.#pendingWrites++;
+    this.writableLength += data.length;
+    this.#needDrain = true;
+    return false;
+  }
+
+  /** Send FIN once every queued write is out (libuv orders it after them). */
+  end(): void {
+    if (this.#writeEnded || this.destroyed) return;
+    this.#writeEnded = true;
+    const h = this.#handle;
+    if (h === null || this.connecting) return;
+    this.#shutdown(h);
+  }
+
+  /** Close now, without `error`; `close` follows. */
+  destroy(): void {
+    this.#close(undefined, false);
+  }
+
+  /** Close with RST (SO_LINGER 0); `close` follows. */
+  resetAndDestroy(): void {
+    this.#close(undefined, !this.connecting);
+  }
+
+  #attach(h: TcpHandle): void {
+    h[kSocket] = this;
+    h.onread = onHandleRead;
+    h.reading = false;
+    h.useUserBuffer(this.#buffer);
+    h.setNoDelay(true);
+    if (this.#keepAliveMs > 0)
+      h.setKeepAlive(true, Math.max(1, Math.floor(this.#keepAliveMs / 1000)));
+  }
+
+  #connect(address: string, port: number, family: number): void {
+    const h = new tcp.TCP(tcp.constants.SOCKET);
+    this.#handle = h;
+    const req = new tcp.TCPConnectWrap();
+    req.oncomplete = afterConnect;
+    req.socket = this;
+    const err = family === 6 ? h.connect6(req, address, port) : h.connect(req, address, port);
+    if (err !== 0) this.#fail(errnoError(err, 'connect'));
+  }
+
+  connected(status: number): void {
+    if (this.destroyed) return;
+    if (status !== 0) {
+      this.#fail(errnoError(status, 'connect'));
+      return;
+    }
+    this.connecting = false;
+    const h = this.#handle as TcpHandle;
+    this.#attach(h);
+    this.#onConnect?.call(this);
+    // The handler may have closed it.
+    if (this.#handle === null) return;
+    if (this.#writeEnded) this.#shutdown(h);
+    this.#startReading();
+  }
+
+  #startReading(): void {
+    const h = this.#handle;
+    if (h === null || this.#paused || this.connecting || this.destroyed || this.#readEnded) return;
+    if (h.reading) return;
+    h.reading = true;
+    const err = h.readStart();
+    if (err !== 0) this.#fail(errnoError(err, 'read'));
+  }
+
+  /** libuv delivered a read (or EOF, or an error); returns the next read buffer when it changes. */
+  read(): Buffer | undefined {
+    const nread = streamBaseState[kReadBytesOrError] as number;
+    if (nread > 0) {
+      this.bytesRead += nread;
+      const next = this.#onRead(this, nread, this.#buffer);
+      if (next === this.#buffer) return undefined;
+      this.#buffer = next;
+      return next;
+    }
+    if (nread === 0) return undefined;
+    if (nread === UV_EOF) {
+      this.#readEnded = true;
+      const h = this.#handle;
+      if (h !== null && h.reading) {
+        h.reading = false;
+        h.readStop();
+      }
+      this.#onEnd?.call(this);
+      if (this.#writeFinished) this.destroy();
+      return undefined;
+    }
+    this.#fail(errnoError(nread, 'read'));
+    return undefined;
+  }
+
+  writeDone(req: Req, status: number): void {
+    this.#pendingWrites--;
+    this.writableLength -= req.bytes;
+    req.buffer = null;
+    if (this.destroyed || status === UV_ECANCELED) return;
+    if (status < 0) {
+      this.#fail(errnoError(status, 'write'));
+      return;
+    }
+    if (this.#pendingWrites === 0 && this.#needDrain) {
+      this.#needDrain = false;
+      this.#onDrain?.call(this);
+    }
+  }
+
+  shutdownDone(status: number): void {
+    if (this.destroyed) return;
+    if (status < 0 && status !== UV_ECANCELED) {
+      this.#fail(errnoError(status, 'shutdown'));
+      return;
+    }
+    this.#writeFinished = true;
+    if (this.#readEnded) this.destroy();
+  }
+
+  #shutdown(h: TcpHandle): void {
+    const req = new stream.ShutdownWrap();
+    req.handle = h;
+    req.oncomplete = afterShutdown;
+    req.socket = this;
+    const err = h.shutdown(req);
+    if (err !== 0) this.#fail(errnoError(err, 'shutdown'));
+  }
+
+  /** An error: `error`, then `close`, after the current call stack (as net does). */
+  #fail(err: Error): void {
+    this.#close(err, false);
+  }
+
+  #close(err: Error | undefined, reset: boolean): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.connecting = false;
+    const h = this.#handle;
+    this.#handle = null;
+    const done = (): void => {
+      if (err !== undefined) this.#onError?.call(this, err);
+      this.#onClose?.call(this);
+    };
+    if (h === null) {
+      process.nextTick(done);
+      return;
+    }
+    h.onread = ignoreRead;
+    h[kSocket] = undefined;
+    if (reset && h.reset(done) === 0) return;
+    h.close(done);
+  }
+
+  #peerInfo(): Record<string, unknown> {
+    if (this.#peer === undefined) {
+      const out: Record<string, unknown> = {};
+      if (this.#handle?.getpeername(out) === 0) this.#peer = out;
+      else return out;
+    }
+    return this.#peer;
+  }
+
+  #sockInfo(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.#handle?.getsockname(out);
+    return out;
+  }
+}
+
+function onHandleRead(this: TcpHandle): Buffer | undefined {
+  return this[kSocket]?.read();
+}
+
+/** A closed socket's handle may still deliver a read that was under way. */
+function ignoreRead(): undefined {
+  return undefined;
+}
+
+function afterConnect(this: Req, status: number): void {
+  this.socket.connected(status);
+}
+
+function afterWrite(this: Req, status: number): void {
+  this.socket.writeDone(this, status);
+}
+
+function afterShutdown(this: Req, status: number): void {
+  this.socket.shutdownDone(status);
+}
+
+/** The error net raises for a failed system call: message, code, errno, syscall. */
+function errnoError(status: number, syscall: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(status);
+  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: status, syscall });
+}
