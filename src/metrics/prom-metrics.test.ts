@@ -1,4 +1,4 @@
-import type { Counter, Gauge } from 'prom-client';
+import { AggregatorRegistry, type Counter, type Gauge } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { NO_BACKEND_LABEL, PromMetrics } from './prom-metrics.ts';
 
@@ -138,6 +138,52 @@ describe('PromMetrics', () => {
     again.connectionClosed('ok', 0, 0);
     expect(await value(prom.connections, { listener: 'redis', backend: 'a', outcome: 'ok' })).toBe(
       1,
+    );
+  });
+
+  it('exposes latency histograms as Prometheus text: cumulative buckets, +Inf, sum, count', async () => {
+    const b = prom.listener('redis').backend('10.0.0.1:6379');
+    for (const v of [0.00004, 0.0003, 0.0003, 0.002, 100]) b.observeConnect(v);
+    const text = await prom.registry.metrics();
+    const line = (le: string): string | undefined =>
+      text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            `headway_backend_connect_seconds_bucket{le="${le}",listener="redis",backend="10.0.0.1:6379"}`,
+          ),
+        );
+    expect(line('0.00005')?.split(' ')[1]).toBe('1');
+    expect(line('0.0005')?.split(' ')[1]).toBe('3');
+    expect(line('0.0025')?.split(' ')[1]).toBe('4');
+    expect(line('60')?.split(' ')[1]).toBe('4');
+    expect(line('+Inf')?.split(' ')[1]).toBe('5');
+    expect(text).toContain(
+      'headway_backend_connect_seconds_count{listener="redis",backend="10.0.0.1:6379"} 5',
+    );
+    const sum = /headway_backend_connect_seconds_sum\{[^}]*\} (\S+)/.exec(text)?.[1];
+    expect(Number(sum)).toBeCloseTo(100.00264, 6);
+    // No observation, no series.
+    expect(text).not.toContain('headway_session_seconds_count');
+  });
+
+  it('merges two registries (worker threads) by adding buckets, counters and gauges', async () => {
+    const other = new PromMetrics({ processMetrics: false });
+    prom.listener('redis').backend('a').observeSession(0.2);
+    other.listener('redis').backend('a').observeSession(0.2);
+    prom.listener('redis').backend('a').connectionClosed('ok', 1, 2);
+    other.listener('redis').backend('a').connectionClosed('ok', 3, 4);
+    const merged = AggregatorRegistry.aggregate([
+      await prom.registry.getMetricsAsJSON(),
+      await other.registry.getMetricsAsJSON(),
+    ]);
+    const text = await merged.metrics();
+    expect(text).toContain('headway_session_seconds_count{listener="redis",backend="a"} 2');
+    expect(text).toContain(
+      'headway_connections_total{listener="redis",backend="a",outcome="ok"} 2',
+    );
+    expect(text).toContain(
+      'headway_bytes_total{listener="redis",backend="a",direction="backend_to_client"} 6',
     );
   });
 

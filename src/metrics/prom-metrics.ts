@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BucketHistogram, BucketSeries } from './bucket-histogram.ts';
 import type { Outcome } from '../core/outcome.ts';
 import type { BackendMetrics, ListenerMetrics, ProxyMetrics } from './proxy-metrics.ts';
 
@@ -8,10 +9,6 @@ export interface BackendStateCount {
   readonly state: string;
   readonly count: number;
 }
-
-type CounterChild = ReturnType<Counter['labels']>;
-type GaugeChild = ReturnType<Gauge['labels']>;
-type HistogramChild = ReturnType<Histogram['labels']>;
 
 /** Latency buckets, 50 µs … 60 s (seconds). */
 export const LATENCY_BUCKETS = [
@@ -45,9 +42,9 @@ export class PromMetrics implements ProxyMetrics {
   readonly discoveryUpdates: Counter<'listener' | 'source'>;
   readonly discoveryErrors: Counter<'listener' | 'source' | 'reason'>;
   readonly backendsByState: Gauge<'listener' | 'state'>;
-  readonly connectSeconds: Histogram<'listener' | 'backend'>;
-  readonly firstByteSeconds: Histogram<'listener' | 'backend'>;
-  readonly sessionSeconds: Histogram<'listener' | 'backend'>;
+  readonly connectSeconds: BucketHistogram<'listener' | 'backend'>;
+  readonly firstByteSeconds: BucketHistogram<'listener' | 'backend'>;
+  readonly sessionSeconds: BucketHistogram<'listener' | 'backend'>;
   readonly backendLabel: boolean;
   readonly healthy: Gauge<'listener' | 'backend'>;
   readonly ejections: Counter<'listener' | 'backend'>;
@@ -61,14 +58,26 @@ export class PromMetrics implements ProxyMetrics {
   constructor(opts: PromMetricsOptions = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.backendLabel = opts.backendLabel ?? true;
-    const histogram = (name: string, help: string): Histogram<'listener' | 'backend'> =>
-      new Histogram({
+    // Per-connection figures are plain numbers in each backend's PromBackendMetrics,
+    // read at scrape time: prom-client's labelled inc/observe hash the labels on every call.
+    const backends = (): Iterable<PromBackendMetrics> => this.#allBackends();
+    const histogram = (
+      name: string,
+      help: string,
+      pick: (b: PromBackendMetrics) => BucketSeries,
+    ): BucketHistogram<'listener' | 'backend'> => {
+      const h = new BucketHistogram<'listener' | 'backend'>({
         name,
         help,
-        labelNames: ['listener', 'backend'],
-        buckets: LATENCY_BUCKETS,
-        registers: [this.registry],
+        bounds: LATENCY_BUCKETS,
+        series: function* () {
+          for (const b of backends())
+            if (pick(b).count > 0) yield { labels: b.labels, series: pick(b) };
+        },
       });
+      this.registry.registerMetric(h.asMetric());
+      return h;
+    };
     this.healthy = new Gauge({
       name: 'headway_backend_healthy',
       help: 'Whether a backend passes its active health checks (1) or not (0)',
@@ -108,32 +117,52 @@ export class PromMetrics implements ProxyMetrics {
     this.connectSeconds = histogram(
       'headway_backend_connect_seconds',
       'Time to establish the TCP connection to a backend',
+      (b) => b.connect,
     );
     this.firstByteSeconds = histogram(
       'headway_backend_first_byte_seconds',
       "From the client's first byte sent upstream to the backend's first byte back (client-speaks-first protocols only)",
+      (b) => b.firstByte,
     );
     this.sessionSeconds = histogram(
       'headway_session_seconds',
       'Client connection duration, accept to close, of connections that reached a backend',
+      (b) => b.session,
     );
     this.connections = new Counter({
       name: 'headway_connections_total',
       help: 'Client connections closed, by listener, backend (stable id; empty when none was reached) and outcome',
       labelNames: ['listener', 'backend', 'outcome'],
       registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const b of backends()) {
+          for (const [outcome, n] of b.byOutcome) this.inc({ ...b.labels, outcome }, n);
+        }
+      },
     });
     this.active = new Gauge({
       name: 'headway_active_connections',
       help: 'Connections open or being opened to each backend',
       labelNames: ['listener', 'backend'],
       registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const b of backends()) if (b.seen) this.set(b.labels, b.active);
+      },
     });
     this.bytes = new Counter({
       name: 'headway_bytes_total',
       help: 'Bytes relayed, by direction (client_to_backend, backend_to_client); counted when a connection closes',
       labelNames: ['listener', 'backend', 'direction'],
       registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const b of backends()) {
+          if (b.bytesIn > 0) this.inc({ ...b.labels, direction: 'client_to_backend' }, b.bytesIn);
+          if (b.bytesOut > 0) this.inc({ ...b.labels, direction: 'backend_to_client' }, b.bytesOut);
+        }
+      },
     });
     this.discoveryUpdates = new Counter({
       name: 'headway_discovery_updates_total',
@@ -171,6 +200,10 @@ export class PromMetrics implements ProxyMetrics {
     this.#countBackends = fn;
   }
 
+  *#allBackends(): Generator<PromBackendMetrics> {
+    for (const l of this.#listeners.values()) yield* l.backends();
+  }
+
   listener(name: string): ListenerMetrics {
     let l = this.#listeners.get(name);
     if (l === undefined) {
@@ -186,6 +219,12 @@ class PromListenerMetrics implements ListenerMetrics {
   readonly #name: string;
   readonly #backends = new Map<string, PromBackendMetrics>();
   readonly #none: PromBackendMetrics;
+
+  /** Every backend's metrics, and the listener's `backend=""` series. */
+  *backends(): Generator<PromBackendMetrics> {
+    yield this.#none;
+    yield* this.#backends.values();
+  }
 
   constructor(prom: PromMetrics, name: string) {
     this.#prom = prom;
@@ -223,83 +262,65 @@ class PromListenerMetrics implements ListenerMetrics {
 
 class PromBackendMetrics implements BackendMetrics {
   readonly #prom: PromMetrics;
-  readonly #labels: { listener: string; backend: string };
+  readonly labels: { listener: string; backend: string };
   readonly #forget: () => void;
-  readonly #byOutcome: Partial<Record<Outcome, CounterChild>> = {};
-  #active: GaugeChild | undefined;
-  #bytesIn: CounterChild | undefined;
-  #bytesOut: CounterChild | undefined;
-  #connect: HistogramChild | undefined;
-  #firstByte: HistogramChild | undefined;
-  #session: HistogramChild | undefined;
+  /** Plain numbers on the connection path; PromMetrics reads them at scrape time. */
+  readonly byOutcome = new Map<Outcome, number>();
+  active = 0;
+  /** A connection was attempted: the active gauge has a series from then on. */
+  seen = false;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly connect = new BucketSeries(LATENCY_BUCKETS);
+  readonly firstByte = new BucketSeries(LATENCY_BUCKETS);
+  readonly session = new BucketSeries(LATENCY_BUCKETS);
 
   constructor(prom: PromMetrics, listener: string, backend: string, forget: () => void) {
     this.#prom = prom;
-    this.#labels = { listener, backend };
+    this.labels = { listener, backend };
     this.#forget = forget;
   }
 
   attemptStarted(): void {
-    (this.#active ??= this.#prom.active.labels(this.#labels)).inc();
+    this.seen = true;
+    this.active++;
   }
 
   attemptEnded(): void {
-    (this.#active ??= this.#prom.active.labels(this.#labels)).dec();
+    this.active--;
   }
 
   connectionClosed(outcome: Outcome, bytesFromClient: number, bytesFromBackend: number): void {
-    const counter = (this.#byOutcome[outcome] ??= this.#prom.connections.labels({
-      ...this.#labels,
-      outcome,
-    }));
-    counter.inc();
-    if (bytesFromClient > 0) {
-      (this.#bytesIn ??= this.#prom.bytes.labels({
-        ...this.#labels,
-        direction: 'client_to_backend',
-      })).inc(bytesFromClient);
-    }
-    if (bytesFromBackend > 0) {
-      (this.#bytesOut ??= this.#prom.bytes.labels({
-        ...this.#labels,
-        direction: 'backend_to_client',
-      })).inc(bytesFromBackend);
-    }
+    this.byOutcome.set(outcome, (this.byOutcome.get(outcome) ?? 0) + 1);
+    this.bytesIn += bytesFromClient;
+    this.bytesOut += bytesFromBackend;
   }
 
   observeConnect(seconds: number): void {
-    (this.#connect ??= this.#prom.connectSeconds.labels(this.#labels)).observe(seconds);
+    this.connect.observe(seconds);
   }
 
   observeFirstByte(seconds: number): void {
-    (this.#firstByte ??= this.#prom.firstByteSeconds.labels(this.#labels)).observe(seconds);
+    this.firstByte.observe(seconds);
   }
 
   observeSession(seconds: number): void {
-    (this.#session ??= this.#prom.sessionSeconds.labels(this.#labels)).observe(seconds);
+    this.session.observe(seconds);
   }
 
   setHealthy(healthy: boolean): void {
-    this.#prom.healthy.set(this.#labels, healthy ? 1 : 0);
+    this.#prom.healthy.set(this.labels, healthy ? 1 : 0);
   }
 
   ejected(): void {
-    this.#prom.ejections.inc(this.#labels);
+    this.#prom.ejections.inc(this.labels);
   }
 
+  /** The backend has gone and drained: its series go (the scrape-time ones with this object). */
   remove(): void {
-    if (this.#labels.backend === NO_BACKEND_LABEL) return;
-    this.#prom.healthy.remove(this.#labels);
-    this.#prom.ejections.remove(this.#labels);
-    this.#prom.connectSeconds.remove(this.#labels);
-    this.#prom.firstByteSeconds.remove(this.#labels);
-    this.#prom.sessionSeconds.remove(this.#labels);
-    for (const outcome of Object.keys(this.#byOutcome)) {
-      this.#prom.connections.remove({ ...this.#labels, outcome });
-    }
-    this.#prom.active.remove(this.#labels);
-    this.#prom.bytes.remove({ ...this.#labels, direction: 'client_to_backend' });
-    this.#prom.bytes.remove({ ...this.#labels, direction: 'backend_to_client' });
+    if (this.labels.backend === NO_BACKEND_LABEL) return;
+    this.#prom.healthy.remove(this.labels);
+    this.#prom.ejections.remove(this.labels);
     this.#forget();
   }
 }
