@@ -144,7 +144,10 @@ for (const placement of PLACEMENTS) {
   }
   lines.push('');
 }
-lines.push(`Reproduce: \`node bench/workers.ts --runs ${RUNS} --seconds ${SECONDS}\``, '');
+lines.push(
+  `Reproduce: \`npx node bench/workers.ts --runs ${RUNS} --seconds ${SECONDS}\`, or \`bench/compare --only workers\``,
+  '',
+);
 const text = lines.join('\n');
 if (OUT === undefined) process.stdout.write(text);
 else writeFileSync(OUT, text);
