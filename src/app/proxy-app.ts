@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
 import { reportListener } from '../admin/backends-report.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
@@ -11,6 +10,13 @@ import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 import type { WorkerFeed } from '../workers/thread-link.ts';
+import {
+  type Readiness,
+  backendStateCounts,
+  changedProcessOptions,
+  readinessOf,
+  shutdownDelay,
+} from './lifecycle.ts';
 
 export interface ProxyAppDeps {
   readonly logger: Logger;
@@ -79,7 +85,8 @@ export class ProxyApp {
         }),
     });
     // With worker threads the main thread counts backends by state, once.
-    if (deps.feed === undefined) this.metrics.countBackendsWith(() => this.#backendStateCounts());
+    if (deps.feed === undefined)
+      this.metrics.countBackendsWith(() => backendStateCounts(this.registry.list()));
     this.metrics.countQueuedWith(() =>
       this.registry.list().map((l) => ({ listener: l.name, count: l.queueLength })),
     );
@@ -153,14 +160,6 @@ export class ProxyApp {
     this.#started = true;
   }
 
-  *#backendStateCounts(): Generator<{ listener: string; state: string; count: number }> {
-    for (const l of this.registry.list()) {
-      const counts = new Map<string, number>();
-      for (const b of l.pool.backends()) counts.set(b.state, (counts.get(b.state) ?? 0) + 1);
-      for (const [state, count] of counts) yield { listener: l.name, state, count };
-    }
-  }
-
   /**
    * Apply a new configuration: listeners that are gone drain, new ones start,
    * changed ones take the new settings for new connections while open
@@ -199,19 +198,15 @@ export class ProxyApp {
     this.accessLog?.reopen();
   }
 
-  readiness(): { ready: boolean; reason?: string } {
-    if (!this.#started) return { ready: false, reason: 'starting' };
-    if (this.#shuttingDown) return { ready: false, reason: 'shutting down' };
-    if (this.config.process.readyRequiresBackends) {
-      const without = this.registry.list().filter((l) => !l.pool.hasUsableBackend);
-      if (without.length > 0) {
-        return {
-          ready: false,
-          reason: `no usable backend for ${without.map((l) => l.name).join(', ')}`,
-        };
-      }
-    }
-    return { ready: true };
+  readiness(): Readiness {
+    return readinessOf(
+      {
+        started: this.#started,
+        shuttingDown: this.#shuttingDown,
+        requireBackends: this.config.process.readyRequiresBackends,
+      },
+      this.registry.list(),
+    );
   }
 
   /**
@@ -222,28 +217,11 @@ export class ProxyApp {
   async shutdown(): Promise<void> {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
-    const { shutdownDelay, drainTimeout } = this.config.process;
-    this.#logger.info('shutting down', {
-      shutdownDelayMs: shutdownDelay,
-      drainTimeoutMs: drainTimeout,
-    });
-    if (shutdownDelay > 0) await delay(shutdownDelay);
+    await shutdownDelay(this.config.process, this.#logger);
     for (const m of this.perPod) m.stop();
-    await this.registry.drainAll(drainTimeout);
+    await this.registry.drainAll(this.config.process.drainTimeout);
     await this.#admin?.close();
     await this.accessLog?.close();
     this.#logger.info('shutdown complete');
   }
-}
-
-/** Process-wide options that differ between two configurations (they need a restart). */
-export function changedProcessOptions(
-  running: ProxyConfig['process'],
-  next: ProxyConfig['process'],
-): string[] {
-  return Object.keys(next).filter(
-    (k) =>
-      JSON.stringify(next[k as keyof ProxyConfig['process']]) !==
-      JSON.stringify(running[k as keyof ProxyConfig['process']]),
-  );
 }

@@ -1,10 +1,15 @@
 import { createServer } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
 import { reportListener, type ReportedListener } from '../admin/backends-report.ts';
-import { changedProcessOptions } from '../app/proxy-app.ts';
+import {
+  type Readiness,
+  backendStateCounts,
+  changedProcessOptions,
+  readinessOf,
+  shutdownDelay,
+} from '../app/lifecycle.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
@@ -91,7 +96,7 @@ export class ControlPlane implements RouteObserver {
       accessLog: null,
       observer: this,
     };
-    this.metrics.countBackendsWith(() => this.#backendStateCounts());
+    this.metrics.countBackendsWith(() => backendStateCounts(this.#routes.values()));
   }
 
   get adminAddress(): string | undefined {
@@ -169,19 +174,15 @@ export class ControlPlane implements RouteObserver {
     this.#broadcast({ type: 'health', listener, id, healthy });
   }
 
-  readiness(): { ready: boolean; reason?: string } {
-    if (!this.#started) return { ready: false, reason: 'starting' };
-    if (this.#shuttingDown) return { ready: false, reason: 'shutting down' };
-    if (this.config.process.readyRequiresBackends) {
-      const without = [...this.#routes.values()].filter((r) => !r.pool.hasUsableBackend);
-      if (without.length > 0) {
-        return {
-          ready: false,
-          reason: `no usable backend for ${without.map((r) => r.name).join(', ')}`,
-        };
-      }
-    }
-    return { ready: true };
+  readiness(): Readiness {
+    return readinessOf(
+      {
+        started: this.#started,
+        shuttingDown: this.#shuttingDown,
+        requireBackends: this.config.process.readyRequiresBackends,
+      },
+      [...this.#routes.values()],
+    );
   }
 
   /** New listeners start, removed ones stop, changed ones get a new route; then the workers follow. */
@@ -221,13 +222,8 @@ export class ControlPlane implements RouteObserver {
   async shutdown(): Promise<void> {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
-    const { shutdownDelay, drainTimeout } = this.config.process;
-    this.#logger.info('shutting down', {
-      shutdownDelayMs: shutdownDelay,
-      drainTimeoutMs: drainTimeout,
-    });
-    if (shutdownDelay > 0) await delay(shutdownDelay);
-    await this.#stopWorkers(drainTimeout + STOP_MARGIN_MS);
+    await shutdownDelay(this.config.process, this.#logger);
+    await this.#stopWorkers(this.config.process.drainTimeout + STOP_MARGIN_MS);
     for (const r of this.#routes.values()) r.retire();
     await this.#admin?.close();
     this.#logger.info('shutdown complete');
@@ -399,14 +395,6 @@ export class ControlPlane implements RouteObserver {
       clock: this.#clock,
       checker: route.checker,
     };
-  }
-
-  *#backendStateCounts(): Generator<{ listener: string; state: string; count: number }> {
-    for (const route of this.#routes.values()) {
-      const counts = new Map<string, number>();
-      for (const b of route.pool.backends()) counts.set(b.state, (counts.get(b.state) ?? 0) + 1);
-      for (const [state, count] of counts) yield { listener: route.name, state, count };
-    }
   }
 
   /**
