@@ -67,8 +67,6 @@ export class ControlPlane implements RouteObserver {
   readonly #routeDeps: ListenerDeps;
   readonly #routes = new Map<string, Route>();
   readonly #counts = new Map<string, SharedCounts>();
-  readonly #unhealthy = new Map<string, Set<string>>();
-  readonly #drained = new Map<string, Set<string>>();
   /** Concrete ports chosen for listen addresses given as port 0, by listener. */
   readonly #resolvedListen = new Map<string, { asked: string; bound: HostPort[] }>();
   readonly #workers: WorkerHandle[] = [];
@@ -168,9 +166,6 @@ export class ControlPlane implements RouteObserver {
   }
 
   health(listener: string, id: string, healthy: boolean): void {
-    const set = setOf(this.#unhealthy, listener);
-    if (healthy) set.delete(id);
-    else set.add(id);
     this.#broadcast({ type: 'health', listener, id, healthy });
   }
 
@@ -258,7 +253,7 @@ export class ControlPlane implements RouteObserver {
         counts: counts.buffer,
         cells: counts.entries(),
         snapshot: route.pool.updatedAtMs === undefined ? null : snapshotOf(route),
-        unhealthy: [...(this.#unhealthy.get(name) ?? [])],
+        unhealthy: backends.filter((b) => !b.healthy).map((b) => b.id),
         drained: backends.filter((b) => b.adminDrained).map((b) => b.id),
       };
     }
@@ -368,9 +363,6 @@ export class ControlPlane implements RouteObserver {
       if (listener !== undefined && name !== listener) continue;
       if (route.pool.setAdminDrain(id, drained)) {
         matched++;
-        const set = setOf(this.#drained, name);
-        if (drained) set.add(id);
-        else set.delete(id);
       }
     }
     if (matched > 0) this.#broadcast({ type: 'drain', listener, id, drained });
@@ -424,15 +416,6 @@ export class ControlPlane implements RouteObserver {
     }
     return { process: config.process, listeners };
   }
-}
-
-function setOf(map: Map<string, Set<string>>, key: string): Set<string> {
-  let set = map.get(key);
-  if (set === undefined) {
-    set = new Set();
-    map.set(key, set);
-  }
-  return set;
 }
 
 /** The listed endpoints of a route's pool as a snapshot, for a worker that starts late. */
