@@ -83,6 +83,8 @@ export interface RawSocketOptions {
   readonly buffer: Buffer;
   /** TCP keepalive idle time (0 = off). */
   readonly keepAliveMs: number;
+  /** An accepted socket that already has TCP_NODELAY and keepalive from its listening socket (Linux). */
+  readonly optionsInherited?: boolean;
 }
 
 export class RawSocket {
@@ -97,6 +99,7 @@ export class RawSocket {
   readonly #onRead: ReadCallback;
   #buffer: Buffer;
   readonly #keepAliveMs: number;
+  readonly #optionsInherited: boolean;
   #paused: boolean;
   #readEnded = false;
   #writeEnded = false;
@@ -115,6 +118,7 @@ export class RawSocket {
     this.#onRead = opts.onRead;
     this.#buffer = opts.buffer;
     this.#keepAliveMs = opts.keepAliveMs;
+    this.#optionsInherited = opts.optionsInherited === true;
     this.#paused = paused;
   }
 
@@ -248,6 +252,7 @@ export class RawSocket {
     h.onread = onHandleRead;
     h.reading = false;
     h.useUserBuffer(this.#buffer);
+    if (this.#optionsInherited) return;
     h.setNoDelay(true);
     if (this.#keepAliveMs > 0)
       h.setKeepAlive(true, Math.max(1, Math.floor(this.#keepAliveMs / 1000)));
