@@ -28,26 +28,32 @@ function timers(filter: string): string[] {
     .map((l) => /timer:\(([^)]*)\)/.exec(l)?.[1] ?? 'none');
 }
 
+/** A proxy with `keepalive` in front of an echo backend, one connection through it, and the accepted socket's timer. */
+async function connectThrough(keepalive: string) {
+  echo = await startEcho();
+  const backend = echo;
+  proxy = await startProxy([
+    '--tcp-keepalive',
+    keepalive,
+    '--backends',
+    `static://${backend.address}`,
+  ]);
+  const p = proxy;
+  const client = await connectTo(p.port);
+  client.write('x');
+  await new Promise((r) => client.once('data', r));
+  // The proxy's accepted socket: local port = the proxy's.
+  const [accepted] = await eventually(() => {
+    const t = timers(`( sport = :${p.port} )`);
+    return t.length === 1 ? t : undefined;
+  });
+  return { backend, client, accepted };
+}
+
 describe('--tcp-keepalive', () => {
   it('arms keepalive on the client side and the backend side of each connection', async () => {
-    echo = await startEcho();
-    const backend = echo;
-    proxy = await startProxy([
-      '--tcp-keepalive',
-      '37s',
-      '--backends',
-      `static://${backend.address}`,
-    ]);
-    const p = proxy;
-    const client = await connectTo(p.port);
-    client.write('x');
-    await new Promise((r) => client.once('data', r));
-    // The proxy's accepted socket: local port = the proxy's.
-    const accepted = await eventually(() => {
-      const t = timers(`( sport = :${p.port} )`);
-      return t.length === 1 ? t : undefined;
-    });
-    expect(accepted[0]).toMatch(/^keepalive,3[0-7]/);
+    const { backend, client, accepted } = await connectThrough('37s');
+    expect(accepted).toMatch(/^keepalive,3[0-7]/);
     // The proxy's socket to the backend: remote port = the backend's, local port not the client's.
     const clientPort = client.localPort ?? 0;
     const upstream = timers(`( dport = :${backend.port} and sport != :${clientPort} )`).filter(
@@ -58,23 +64,8 @@ describe('--tcp-keepalive', () => {
   });
 
   it('is off with --tcp-keepalive off', async () => {
-    echo = await startEcho();
-    const backend = echo;
-    proxy = await startProxy([
-      '--tcp-keepalive',
-      'off',
-      '--backends',
-      `static://${backend.address}`,
-    ]);
-    const p = proxy;
-    const client = await connectTo(p.port);
-    client.write('x');
-    await new Promise((r) => client.once('data', r));
-    const accepted = await eventually(() => {
-      const t = timers(`( sport = :${p.port} )`);
-      return t.length === 1 ? t : undefined;
-    });
-    expect(accepted[0]).toBe('none');
+    const { client, accepted } = await connectThrough('off');
+    expect(accepted).toBe('none');
     client.destroy();
   });
 });
