@@ -1,115 +1,12 @@
 #!/usr/bin/env node
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { loadProxyConfig } from '../config/load.ts';
-import { allOptions } from '../config/schema.ts';
-import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
-import { declareOptions } from './yargs-options.ts';
-import { runProxy } from './run-proxy.ts';
-import { runEcho, echoOptions } from './run-echo.ts';
-import { runDemo } from './run-demo.ts';
-import { benchCommand } from './bench-command.ts';
+// The entry point. Only the version check is imported statically: the rest loads after it, so an
+// old Node.js never evaluates code it cannot run.
+import { nodeVersionProblem } from './node-version.ts';
 
-/** Exit codes: 2 = bad input (flag, env, config), 1 = runtime failure (e.g. port in use). */
-export const EXIT_USAGE = 2;
-export const EXIT_FAILURE = 1;
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`headway: ${message}\n`);
-  process.exit(code);
+const problem = nodeVersionProblem(process.versions.node);
+if (problem !== undefined) {
+  process.stderr.write(`headway: ${problem}\n`);
+  process.exit(2);
 }
-
-function handleError(err: unknown): never {
-  if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
-  if (err instanceof ListenError) fail(err.message, EXIT_FAILURE);
-  fail(err instanceof Error ? (err.stack ?? err.message) : String(err), EXIT_FAILURE);
-}
-
-async function main(argv: string[]): Promise<void> {
-  const cli: Argv = yargs(argv)
-    .scriptName('headway')
-    .usage('$0 [command] [flags]')
-    .command(
-      ['proxy', '$0'],
-      'Run the TCP proxy (the default command)',
-      (y) => declareOptions(y, allOptions()),
-      async (args) => {
-        const config = loadProxyConfig(args, process.env);
-        await runProxy(config, () => loadProxyConfig(args, process.env));
-      },
-    )
-    .command(
-      'echo',
-      'Run a TCP echo server (for tests, demos and benchmarks)',
-      (y) => echoOptions(y),
-      async (args) => {
-        await runEcho(args);
-      },
-    )
-    .command(
-      'demo',
-      'Three local echo backends, the proxy in front and its admin endpoint',
-      (y) =>
-        y
-          .option('listen', {
-            type: 'string',
-            requiresArg: true,
-            describe: 'Proxy address [default: 127.0.0.1:8080]',
-          })
-          .option('admin', {
-            type: 'string',
-            requiresArg: true,
-            describe: 'Admin address [default: 127.0.0.1:9901]',
-          }),
-      async (args) => {
-        await runDemo({ listen: args.listen, admin: args.admin });
-      },
-    )
-    .command(
-      'check-config <file>',
-      'Validate a config file (with flags and environment applied) without starting',
-      (y) =>
-        y.positional('file', { type: 'string', demandOption: true, describe: 'YAML config file' }),
-      (args) => {
-        const config = loadProxyConfig({ ...args, config: args.file }, process.env);
-        process.stdout.write(
-          `${args.file}: ok (${config.listeners.length} listener${config.listeners.length === 1 ? '' : 's'}: ${config.listeners.map((l) => l.name).join(', ')})\n`,
-        );
-      },
-    )
-    .command(benchCommand)
-    .strict()
-    .help()
-    .alias('h', 'help')
-    .version()
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail((msg: string | null, err: Error | null | undefined) => {
-      // yargs reports its own validation and parse errors as YError (or no error at all).
-      if (err != null && err.name !== 'YError') handleError(err);
-      fail(`${describeUsageError(msg ?? 'invalid arguments')} (see headway --help)`, EXIT_USAGE);
-    });
-  await cli.parseAsync();
-}
-
-function describeUsageError(msg: string): string {
-  const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
-  if (unknown !== null) {
-    const names = (unknown[1] ?? '').split(', ');
-    const given = process.argv.slice(2);
-    const described = names.map((n) => {
-      const flag = n.length === 1 ? `-${n}` : `--${n}`;
-      return given.some((a) => a === flag || a.startsWith(`${flag}=`))
-        ? `flag ${flag}`
-        : `argument "${n}"`;
-    });
-    return `unknown ${described.join(', ')}`;
-  }
-  const missing = /^Not enough arguments following: (.*)$/.exec(msg);
-  if (missing !== null) return `--${missing[1] ?? ''}: needs a value`;
-  return msg;
-}
-
-main(hideBin(process.argv)).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof ListenError) handleError(err);
-  fail(errorMessage(err), EXIT_FAILURE);
-});
+const { runCli } = await import('./cli.ts');
+runCli();

@@ -26,6 +26,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import { parseAll, resolveProxyConfig, type ProxyConfig } from '../../src/config/resolve.ts';
 import { allOptions, type AnyOptionSpec } from '../../src/config/schema.ts';
 import { ConfigError } from '../../src/core/errors.ts';
+import { requireProgram } from '../helpers/required-programs.ts';
 
 const execFileAsync = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -392,7 +393,7 @@ describe('deploy/ files', () => {
   });
 });
 
-describe.skipIf(KUBECTL === undefined)('rendered kustomizations', () => {
+describe('rendered kustomizations', () => {
   let rendered: Rendered[] = [];
   const renderedOf = (dir: string): Rendered => {
     const r = rendered.find((x) => x.dir === dir);
@@ -401,6 +402,7 @@ describe.skipIf(KUBECTL === undefined)('rendered kustomizations', () => {
   };
 
   beforeAll(async () => {
+    requireProgram('kubectl');
     rendered = await Promise.all(KUSTOMIZATION_DIRS.map(render));
   });
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProxyHeaderReader, encodeV1, type ProxyHeader } from '../../src/proxy-protocol/index.ts';
 import { startProxy } from '../helpers/headway-process.ts';
+import {
+  NGINX_STREAM_MODULE,
+  requireNginxStream,
+  requireProgram,
+} from '../helpers/required-programs.ts';
 import {
   closed,
   connectTo,
@@ -316,10 +321,6 @@ describe('access control', () => {
   });
 });
 
-const haproxy = spawnSync('haproxy', ['-v']).status === 0;
-const nginxStream =
-  spawnSync('test', ['-f', '/usr/lib/nginx/modules/ngx_stream_module.so']).status === 0;
-
 async function run(
   cmd: string,
   args: string[],
@@ -350,73 +351,72 @@ async function listening(port: number): Promise<boolean> {
 }
 
 describe('PROXY protocol with real peers', () => {
-  it.runIf(haproxy)(
-    'HAProxy accept-proxy reads our header; HAProxy send-proxy-v2 feeds our reader',
-    async () => {
-      const backend = await startProxyAwareBackend();
-      const dir = mkdtempSync(join(tmpdir(), 'headway-hap-'));
-      const hapIn = await refusedPort();
-      const hapOut = await refusedPort();
-      // Start Headway (reading PROXY from HAProxy) first, so HAProxy can point at it.
-      const headwayIn = await startProxy([
-        '--accept-proxy-protocol',
-        '--proxy-protocol',
-        'v1',
-        '--backends',
-        `static://${backend.address}`,
-      ]);
-      writeFileSync(
-        join(dir, 'haproxy.cfg'),
-        [
-          'global',
-          '  maxconn 100',
-          'defaults',
-          '  mode tcp',
-          '  timeout connect 2s',
-          '  timeout client 10s',
-          '  timeout server 10s',
-          // Headway → HAProxy (accept-proxy) → test backend (send-proxy-v2 re-emits what HAProxy parsed)
-          'listen from_headway',
-          `  bind 127.0.0.1:${hapIn} accept-proxy`,
-          `  server b ${backend.address} send-proxy-v2`,
-          // client → HAProxy (send-proxy-v2) → Headway (accept)
-          'listen to_headway',
-          `  bind 127.0.0.1:${hapOut}`,
-          `  server h 127.0.0.1:${headwayIn.port} send-proxy-v2`,
-        ].join('\n') + '\n',
+  it('HAProxy accept-proxy reads our header; HAProxy send-proxy-v2 feeds our reader', async () => {
+    requireProgram('haproxy');
+    const backend = await startProxyAwareBackend();
+    const dir = mkdtempSync(join(tmpdir(), 'headway-hap-'));
+    const hapIn = await refusedPort();
+    const hapOut = await refusedPort();
+    // Start Headway (reading PROXY from HAProxy) first, so HAProxy can point at it.
+    const headwayIn = await startProxy([
+      '--accept-proxy-protocol',
+      '--proxy-protocol',
+      'v1',
+      '--backends',
+      `static://${backend.address}`,
+    ]);
+    writeFileSync(
+      join(dir, 'haproxy.cfg'),
+      [
+        'global',
+        '  maxconn 100',
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 2s',
+        '  timeout client 10s',
+        '  timeout server 10s',
+        // Headway → HAProxy (accept-proxy) → test backend (send-proxy-v2 re-emits what HAProxy parsed)
+        'listen from_headway',
+        `  bind 127.0.0.1:${hapIn} accept-proxy`,
+        `  server b ${backend.address} send-proxy-v2`,
+        // client → HAProxy (send-proxy-v2) → Headway (accept)
+        'listen to_headway',
+        `  bind 127.0.0.1:${hapOut}`,
+        `  server h 127.0.0.1:${headwayIn.port} send-proxy-v2`,
+      ].join('\n') + '\n',
+    );
+    const hap = await run('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], () =>
+      listening(hapOut),
+    );
+    const headwayOut = await startProxy([
+      '--proxy-protocol',
+      'v2',
+      '--backends',
+      `static://127.0.0.1:${hapIn}`,
+    ]);
+    try {
+      expect(await exchange(headwayOut.port, 'through haproxy', '127.0.0.1', '127.0.0.11')).toMatch(
+        /^127\.0\.0\.11:\d+ through haproxy$/,
       );
-      const hap = await run('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], () =>
-        listening(hapOut),
+      expect(await exchange(hapOut, 'from haproxy', '127.0.0.1', '127.0.0.12')).toMatch(
+        /^127\.0\.0\.12:\d+ from haproxy$/,
       );
-      const headwayOut = await startProxy([
-        '--proxy-protocol',
-        'v2',
-        '--backends',
-        `static://127.0.0.1:${hapIn}`,
-      ]);
-      try {
-        expect(
-          await exchange(headwayOut.port, 'through haproxy', '127.0.0.1', '127.0.0.11'),
-        ).toMatch(/^127\.0\.0\.11:\d+ through haproxy$/);
-        expect(await exchange(hapOut, 'from haproxy', '127.0.0.1', '127.0.0.12')).toMatch(
-          /^127\.0\.0\.12:\d+ from haproxy$/,
-        );
-      } finally {
-        hap.kill();
-        await headwayOut.stop();
-        await headwayIn.stop();
-        await backend.close();
-      }
-    },
-  );
+    } finally {
+      hap.kill();
+      await headwayOut.stop();
+      await headwayIn.stop();
+      await backend.close();
+    }
+  });
 
-  it.runIf(nginxStream)('NGINX `listen … proxy_protocol` reads our v1 and v2 headers', async () => {
+  it('NGINX `listen … proxy_protocol` reads our v1 and v2 headers', async () => {
+    requireNginxStream();
     const dir = mkdtempSync(join(tmpdir(), 'headway-nginx-'));
     const port = await refusedPort();
     writeFileSync(
       join(dir, 'nginx.conf'),
       [
-        'load_module /usr/lib/nginx/modules/ngx_stream_module.so;',
+        `load_module ${NGINX_STREAM_MODULE};`,
         'daemon off;',
         'worker_processes 1;',
         `pid ${dir}/nginx.pid;`,

@@ -1,7 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireProgram } from '../helpers/required-programs.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,6 @@ import { FakeKubeApi, endpoint } from '../helpers/fake-kube-api.ts';
 import { startProxy } from '../helpers/headway-process.ts';
 import { eventually, refusedPort } from '../helpers/sockets.ts';
 
-const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 const NODES = ['127.0.0.101', '127.0.0.102', '127.0.0.103'];
 const NAME = 'redis.test.svc.cluster.local';
 
@@ -97,7 +97,8 @@ async function viaKubernetes(port: number): Promise<Discovery> {
   };
 }
 
-describe.runIf(haveRedis)('primary-only routing for Redis (role check, close-on-down)', () => {
+describe('primary-only routing for Redis (role check, close-on-down)', () => {
+  beforeAll(() => requireProgram('redis-server'));
   it.each([
     ['dnsmasq', viaDns],
     ['the EndpointSlice fake', viaKubernetes],

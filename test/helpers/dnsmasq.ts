@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireProgram } from './required-programs.ts';
 
 export interface DnsmasqOptions {
   /** `local-ttl`: the TTL of every answer, seconds. */
@@ -46,6 +47,7 @@ export class Dnsmasq {
    * also binds TCP on it, which an ephemeral client socket may hold: retry.
    */
   async start(): Promise<void> {
+    requireProgram('dnsmasq');
     const fixed = this.port !== 0;
     for (let attempt = 1; ; attempt++) {
       if (!fixed) this.port = await freeUdpPort();
