@@ -12,6 +12,7 @@ import { runProxy } from './run-proxy.ts';
 import { runEcho, echoOptions } from './run-echo.ts';
 import { runDemo } from './run-demo.ts';
 import { benchCommand } from './bench-command.ts';
+import { importCommand } from './import-command.ts';
 
 /** Exit codes: 2 = bad input (flag, env, config), 1 = runtime failure (e.g. port in use). */
 export const EXIT_USAGE = 2;
@@ -81,6 +82,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(benchCommand)
+    .command(importCommand)
     .strict()
     .help()
     .alias('h', 'help')

@@ -466,6 +466,8 @@ export class FakeKubeApi {
   #sockets = new Set<Socket>();
   #watchers = new Set<Watcher>();
   #slices = new Map<string, EndpointSliceJson>();
+  /** Plain objects served by GET at their path (putObject). */
+  readonly #objects = new Map<string, Record<string, unknown>>();
   #history: HistoryEvent[] = [];
   #rv = 100;
   #compactedRv = 0;
@@ -573,6 +575,14 @@ export class FakeKubeApi {
   // Object store
 
   /** Create or replace a slice: a new RV, generation+1, and an ADDED/MODIFIED event. */
+  /**
+   * Serve `object` at its own GET path (e.g. a ConfigMap at
+   * /api/v1/namespaces/NS/configmaps/NAME): plain reads of other kinds, no list or watch.
+   */
+  putObject(path: string, object: Record<string, unknown>): void {
+    this.#objects.set(path, object);
+  }
+
   upsertSlice(input: SliceInput): void {
     const k = key(input.namespace, input.name);
     const prev = this.#slices.get(k);
@@ -990,6 +1000,11 @@ export class FakeKubeApi {
 
     if (token !== this.token) {
       this.#sendStatus(res, statusJson(401, 'Unauthorized', 'Unauthorized'), rec);
+      return;
+    }
+    const plain = req.method === 'GET' ? this.#objects.get(url.pathname) : undefined;
+    if (plain !== undefined) {
+      this.#sendJson(res, 200, plain, rec);
       return;
     }
     if (!m) {

@@ -214,3 +214,27 @@ export async function freePortRange(count: number): Promise<number> {
   }
   throw new Error('no free port range');
 }
+
+/**
+ * The identity line a startWhoami backend sends through `port`, or `closed` when the connection
+ * ends (or stays silent for `timeoutMs`) before one arrives. Never hangs.
+ */
+export function identify(
+  port: number,
+  opts: { localAddress?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port, localAddress: opts.localAddress });
+    let text = '';
+    s.setTimeout(opts.timeoutMs ?? 5000, () => s.destroy());
+    s.on('error', () => undefined);
+    s.on('data', (c: Buffer) => {
+      text += c.toString();
+      if (text.includes('\n')) {
+        s.destroy();
+        resolve(text.slice(0, text.indexOf('\n')));
+      }
+    });
+    s.on('close', () => resolve('closed'));
+  });
+}
