@@ -79,7 +79,8 @@ export const listenerOptions = {
     flag: 'backends',
     scope: 'listener',
     group: 'Listener',
-    describe: 'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...]',
+    describe:
+      'Where backends come from: static://HOST:PORT[=WEIGHT][,...], dns://NAME:PORT, srv://_PORTNAME._tcp.NAME or k8s://[NAMESPACE/]SERVICE[:PORT]',
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
