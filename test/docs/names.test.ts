@@ -10,7 +10,8 @@ import { OUTCOMES } from '../../src/core/outcome.ts';
 import { FLAG_TABLE_PAGE, renderFlagTable } from '../../src/config/flag-reference.ts';
 import { allOptions } from '../../src/config/schema.ts';
 import { PromMetrics } from '../../src/metrics/prom-metrics.ts';
-import { allHeadwayFlags } from './commands.ts';
+import { benchCommand } from '../../src/cli/bench-command.ts';
+import { SUBCOMMANDS, allHeadwayFlags } from './commands.ts';
 import { REPO, page, pages, prose, tables, type Page } from './pages.ts';
 
 /**
@@ -168,5 +169,32 @@ describe('docs/architecture.md', () => {
       .sort();
     expect(folders.length).toBeGreaterThan(10);
     expect(tableNames(page('docs/architecture.md'), 'Folder').sort()).toEqual(folders);
+  });
+});
+
+describe('commands', () => {
+  /** The commands src/cli/cli.ts declares, by name. */
+  function cliCommands(): string[] {
+    const cli = readFileSync(join(REPO, 'src/cli/cli.ts'), 'utf8');
+    const named = [...cli.matchAll(/\.command\(\s*(?:\[\s*)?'([a-z-]+)/g)].map((m) => m[1] ?? '');
+    const modules = [...cli.matchAll(/\.command\(([a-zA-Z]+)\)/g)].map((m) => m[1] ?? '');
+    expect(modules).toEqual(['benchCommand']);
+    return [...named, String(benchCommand.command).split(' ')[0] ?? ''];
+  }
+
+  it('the checker knows every command of the CLI', () => {
+    expect(cliCommands().sort()).toEqual([...SUBCOMMANDS].sort());
+  });
+
+  it('docs/configuration.md lists every command', () => {
+    const listed = tableNames(page('docs/configuration.md'), 'Command').map(
+      (c) => /^headway (?:\[?([a-z-]+))/.exec(c)?.[1] ?? c,
+    );
+    expect(listed.sort()).toEqual([...SUBCOMMANDS].sort());
+  });
+
+  it('the README counts them right', () => {
+    const count = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven'][SUBCOMMANDS.length];
+    expect(page('README.md').text).toContain(`${count ?? ''} commands:`);
   });
 });
