@@ -1,6 +1,6 @@
-// Regenerates the README's flag table from the option schema.
+// Regenerates the flag table of docs/configuration.md from the option schema.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { withFlagTable } from '../src/config/flag-reference.ts';
+import { FLAG_TABLE_PAGE, withFlagTable } from '../src/config/flag-reference.ts';
 
-const path = new URL('../README.md', import.meta.url);
+const path = new URL(`../${FLAG_TABLE_PAGE}`, import.meta.url);
 writeFileSync(path, withFlagTable(readFileSync(path, 'utf8')));

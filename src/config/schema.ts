@@ -79,7 +79,8 @@ export const listenerOptions = {
     flag: 'backends',
     scope: 'listener',
     group: 'Listener',
-    describe: 'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...]',
+    describe:
+      'Where backends come from: static://HOST:PORT[=WEIGHT][,...], dns://NAME:PORT, srv://_PORTNAME._tcp.NAME or k8s://[NAMESPACE/]SERVICE[:PORT]',
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
@@ -163,7 +164,7 @@ export const listenerOptions = {
     scope: 'listener',
     group: 'Timeouts',
     describe:
-      'Extra connection attempts after a failed one, each on a backend not yet tried for this connection while one exists',
+      'Extra connection attempts after a failed one, each on a backend this connection has not tried while one exists',
     equivalent: 'HAProxy `retries` + `option redispatch`, NGINX `proxy_next_upstream_tries`',
     default: 2,
     defaultText: '2',
