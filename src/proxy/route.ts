@@ -198,12 +198,23 @@ export class Route implements SessionHost {
           usable: this.pool.hasUsableBackend,
         });
       },
-      onError: (reason, err) => {
+      onError: (reason, err, info) => {
         this.metrics.discoveryFailed(this.source.kind, reason);
-        this.#logger.warn('discovery error; keeping the last known backends', {
-          reason,
-          error: errorMessage(err).split('\n')[0],
-        });
+        // A partial failure was applied around and logged (rate-limited) by the source.
+        if (info?.partial === true) return;
+        const known = this.#listedCount();
+        const fields = { reason, error: errorMessage(err).split('\n')[0] };
+        if (known > 0) {
+          this.#logger.warn('discovery error; keeping the last known backends', {
+            ...fields,
+            backends: known,
+          });
+        } else {
+          this.#logger.warn(
+            'discovery error; no backends known: new connections are refused',
+            fields,
+          );
+        }
       },
       onFatal: (err) => {
         this.#deps.onFatal(err);
