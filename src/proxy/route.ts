@@ -120,6 +120,8 @@ export class Route implements SessionHost {
         config.healthCheck === 'tcp' ||
         (config.healthCheck === 'auto' && config.backends.scheme !== 'k8s'),
       sharedCount: sharedCountOf(config.name, deps),
+      // A worker thread's snapshots are logged by the main thread.
+      logMembership: deps.feed === undefined,
       onPanic: () => {
         // With worker threads, the main thread's pool (same snapshots, same health) counts it once.
         if (deps.feed === undefined) this.metrics.panicEntered();
@@ -155,6 +157,7 @@ export class Route implements SessionHost {
               healthy ? 'backend is healthy again' : 'backend failed its health checks',
               {
                 backend: id,
+                address: this.#addressOf(id),
                 reason: detail.reason,
               },
             );
@@ -290,6 +293,12 @@ export class Route implements SessionHost {
   /** Number of clients waiting for a backend with room. */
   get queueLength(): number {
     return this.#queue.length;
+  }
+
+  /** `host:port` of a backend, for log lines (ids of k8s pods are not addresses). */
+  #addressOf(id: string): string | undefined {
+    const ep = this.pool.get(id)?.endpoint;
+    return ep === undefined ? undefined : formatHostPort(ep.address, ep.port);
   }
 
   #listedCount(): number {
