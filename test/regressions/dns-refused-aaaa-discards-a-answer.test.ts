@@ -131,3 +131,15 @@ it('srv://: a target whose A works and whose AAAA is refused is used', async () 
   expect(ids).toEqual(['redis-0.example', 'redis-1.example']);
   expect(refusedAaaaLines(p.logs).length).toBeGreaterThanOrEqual(1);
 });
+
+it('when every family is refused and no backend is known, the log does not claim to keep any', async () => {
+  // Not in the hosts file and outside the local domain: A and AAAA both refused.
+  dns = new Dnsmasq({ ttl: 1, hosts: [] });
+  await dns.start();
+  proxy = await startProxy(['--dns-server', dns.server, '--backends', `dns://${NAME}:6379`]);
+  const p = proxy;
+  const line = await p.waitForLog((l) => String(l.msg).startsWith('discovery error'), 10_000);
+  expect(line.msg).toBe('discovery error; no backends known: new connections are refused');
+  expect(String(line.error)).toContain(`A ${NAME}. refused (server ${dns.server})`);
+  expect(String(line.error)).toContain(`AAAA ${NAME}. refused (server ${dns.server})`);
+});

@@ -366,7 +366,7 @@ describe('DnsSource dns://', () => {
     // Recovery is said once.
     r.host(NAME, [rec('10.0.0.1', 1), rec('10.0.0.2', 1)]);
     await advance(1000);
-    expect(logs.lines.filter((l) => l.msg === 'DNS query answers again')).toHaveLength(1);
+    expect(logs.lines.filter((l) => l.msg === 'DNS query no longer fails')).toHaveLength(1);
     expect(source.status().lastError).toBeNull();
     source.stop();
   });

@@ -227,7 +227,7 @@ export class DnsSource implements DiscoverySource {
     for (const key of this.#partialLog.keys()) {
       if (failing.has(key)) continue;
       this.#partialLog.delete(key);
-      this.#logger.info('DNS query answers again', { query: key, server: this.#server });
+      this.#logger.info('DNS query no longer fails', { query: key, server: this.#server });
     }
     const name = this.#opts.spec.name;
     if (round.nxdomain && !this.#nxdomain) {
