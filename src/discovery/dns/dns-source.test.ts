@@ -734,6 +734,35 @@ describe('DnsSource srv://', () => {
     return makeSource(r, { spec: SRV_SPEC, family: '4', ...over });
   }
 
+  it('targets whose AAAA is refused keep their A; many at once give one summary line', async () => {
+    const r = new FakeResolver();
+    const pods = Array.from({ length: 30 }, (_, i) => `web-${String(i)}`);
+    r.srv.set(
+      SRV_NAME,
+      pods.map((p) => srvRecord(target(p), 6379)),
+    );
+    pods.forEach((p, i) => {
+      const name = `${target(p)}.`;
+      r.host(name, [rec(`10.0.1.${String(i)}`)], dnsError('EREFUSED', 'queryAaaa', name));
+    });
+    const logs = new RecordingLogger();
+    const source = srvSource(r, { family: 'any', logger: logs });
+    const sink = await started(source);
+    expect(sink.lastIds()).toHaveLength(30);
+    expect(sink.reasons()).toHaveLength(30);
+    const warned = logs.lines.filter((l) => l.level === 'warn');
+    expect(warned).toHaveLength(11);
+    expect(warned.at(-1)).toMatchObject({
+      msg: 'more DNS queries failed; using the other family for each',
+      fields: { count: 20 },
+    });
+    // The next refresh: counted again, not logged again.
+    await advance(30_000);
+    expect(sink.reasons()).toHaveLength(60);
+    expect(logs.lines.filter((l) => l.level === 'warn')).toHaveLength(11);
+    source.stop();
+  });
+
   it('resolves the targets: id and hostname are the target name, port and priority from SRV', async () => {
     const r = new FakeResolver();
     r.srv.set(SRV_NAME, [

@@ -203,13 +203,22 @@ export class DnsSource implements DiscoverySource {
     for (const key of this.#known.keys()) if (!round.asked.has(key)) this.#known.delete(key);
     const now = this.#opts.clock.nowMs();
     const failing = new Set<string>();
+    const unlogged: string[] = [];
+    let logged = 0;
     for (const f of round.partial) {
       const key = `${f.type} ${f.name} ${f.reason}`;
       failing.add(key);
       // Counted every time; logged once, then at most every REPEAT_LOG_MS.
       this.#sink?.onError(f.reason, f.err, { partial: true });
       const seen = this.#partialLog.get(key);
-      if (seen === undefined || now - seen.atMs >= REPEAT_LOG_MS) {
+      if (seen !== undefined && now - seen.atMs < REPEAT_LOG_MS) {
+        seen.repeats++;
+      } else if (logged >= LOG_SAMPLE) {
+        // Hundreds of SRV targets failing at once: one summary line, not hundreds.
+        unlogged.push(f.text);
+        this.#partialLog.set(key, { atMs: now, repeats: 0 });
+      } else {
+        logged++;
         const other = f.type === 'A' ? 'AAAA' : 'A';
         this.#logger.warn(`DNS ${f.type} query failed; using the ${other} answer`, {
           name: f.name,
@@ -220,14 +229,26 @@ export class DnsSource implements DiscoverySource {
           ...(seen === undefined ? {} : { repeatsSinceLastLog: seen.repeats }),
         });
         this.#partialLog.set(key, { atMs: now, repeats: 0 });
-      } else {
-        seen.repeats++;
       }
     }
-    for (const key of this.#partialLog.keys()) {
-      if (failing.has(key)) continue;
-      this.#partialLog.delete(key);
-      this.#logger.info('DNS query no longer fails', { query: key, server: this.#server });
+    if (unlogged.length > 0) {
+      this.#logger.warn('more DNS queries failed; using the other family for each', {
+        count: unlogged.length,
+        server: this.#server,
+        errors: unlogged.slice(0, LOG_SAMPLE),
+      });
+    }
+    const recovered = [...this.#partialLog.keys()].filter((key) => !failing.has(key));
+    for (const key of recovered) this.#partialLog.delete(key);
+    if (recovered.length > 0) {
+      this.#logger.info(
+        recovered.length === 1 ? 'DNS query no longer fails' : 'DNS queries no longer fail',
+        {
+          query: recovered.slice(0, LOG_SAMPLE).join(', '),
+          count: recovered.length,
+          server: this.#server,
+        },
+      );
     }
     const name = this.#opts.spec.name;
     if (round.nxdomain && !this.#nxdomain) {
