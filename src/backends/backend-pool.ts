@@ -5,6 +5,7 @@ import { BackendLatency } from '../metrics/latency.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import type { OutlierDetector } from '../health/outlier-detector.ts';
 import { Backend, type Closable, type SharedCount } from './backend.ts';
+import { logMembership } from './membership-log.ts';
 
 export interface BackendPoolOptions {
   readonly listener: string;
@@ -33,6 +34,8 @@ export interface BackendPoolOptions {
   readonly healthChecked?: boolean;
   /** The cell counting a backend's connections across worker threads (`--workers`), if any. */
   readonly sharedCount?: (id: string) => SharedCount | null;
+  /** Log `backend added/removed` (default on; off in worker threads, whose main thread logs). */
+  readonly logMembership?: boolean;
 }
 
 /** Slow start begins at this share of the weight (Envoy's min_weight_percent). */
@@ -74,6 +77,10 @@ export class BackendPool {
   /** Replace the view of discovery; keeps state for ids that remain. */
   applySnapshot(snapshot: EndpointSnapshot): void {
     const seen = new Set<string>();
+    let listedBefore = 0;
+    for (const b of this.#byId.values()) if (b.listed) listedBefore++;
+    const added: Endpoint[] = [];
+    const removed: { endpoint: Endpoint; open: number }[] = [];
     for (const ep of snapshot.endpoints) {
       if (seen.has(ep.id)) {
         this.#opts.logger.warn('duplicate endpoint id in discovery snapshot; keeping the first', {
@@ -83,20 +90,31 @@ export class BackendPool {
         continue;
       }
       seen.add(ep.id);
-      this.#upsert(ep);
+      if (this.#upsert(ep)) added.push(ep);
     }
     for (const backend of this.#byId.values()) {
       if (!seen.has(backend.id) && backend.listed) {
         backend.listed = false;
+        removed.push({ endpoint: backend.endpoint, open: backend.open });
         this.#onLeaving(backend);
       }
+    }
+    if (this.#opts.logMembership !== false) {
+      logMembership(this.#opts.logger, {
+        listener: this.#opts.listener,
+        added,
+        removed,
+        listedBefore,
+        listedAfter: seen.size,
+      });
     }
     this.#updatedAtMs = snapshot.updatedAtMs;
     this.#updates++;
     this.refresh();
   }
 
-  #upsert(ep: Endpoint): void {
+  /** Add or update one endpoint; true when it was not listed before. */
+  #upsert(ep: Endpoint): boolean {
     const existing = this.#byId.get(ep.id);
     if (existing === undefined) {
       const latency =
@@ -108,8 +126,9 @@ export class BackendPool {
       backend.usableSinceMs = this.#now();
       if (this.#opts.healthChecked === true) backend.metrics.setHealthy(true);
       this.#byId.set(ep.id, backend);
-      return;
+      return true;
     }
+    const relisted = !existing.listed;
     const wasLeaving = existing.isLeaving();
     existing.endpoint = ep;
     existing.listed = true;
@@ -119,6 +138,7 @@ export class BackendPool {
       existing.usableSinceMs = this.#now();
     }
     if (!wasLeaving && existing.isLeaving()) this.#onLeaving(existing);
+    return relisted;
   }
 
   /** Recompute candidates (after a snapshot, or when usability changed) and tell the balancer. */

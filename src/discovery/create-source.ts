@@ -38,6 +38,7 @@ export function createDiscoverySource(
         queryTimeoutMs: settings.dnsTimeout,
         clock: deps.clock,
         random: deps.random,
+        logger: deps.logger.child({ listener: settings.name, source: spec.scheme }),
       });
     case 'k8s':
       return new LazyK8sSource({

@@ -4,10 +4,19 @@ import type { EndpointSnapshot } from '../core/endpoint.ts';
 export interface DiscoverySink {
   /** A full new view of the endpoints. Applied in the same event-loop turn. */
   onSnapshot(snapshot: EndpointSnapshot): void;
-  /** A failed refresh; the last snapshot stays in force. */
-  onError(reason: string, err: unknown): void;
+  /**
+   * A failed refresh; the last snapshot stays in force. With `info.partial`,
+   * only part of a refresh failed (one DNS family refused while the other
+   * answered): the source applied what answered and logged the failure itself,
+   * rate-limited, so the sink only counts it.
+   */
+  onError(reason: string, err: unknown, info?: DiscoveryErrorInfo): void;
   /** A configuration problem only the source could see (e.g. an ambiguous port): stop with exit 2. */
   onFatal?(err: Error): void;
+}
+
+export interface DiscoveryErrorInfo {
+  readonly partial: boolean;
 }
 
 /** What a source reports about itself in /backends (JSON values only). */

@@ -107,11 +107,15 @@ export class PerPodListeners {
             this.#logger.error('per-pod listener update failed', { error: errorMessage(err) });
           });
       },
-      onError: (reason, err) => {
-        this.#logger.warn('discovery error; keeping the last known pods', {
-          reason,
-          error: errorMessage(err),
-        });
+      onError: (reason, err, info) => {
+        // A partial failure was applied around and logged (rate-limited) by the source.
+        if (info?.partial === true) return;
+        this.#logger.warn(
+          this.#pods.size > 0
+            ? 'discovery error; keeping the last known pods'
+            : 'discovery error; no pods known yet',
+          { reason, error: errorMessage(err) },
+        );
       },
     });
   }

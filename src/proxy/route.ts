@@ -120,6 +120,8 @@ export class Route implements SessionHost {
         config.healthCheck === 'tcp' ||
         (config.healthCheck === 'auto' && config.backends.scheme !== 'k8s'),
       sharedCount: sharedCountOf(config.name, deps),
+      // A worker thread's snapshots are logged by the main thread.
+      logMembership: deps.feed === undefined,
       onPanic: () => {
         // With worker threads, the main thread's pool (same snapshots, same health) counts it once.
         if (deps.feed === undefined) this.metrics.panicEntered();
@@ -155,6 +157,7 @@ export class Route implements SessionHost {
               healthy ? 'backend is healthy again' : 'backend failed its health checks',
               {
                 backend: id,
+                address: this.#addressOf(id),
                 reason: detail.reason,
               },
             );
@@ -198,12 +201,23 @@ export class Route implements SessionHost {
           usable: this.pool.hasUsableBackend,
         });
       },
-      onError: (reason, err) => {
+      onError: (reason, err, info) => {
         this.metrics.discoveryFailed(this.source.kind, reason);
-        this.#logger.warn('discovery error; keeping the last known backends', {
-          reason,
-          error: errorMessage(err).split('\n')[0],
-        });
+        // A partial failure was applied around and logged (rate-limited) by the source.
+        if (info?.partial === true) return;
+        const known = this.#listedCount();
+        const fields = { reason, error: errorMessage(err).split('\n')[0] };
+        if (known > 0) {
+          this.#logger.warn('discovery error; keeping the last known backends', {
+            ...fields,
+            backends: known,
+          });
+        } else {
+          this.#logger.warn(
+            'discovery error; no backends known: new connections are refused',
+            fields,
+          );
+        }
       },
       onFatal: (err) => {
         this.#deps.onFatal(err);
@@ -279,6 +293,12 @@ export class Route implements SessionHost {
   /** Number of clients waiting for a backend with room. */
   get queueLength(): number {
     return this.#queue.length;
+  }
+
+  /** `host:port` of a backend, for log lines (ids of k8s pods are not addresses). */
+  #addressOf(id: string): string | undefined {
+    const ep = this.pool.get(id)?.endpoint;
+    return ep === undefined ? undefined : formatHostPort(ep.address, ep.port);
   }
 
   #listedCount(): number {

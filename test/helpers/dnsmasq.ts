@@ -17,13 +17,22 @@ export interface DnsmasqOptions {
   readonly listen?: string;
   /** Run through this command prefix (e.g. `ip netns exec NS`). */
   readonly prefix?: readonly string[];
+  /**
+   * Domains answered locally (`local=`), default `['cluster.local']`: an
+   * unknown name there gets NXDOMAIN and a missing record type NODATA. `'#'`
+   * makes every name local. Outside them dnsmasq would forward, and having no
+   * upstream it answers REFUSED: so a hosts-file name outside these domains
+   * with only an IPv4 address gets its A answered and its AAAA refused.
+   */
+  readonly localDomains?: readonly string[];
 }
 
 /**
  * A real DNS server for discovery tests: Debian's dnsmasq on a loopback port,
  * answering from a hosts file (reloaded by SIGHUP) and `srv-host` lines (which
  * only a restart reloads). Names under cluster.local that it does not know get
- * NXDOMAIN, like CoreDNS for a Service without ready pods.
+ * NXDOMAIN, like CoreDNS for a Service without ready pods; see `localDomains`
+ * for names outside it (REFUSED, as from a dnsmasq without upstream).
  */
 export class Dnsmasq {
   readonly dir: string;
@@ -71,7 +80,7 @@ export class Dnsmasq {
       'no-hosts',
       'no-poll',
       `addn-hosts=${join(this.dir, 'hosts')}`,
-      'local=/cluster.local/',
+      ...(this.#opts.localDomains ?? ['cluster.local']).map((d) => `local=/${d}/`),
       `local-ttl=${this.#opts.ttl}`,
       'log-queries',
       `log-facility=${join(this.dir, 'queries.log')}`,

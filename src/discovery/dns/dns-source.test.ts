@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../core/clock.ts';
 import type { Endpoint, EndpointSnapshot } from '../../core/endpoint.ts';
 import type { DnsBackendsSpec, SrvBackendsSpec } from '../backends-uri.ts';
-import type { DiscoverySink } from '../discovery-source.ts';
+import type { LogFields, Logger } from '../../core/logger.ts';
+import type { DiscoveryErrorInfo, DiscoverySink } from '../discovery-source.ts';
 import { DnsSource, type DnsResolver, type DnsSourceOptions } from './dns-source.ts';
 
 type AddressRecords = Awaited<ReturnType<DnsResolver['resolve4']>>;
@@ -87,16 +88,38 @@ class FakeResolver implements DnsResolver {
   }
 }
 
+interface LogRecord {
+  readonly level: string;
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+class RecordingLogger implements Logger {
+  readonly lines: LogRecord[] = [];
+  debug = (msg: string, fields?: LogFields): void => this.#push('debug', msg, fields);
+  info = (msg: string, fields?: LogFields): void => this.#push('info', msg, fields);
+  warn = (msg: string, fields?: LogFields): void => this.#push('warn', msg, fields);
+  error = (msg: string, fields?: LogFields): void => this.#push('error', msg, fields);
+  child = (): Logger => this;
+
+  #push(level: string, msg: string, fields?: LogFields): void {
+    if (level !== 'debug') this.lines.push({ level, msg, fields: { ...fields } });
+  }
+}
+
 class RecordingSink implements DiscoverySink {
   readonly snapshots: EndpointSnapshot[] = [];
   readonly errors: { reason: string; err: unknown }[] = [];
+  /** Per error: whether it was a partial failure (the source applied the rest). */
+  readonly partial: boolean[] = [];
 
   onSnapshot(snapshot: EndpointSnapshot): void {
     this.snapshots.push(snapshot);
   }
 
-  onError(reason: string, err: unknown): void {
+  onError(reason: string, err: unknown, info?: DiscoveryErrorInfo): void {
     this.errors.push({ reason, err });
+    this.partial.push(info?.partial === true);
   }
 
   get last(): EndpointSnapshot {
@@ -143,7 +166,7 @@ function makeSource(
   return new DnsSource({
     spec: DNS_SPEC,
     family: 'any',
-    servers: [],
+    servers: [{ host: '127.0.0.1', port: 53 }],
     bounds: { minMs: 1000, maxMs: 30_000 },
     flapGuard: true,
     queryTimeoutMs: 2000,
@@ -291,7 +314,12 @@ describe('DnsSource dns://', () => {
     const err = sink.errors[0]?.err;
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).cause).toBe(failure);
-    expect(source.status()).toMatchObject({ lastError: reason, consecutiveErrors: 1 });
+    expect(source.status()).toMatchObject({ consecutiveErrors: 1 });
+    // The reason, the record type, the name and the server.
+    expect(source.status().lastError).toMatch(
+      new RegExp(`^${reason}: DNS lookup failed: A ${NAME}`),
+    );
+    expect(source.status().lastError).toContain('(server 127.0.0.1:53)');
 
     // Recovery with the same set: nothing to apply, errors cleared.
     r.host(NAME, [rec('10.0.0.1'), rec('10.0.0.2')]);
@@ -302,16 +330,119 @@ describe('DnsSource dns://', () => {
     source.stop();
   });
 
-  it('a failure in one family fails the refresh even when the other answered', async () => {
+  it("a failure in one family keeps its last records and uses the other family's answer", async () => {
     const r = new FakeResolver();
     r.host(NAME, [rec('10.0.0.1'), rec('10.0.0.2'), rec('10.0.0.3')], [rec('fd00::1')]);
     const source = makeSource(r);
     const sink = await started(source);
     r.host(NAME, [rec('10.0.0.1')], dnsError('ETIMEOUT', 'queryAaaa', NAME));
     await advance(30_000);
-    expect(sink.snapshots).toHaveLength(1);
+    expect(sink.snapshots).toHaveLength(2);
+    expect(sink.lastIds()).toEqual(['10.0.0.1:6379', '[fd00::1]:6379']);
     expect(sink.reasons()).toEqual(['timeout']);
-    expect(sink.lastIds()).toHaveLength(4);
+    expect(sink.partial).toEqual([true]);
+    expect(source.status()).toMatchObject({ consecutiveErrors: 0 });
+    expect(source.status().lastError).toMatch(/^timeout: AAAA web\.prod\S+ timed out/);
+    source.stop();
+  });
+
+  it('a refused AAAA at start does not discard the A answer; logged once, counted each time', async () => {
+    const r = new FakeResolver();
+    r.host(NAME, [rec('10.0.0.1', 1), rec('10.0.0.2', 1)], dnsError('EREFUSED', 'queryAaaa', NAME));
+    const logs = new RecordingLogger();
+    const source = makeSource(r, { logger: logs });
+    const sink = await started(source);
+    expect(sink.lastIds()).toEqual(['10.0.0.1:6379', '10.0.0.2:6379']);
+    await advance(1000);
+    await advance(1000);
+    expect(sink.reasons()).toEqual(['refused', 'refused', 'refused']);
+    expect(sink.partial).toEqual([true, true, true]);
+    const warned = logs.lines.filter((l) => l.level === 'warn');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({
+      msg: 'DNS AAAA query failed; using the A answer',
+      fields: { type: 'AAAA', name: NAME, server: '127.0.0.1:53', reason: 'refused' },
+    });
+    // Recovery is said once.
+    r.host(NAME, [rec('10.0.0.1', 1), rec('10.0.0.2', 1)]);
+    await advance(1000);
+    expect(logs.lines.filter((l) => l.msg === 'DNS query no longer fails')).toHaveLength(1);
+    expect(source.status().lastError).toBeNull();
+    source.stop();
+  });
+
+  it('both families failing is a failure naming both', async () => {
+    const r = new FakeResolver();
+    r.host(NAME, dnsError('EREFUSED', 'queryA', NAME), dnsError('EREFUSED', 'queryAaaa', NAME));
+    const source = makeSource(r);
+    const sink = await started(source);
+    expect(sink.snapshots).toEqual([]);
+    expect(sink.reasons()).toEqual(['refused']);
+    expect(sink.partial).toEqual([false]);
+    expect((sink.errors[0]?.err as Error).message).toBe(
+      `DNS lookup failed: A ${NAME} refused (server 127.0.0.1:53); AAAA ${NAME} refused (server 127.0.0.1:53)`,
+    );
+    source.stop();
+  });
+
+  it('NXDOMAIN at start: warned once with name and server, shown in lastError', async () => {
+    const r = new FakeResolver();
+    r.nxdomain(NAME);
+    const logs = new RecordingLogger();
+    const source = makeSource(r, { logger: logs });
+    const sink = await started(source);
+    expect(sink.snapshots).toHaveLength(1);
+    expect(sink.lastIds()).toEqual([]);
+    await advance(5000);
+    const warned = logs.lines.filter((l) => l.level === 'warn');
+    expect(warned).toEqual([
+      {
+        level: 'warn',
+        msg: 'DNS name does not exist (NXDOMAIN)',
+        fields: { name: NAME, server: '127.0.0.1:53' },
+      },
+    ]);
+    expect(source.status().lastError).toBe(`nxdomain: ${NAME} does not exist (asked 127.0.0.1:53)`);
+    r.host(NAME, [rec('10.0.0.1')]);
+    await advance(5000);
+    expect(source.status().lastError).toBeNull();
+    expect(logs.lines.at(-1)?.msg).toBe('DNS name exists again');
+    source.stop();
+  });
+
+  it.each([
+    ['dns://redis:6379', 'redis.', 'redis.NAMESPACE.svc.cluster.local'],
+    ['dns://redis.prod:6379', 'redis.prod.', 'redis.prod.svc.cluster.local'],
+  ])('NXDOMAIN for the short name %s hints at the full name', async (uri, name, full) => {
+    const r = new FakeResolver();
+    r.nxdomain(name);
+    const logs = new RecordingLogger();
+    const source = makeSource(r, { logger: logs, spec: { scheme: 'dns', uri, name, port: 6379 } });
+    await started(source);
+    expect(String(logs.lines[0]?.fields.hint)).toContain('search list');
+    expect(String(logs.lines[0]?.fields.hint)).toContain(full);
+    expect(source.status().lastError).toContain(full);
+    source.stop();
+  });
+
+  it('logs a held large drop, then its confirmation', async () => {
+    const r = new FakeResolver();
+    r.host(NAME, [rec('10.0.0.1'), rec('10.0.0.2'), rec('10.0.0.3')]);
+    const logs = new RecordingLogger();
+    const source = makeSource(r, { logger: logs });
+    await started(source);
+    r.host(NAME, [rec('10.0.0.1')]);
+    await advance(30_000);
+    expect(logs.lines.at(-1)).toMatchObject({
+      level: 'warn',
+      msg: 'DNS answer drops more than half of the backends; holding it until the next answer confirms',
+      fields: { current: 3, answered: 1, dropping: ['10.0.0.2:6379', '10.0.0.3:6379'] },
+    });
+    await advance(1000);
+    expect(logs.lines.at(-1)).toMatchObject({
+      level: 'warn',
+      msg: 'large drop confirmed by the next DNS answer; applying it',
+    });
     source.stop();
   });
 
@@ -569,7 +700,7 @@ describe('DnsSource dns://', () => {
       name: NAME,
       lastRefreshAt: new Date(T0).toISOString(),
       nextRefreshAt: new Date(T0 + 11_000).toISOString(),
-      lastError: 'refused',
+      lastError: `refused: DNS lookup failed: A ${NAME} refused (server 127.0.0.1:53)`,
       consecutiveErrors: 1,
       holdingLargeDrop: false,
       queries: 4,
@@ -581,7 +712,7 @@ describe('DnsSource dns://', () => {
       name: NAME,
       lastRefreshAt: new Date(T0 + 11_000).toISOString(),
       nextRefreshAt: new Date(T0 + 12_000).toISOString(),
-      lastError: null,
+      lastError: `nxdomain: ${NAME} does not exist (asked 127.0.0.1:53)`,
       consecutiveErrors: 0,
       holdingLargeDrop: true,
       queries: 6,
@@ -602,6 +733,35 @@ describe('DnsSource srv://', () => {
   function srvSource(r: FakeResolver, over: Partial<Omit<DnsSourceOptions, 'resolver'>> = {}) {
     return makeSource(r, { spec: SRV_SPEC, family: '4', ...over });
   }
+
+  it('targets whose AAAA is refused keep their A; many at once give one summary line', async () => {
+    const r = new FakeResolver();
+    const pods = Array.from({ length: 30 }, (_, i) => `web-${String(i)}`);
+    r.srv.set(
+      SRV_NAME,
+      pods.map((p) => srvRecord(target(p), 6379)),
+    );
+    pods.forEach((p, i) => {
+      const name = `${target(p)}.`;
+      r.host(name, [rec(`10.0.1.${String(i)}`)], dnsError('EREFUSED', 'queryAaaa', name));
+    });
+    const logs = new RecordingLogger();
+    const source = srvSource(r, { family: 'any', logger: logs });
+    const sink = await started(source);
+    expect(sink.lastIds()).toHaveLength(30);
+    expect(sink.reasons()).toHaveLength(30);
+    const warned = logs.lines.filter((l) => l.level === 'warn');
+    expect(warned).toHaveLength(11);
+    expect(warned.at(-1)).toMatchObject({
+      msg: 'more DNS queries failed; using the other family for each',
+      fields: { count: 20 },
+    });
+    // The next refresh: counted again, not logged again.
+    await advance(30_000);
+    expect(sink.reasons()).toHaveLength(60);
+    expect(logs.lines.filter((l) => l.level === 'warn')).toHaveLength(11);
+    source.stop();
+  });
 
   it('resolves the targets: id and hostname are the target name, port and priority from SRV', async () => {
     const r = new FakeResolver();

@@ -144,7 +144,7 @@ export class K8sSource implements DiscoverySource {
       this.#startWatch();
     } catch (err) {
       if (this.#isStopped()) return;
-      this.#fail(classify(err, deadline.aborted), err, () => void this.#list());
+      this.#fail('list', classify(err, deadline.aborted), err, () => void this.#list());
     }
   }
 
@@ -243,7 +243,7 @@ export class K8sSource implements DiscoverySource {
       return;
     }
     if (err !== null && err !== undefined) {
-      this.#fail(classify(err, false), err, () => this.#startWatch());
+      this.#fail('watch', classify(err, false), err, () => this.#startWatch());
       return;
     }
     // A clean end (timeoutSeconds, server restart): resume from the last version.
@@ -252,16 +252,21 @@ export class K8sSource implements DiscoverySource {
     const quick =
       this.#opts.clock.nowMs() - this.#watchStartedMs < 1000 && this.#eventsThisWatch === 0;
     if (quick)
-      this.#fail('other', new Error('watch ended at once without events'), () =>
+      this.#fail('watch', 'other', new Error('watch ended at once without events'), () =>
         this.#startWatch(),
       );
     else this.#startWatch();
   }
 
-  #fail(reason: FailureReason, err: unknown, retry: () => void): void {
+  #fail(op: 'list' | 'watch', reason: FailureReason, err: unknown, retry: () => void): void {
     this.#failures++;
-    this.#lastError = `${reason}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-    this.#sink?.onError(reason, err);
+    // Say what was asked, of whom, for which Service, and why it failed: client-node's own
+    // message is often just "fetch failed", the errno or TLS cause hidden in `cause`.
+    const url = `${this.#opts.access.server}${this.#path}?labelSelector=${this.#selector}`;
+    const target = `${this.#namespace}/${this.#opts.spec.service}`;
+    const message = `${op} ${url} for ${target} failed: ${describeCause(err, reason)}`;
+    this.#lastError = `${reason}: ${message}`;
+    this.#sink?.onError(reason, new Error(message, { cause: err }));
     const base = Math.min(
       this.#opts.backoffMaxMs,
       this.#opts.backoffMinMs * 2 ** Math.min(this.#failures - 1, 20),
@@ -313,6 +318,50 @@ function statusCode(err: unknown): number | undefined {
   const e = err as { statusCode?: unknown; code?: unknown };
   if (typeof e.statusCode === 'number') return e.statusCode;
   if (typeof e.code === 'number') return e.code;
+  return undefined;
+}
+
+/**
+ * The cause of a failed request in an operator's terms: `HTTP 403 (message
+ * of the Status body)`, `ECONNREFUSED (connect ECONNREFUSED 10.0.0.1:443)`,
+ * `TLS error UNABLE_TO_VERIFY_LEAF_SIGNATURE (...)`, `timed out`.
+ */
+export function describeCause(err: unknown, reason: FailureReason): string {
+  const status = statusCode(err);
+  if (status !== undefined) {
+    const detail = statusMessage(err);
+    return `HTTP ${String(status)}${detail === undefined ? '' : ` (${detail})`}`;
+  }
+  // The errno or TLS code sits in the cause chain of fetch's "fetch failed".
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    const code = errnoCode(e);
+    const text = e instanceof Error ? e.message.split('\n')[0] : '';
+    if (code !== undefined) {
+      const tls = /CERT|SSL|TLS|SIGNATURE|ALTNAME|SELF_SIGNED|ISSUER/.test(code);
+      return `${tls ? 'TLS error ' : ''}${code} (${text ?? ''})`;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  if (reason === 'timeout') return 'timed out';
+  return err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+}
+
+/** The `message` of a Kubernetes Status body carried by a client-node ApiException. */
+function statusMessage(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('body' in err)) return undefined;
+  let body: unknown = err.body;
+  if (typeof body === 'string') {
+    const text = body;
+    try {
+      body = JSON.parse(text) as unknown;
+    } catch {
+      return text.slice(0, 200);
+    }
+  }
+  if (typeof body === 'object' && body !== null && 'message' in body) {
+    return typeof body.message === 'string' ? body.message.slice(0, 200) : undefined;
+  }
   return undefined;
 }
 
