@@ -1,6 +1,6 @@
 /**
  * `node bench/failover.ts [--runs N] [--interval MS] [--timeout MS] [--writers N]
- *   [--before MS] [--after MS] [--strategy S] [--only a,b] [--out FILE]`
+ *   [--before MS] [--after MS] [--strategy S] [--only a,b] [--out FILE] [--render TRIALS]`
  *
  * What a Redis role change costs the writers behind a proxy (issue #21), for
  * Headway and HAProxy in the same run. Each trial starts three fresh
@@ -30,12 +30,14 @@
  * absent from the new one at the end); time from T0 to the first write the
  * new primary acknowledged; other errors (closed, refused, timed out).
  * Setups are interleaved per run; the report gives the median and min–max.
+ * Each trial is also written to stderr as one JSON line; `--render FILE`
+ * prints the report of such lines again (with the same other flags).
  * Loopback only; every trial is bounded in time (BEFORE + AFTER, 20 s of
  * warm-up at most) and in writes (MAX_WRITES).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -584,6 +586,8 @@ function report(trials: readonly Trial[], startedAt: Date, seconds: number): str
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...targets(trials),
+    '',
     'Window per run (ms):',
     '',
     `| run | ${setups.join(' | ')} |`,
@@ -597,6 +601,39 @@ function report(trials: readonly Trial[], startedAt: Date, seconds: number): str
     '```',
     '',
   ].join('\n');
+}
+
+/** Issue #21's targets, checked run by run. */
+function targets(trials: readonly Trial[]): string[] {
+  const runs = [...new Set(trials.map((t) => t.run))];
+  const of = (run: number, s: SetupName): Trial | undefined =>
+    trials.find((t) => t.run === run && t.setup === s);
+  const lines: string[] = [];
+  const bound = INTERVAL + 100;
+  const within = (s: SetupName): string => {
+    const ts = runs.map((r) => of(r, s)).filter((t): t is Trial => t !== undefined);
+    return `${ts.filter((t) => t.windowMs <= bound).length} of ${ts.length} runs`;
+  };
+  if (setups.includes('headway-failfast')) {
+    lines.push(
+      `- Fail-fast role check: window ≤ interval + 100 ms (${bound} ms) in ${within('headway-failfast')}.`,
+    );
+    if (setups.includes('haproxy-redis')) {
+      const pairs = runs
+        .map((r) => [of(r, 'headway-failfast'), of(r, 'haproxy-redis')] as const)
+        .filter((p): p is readonly [Trial, Trial] => p[0] !== undefined && p[1] !== undefined);
+      const shorter = pairs.filter(([h, x]) => h.windowMs <= x.windowMs).length;
+      lines.push(
+        `- Fail-fast role check: window no longer than HAProxy's documented Redis check in the same run in ${shorter} of ${pairs.length} runs.`,
+      );
+    }
+  }
+  if (setups.includes('headway-http')) {
+    lines.push(
+      `- HTTP check on another port: window ≤ interval + 100 ms (${bound} ms) in ${within('headway-http')}.`,
+    );
+  }
+  return lines.length === 0 ? [] : ['Issue #21 targets:', '', ...lines];
 }
 
 function gitHead(): string {
@@ -624,7 +661,14 @@ function haproxyVersion(): string {
 const startedAt = new Date();
 const t = performance.now();
 const trials: Trial[] = [];
-for (let run = 1; run <= RUNS; run++) {
+// --render FILE: the report of trials saved earlier (the JSON lines this script writes to stderr).
+const RENDER = flagValue(args, '--render');
+if (RENDER !== undefined) {
+  for (const line of readFileSync(RENDER, 'utf8').split('\n')) {
+    if (line.startsWith('{')) trials.push(JSON.parse(line) as Trial);
+  }
+}
+for (let run = 1; RENDER === undefined && run <= RUNS; run++) {
   for (const setup of setups) {
     const r = await trial(setup, run);
     trials.push(r);
