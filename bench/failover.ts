@@ -37,7 +37,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -242,10 +242,15 @@ async function waitOpen(host: string, port: number, limitMs = 10_000): Promise<v
   }
 }
 
-async function startRedis(procs: Processes, port: number): Promise<void> {
+async function startRedis(procs: Processes, port: number, dir: string): Promise<void> {
   for (const host of NODES) {
+    // Its own directory: a replica's full sync writes an RDB file there.
+    const nodeDir = join(dir, host);
+    mkdirSync(nodeDir);
     const argv = [
       'redis-server',
+      '--dir',
+      nodeDir,
       '--port',
       String(port),
       '--bind',
@@ -420,7 +425,7 @@ async function trial(setup: SetupName, run: number): Promise<Trial> {
     const redisPort = await commonPort();
     const httpPort = await commonPort();
     const listen = await commonPort();
-    await startRedis(procs, redisPort);
+    await startRedis(procs, redisPort, dir);
     procs.start(
       [process.execPath, ROLE_SERVER, String(httpPort), String(redisPort), ...NODES],
       'role server',

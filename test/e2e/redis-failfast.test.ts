@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +59,21 @@ function command(socket: Socket, line: string): Promise<string> {
 }
 
 async function redisAt(host: string, port: number, replicaOf?: string): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'];
+  // Its own directory: a replica's full sync writes an RDB file there.
+  const dir = mkdtempSync(join(tmpdir(), 'headway-redis-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const args = [
+    '--dir',
+    dir,
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ];
   if (replicaOf !== undefined) args.push('--replicaof', replicaOf, String(port));
   const p = spawn('redis-server', args, { stdio: 'ignore' });
   cleanups.push(() => {
