@@ -38,7 +38,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -109,16 +109,22 @@ function whichSync(program: string): string | undefined {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A port free on every node address (and on 127.0.0.1). */
+/**
+ * A port free on 127.0.0.1 and every node address, below the kernel's
+ * ephemeral range: the writers' thousands of short connections take their
+ * local ports from that range, and could take a chosen port before the
+ * server that is to listen on it binds.
+ */
 async function commonPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const probe = createServer();
-    probe.listen({ host: '127.0.0.1', port: 0 });
-    await once(probe, 'listening');
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
+  const ephemeralLow = Number(
+    readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0] ?? 32768,
+  );
+  const low = 20_000;
+  const high = Math.max(low + 1000, Math.min(ephemeralLow, 32_768));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
     const free = await Promise.all(
-      NODES.map(
+      ['127.0.0.1', ...NODES].map(
         (host) =>
           new Promise<boolean>((resolve) => {
             const s = createServer();
@@ -438,7 +444,7 @@ async function trial(setup: SetupName, run: number): Promise<Trial> {
       writeFileSync(cfg, haproxyConfig(setup, listen, httpPort, redisPort));
       procs.start([HAPROXY, '-db', '-f', cfg], setup);
     }
-    await waitOpen('127.0.0.1', listen);
+    await waitOpen('127.0.0.1', listen, 30_000);
 
     // Warm-up: the proxy routes every write to the primary (the replicas failed their checks).
     const warm = performance.now();
@@ -675,7 +681,14 @@ if (RENDER !== undefined) {
 }
 for (let run = 1; RENDER === undefined && run <= RUNS; run++) {
   for (const setup of setups) {
-    const r = await trial(setup, run);
+    let r: Trial;
+    try {
+      r = await trial(setup, run);
+    } catch (err) {
+      // A setup that did not come up (a busy machine): one more try, then give up.
+      process.stderr.write(`bench/failover: ${setup} run ${run}: ${String(err)}; retrying once\n`);
+      r = await trial(setup, run);
+    }
     trials.push(r);
     process.stderr.write(`${JSON.stringify(r)}\n`);
   }
