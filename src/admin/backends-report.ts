@@ -54,6 +54,8 @@ export interface BackendReport {
     readonly lastCheckAt: string | null;
     readonly lastResult: string | null;
     readonly lastMs: number | null;
+    /** The HTTP status code of the last check (`--health-check http`); null otherwise. */
+    readonly lastStatus: number | null;
   };
   /** Passive ejection: when it ends (absent when not ejected). */
   readonly ejectedUntil?: string;
@@ -117,6 +119,7 @@ function reportBackend(listener: ReportedListener, b: Backend): BackendReport {
                 : new Date(check.lastCheckAtMs).toISOString(),
             lastResult: check.lastReason ?? null,
             lastMs: check.lastMs === undefined ? null : Math.round(check.lastMs * 1000) / 1000,
+            lastStatus: check.lastStatus ?? null,
           },
         }),
     ...(ejectedUntil === undefined ? {} : { ejectedUntil: new Date(ejectedUntil).toISOString() }),

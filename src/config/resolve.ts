@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.ts';
+import { checkSettingsProblem } from '../health/check-plan.ts';
 import {
   envName,
   listenerOptions,
@@ -114,6 +115,8 @@ function checkListener(l: ListenerSettings, prefix: string): void {
       'is required with route-by sni (e.g. "{hostname}.db.example.com")',
     );
   }
+  const checks = checkSettingsProblem(l);
+  if (checks !== null) throw new ConfigError(`${prefix}${checks.field}`, checks.problem);
 }
 
 function resolveGroup(

@@ -8,6 +8,13 @@ import {
   type StrategyName,
 } from '../balancing/strategy-names.ts';
 import { parseCheckExpect, parseCheckSend, type CheckExpect } from '../health/check-string.ts';
+import {
+  ANY_2XX,
+  parseHealthHost,
+  parseHealthPath,
+  parseStatusSet,
+  type StatusSet,
+} from '../health/http-check.ts';
 import type { Cidr } from '../core/cidr.ts';
 import type { Selector } from '../discovery/selector.ts';
 import * as v from './values.ts';
@@ -226,16 +233,16 @@ export const listenerOptions = {
     defaultText: 'off',
     parse: v.durationOrOff,
   }),
-  healthCheck: opt<'auto' | 'tcp' | 'none'>({
+  healthCheck: opt<'auto' | 'tcp' | 'http' | 'none'>({
     flag: 'health-check',
     scope: 'listener',
     group: 'Health',
     describe:
-      'Active health checks: tcp (connect, or send/expect), none, or auto = tcp for static/dns/srv and none for k8s (readiness comes from the API)',
-    equivalent: 'HAProxy `check`, NGINX Plus `health_check`',
+      'Active health checks: tcp (connect, or send/expect), http (GET --health-path, pass on --health-expect-status), none, or auto = tcp for static/dns/srv and none for k8s (readiness comes from the API)',
+    equivalent: 'HAProxy `check` / `option httpchk`, NGINX Plus `health_check`',
     default: 'auto',
     defaultText: 'auto',
-    parse: v.oneOf(['auto', 'tcp', 'none'] as const),
+    parse: v.oneOf(['auto', 'tcp', 'http', 'none'] as const),
   }),
   healthInterval: opt({
     flag: 'health-interval',
@@ -264,7 +271,7 @@ export const listenerOptions = {
     describe: 'Consecutive passing checks that bring a backend back',
     equivalent: 'HAProxy `rise`',
     default: null,
-    defaultText: '2 (1 with --health-expect, a role check)',
+    defaultText: '2 (1 for a role check: --health-expect or http)',
     parse: v.integer(1, 100),
   }),
   healthFall: opt<number | null>({
@@ -274,7 +281,7 @@ export const listenerOptions = {
     describe: 'Consecutive failing checks that take a backend out',
     equivalent: 'HAProxy `fall`',
     default: null,
-    defaultText: '3 (1 with --health-expect, a role check)',
+    defaultText: '3 (1 for a role check: --health-expect or http)',
     parse: v.integer(1, 100),
   }),
   closeOnDown: opt<'auto' | 'on' | 'off'>({
@@ -282,7 +289,7 @@ export const listenerOptions = {
     scope: 'listener',
     group: 'Health',
     describe:
-      'Close the open connections of a backend that fails its health checks, so clients reconnect elsewhere (auto = on with --health-expect)',
+      'Close the open connections of a backend that fails its health checks, so clients reconnect elsewhere (auto = on for a role check: --health-expect or --health-check http)',
     equivalent:
       'HAProxy `on-marked-down shutdown-sessions`, Envoy `close_connections_on_host_health_failure`',
     default: 'auto',
@@ -312,6 +319,62 @@ export const listenerOptions = {
     default: null,
     defaultText: '(connect is enough)',
     parse: (raw) => wrap(() => parseCheckExpect(v.asText(raw))),
+  }),
+  healthReject: opt<readonly CheckExpect[]>({
+    flag: 'health-reject',
+    freeText: true,
+    scope: 'listener',
+    group: 'Health',
+    repeatable: true,
+    describe:
+      'With --health-expect: fail a check the moment this substring or /regex/ is read, instead of at the timeout (e.g. role:slave); repeatable',
+    equivalent: 'HAProxy `tcp-check expect ! string`',
+    default: [],
+    defaultText: '(none)',
+    parse: (raw) => [wrap(() => parseCheckExpect(v.asText(raw)))],
+  }),
+  healthPort: opt({
+    flag: 'health-port',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      "Port the checks connect to instead of the backend's own (e.g. 8008 for Patroni's REST API); any check type",
+    equivalent: 'HAProxy `check port`, Envoy `health_check_config.port_value`',
+    default: 0,
+    defaultText: "(the backend's port)",
+    parse: v.integer(1, 65535),
+  }),
+  healthPath: opt({
+    flag: 'health-path',
+    freeText: true,
+    scope: 'listener',
+    group: 'Health',
+    describe: 'With --health-check http: the path requested (e.g. /primary for Patroni)',
+    equivalent: 'HAProxy `option httpchk GET /path`',
+    default: '/',
+    defaultText: '/',
+    parse: (raw) => wrap(() => parseHealthPath(v.asText(raw))),
+  }),
+  healthHost: opt<string | null>({
+    flag: 'health-host',
+    scope: 'listener',
+    group: 'Health',
+    describe: 'With --health-check http: the Host header',
+    equivalent: 'HAProxy `http-check send hdr Host`',
+    default: null,
+    defaultText: '(the checked address:port)',
+    parse: (raw) => wrap(() => parseHealthHost(v.asText(raw))),
+  }),
+  healthExpectStatus: opt<StatusSet>({
+    flag: 'health-expect-status',
+    scope: 'listener',
+    group: 'Health',
+    describe:
+      'With --health-check http: the status codes that pass, as codes and ranges (e.g. 200,204 or 200-399)',
+    equivalent: 'HAProxy `http-check expect status`',
+    default: ANY_2XX,
+    defaultText: '200-299',
+    parse: (raw) => wrap(() => parseStatusSet(v.asText(raw))),
   }),
   ejectAfter: opt({
     flag: 'eject-after',

@@ -44,6 +44,8 @@ export interface HealthStatus {
   readonly lastReason: string | undefined;
   /** Duration of the last check. */
   readonly lastMs: number | undefined;
+  /** The HTTP status code of the last check (undefined for TCP checks, or when none was read). */
+  readonly lastStatus: number | undefined;
   /** Where it is checked now. */
   readonly address: string;
   readonly port: number;
@@ -73,6 +75,7 @@ interface TargetState {
   lastCheckAtMs: number | undefined;
   lastReason: string | undefined;
   lastMs: number | undefined;
+  lastStatus: number | undefined;
   phaseTimer: NodeJS.Timeout | undefined;
   intervalTimer: NodeJS.Timeout | undefined;
   /** The probe in flight; its result counts only while it is still this one. */
@@ -156,6 +159,7 @@ export class ActiveHealthChecker {
       lastCheckAtMs: s.lastCheckAtMs,
       lastReason: s.lastReason,
       lastMs: s.lastMs,
+      lastStatus: s.lastStatus,
       address: s.address,
       port: s.port,
     };
@@ -190,6 +194,7 @@ export class ActiveHealthChecker {
       lastCheckAtMs: undefined,
       lastReason: undefined,
       lastMs: undefined,
+      lastStatus: undefined,
       phaseTimer: undefined,
       intervalTimer: undefined,
       inflight: undefined,
@@ -256,6 +261,7 @@ export class ActiveHealthChecker {
     state.lastCheckAtMs = this.#wallMs();
     state.lastReason = result.reason;
     state.lastMs = result.ms;
+    state.lastStatus = result.status;
     let flipped = false;
     if (result.ok) {
       state.successes++;

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { errnoCode, errorMessage } from '../core/errors.ts';
 import type { CheckExpect } from './check-string.ts';
+import { ReplyMatcher, type ReplyReader } from './reply-matcher.ts';
 
 /**
  * How much a check reads while waiting for its expectation: enough for a
@@ -25,6 +26,16 @@ export interface ProbeOptions {
   /** Read until it matches; without it, connecting (and sending) is success. */
   readonly expect?: CheckExpect | undefined;
   /**
+   * With `expect`: patterns that fail the check the moment one appears in
+   * what has been read (`--health-reject`), instead of at the timeout.
+   */
+  readonly reject?: readonly CheckExpect[] | undefined;
+  /**
+   * Instead of `expect`/`reject`: a fresh reader for this probe's reply, for
+   * protocols judged by more than a pattern (the HTTP check's status line).
+   */
+  readonly reader?: (() => ReplyReader) | undefined;
+  /**
    * How to close. `fin` (default): an orderly close, so backends do not log
    * resets. Its TIME_WAIT stays on the proxy, but each backend is its own
    * 4-tuple destination and at one check per interval that is about
@@ -44,7 +55,8 @@ export interface ProbeOptions {
  * API: `connected` or `matched` on success; otherwise `connect timeout`,
  * `timeout` (connected, no match in time), `connection refused`,
  * `closed before match` (or `closed`, without expect, when the peer hung up
- * before the send completed), `no match in first 16 KiB`, `aborted`, or
+ * before the send completed), `rejected PATTERN` (a `reject` pattern was
+ * read), `no match in first 16 KiB`, `aborted`, or
  * `connect error CODE` / `error CODE` for other socket errors.
  */
 export interface ProbeResult {
@@ -52,6 +64,8 @@ export interface ProbeResult {
   readonly reason: string;
   /** Time from the start of the probe to its outcome. */
   readonly ms: number;
+  /** The HTTP status code an HTTP check read. */
+  readonly status?: number;
 }
 
 /**
@@ -83,11 +97,13 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
     }
     let connected = false;
     let done = false;
-    let received: Buffer = Buffer.alloc(0);
-    let text = '';
-    let searchedTo = 0;
+    // Without a reader, connecting (and sending) is the whole check.
+    const reader =
+      opts.reader?.() ??
+      (opts.expect === undefined ? undefined : new ReplyMatcher(opts.expect, opts.reject));
+    let read = 0;
 
-    const finish = (ok: boolean, reason: string): void => {
+    const finish = (ok: boolean, reason: string, status?: number): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -96,7 +112,8 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       // connect; a plain destroy() abandons the attempt at once.
       if (opts.close === 'reset' && connected && !socket.destroyed) socket.resetAndDestroy();
       else socket.destroy();
-      resolve({ ok, reason, ms: nowMs() - started });
+      const ms = nowMs() - started;
+      resolve(status === undefined ? { ok, reason, ms } : { ok, reason, ms, status });
     };
     const onAbort = (): void => finish(false, 'aborted');
 
@@ -119,44 +136,34 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       connected = true;
       const send = opts.send;
       if (send === undefined || send.length === 0) {
-        if (opts.expect === undefined) finish(true, 'connected');
+        if (reader === undefined) finish(true, 'connected');
         return;
       }
       socket.write(send, (err) => {
         // The error itself also arrives as an 'error' event, which names it.
-        if (err == null && opts.expect === undefined) finish(true, 'connected');
+        if (err == null && reader === undefined) finish(true, 'connected');
       });
     });
 
     socket.on('data', (chunk: Buffer) => {
-      const expect = opts.expect;
-      if (expect === undefined || done) return;
-      const room = PROBE_READ_LIMIT_BYTES - received.length;
+      if (reader === undefined || done) return;
+      const room = PROBE_READ_LIMIT_BYTES - read;
       const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      received = Buffer.concat([received, part]);
-      let matched: boolean;
-      if (expect.kind === 'substring') {
-        // Search only where a match could newly end, so chunks are not rescanned.
-        const from = Math.max(0, searchedTo - expect.bytes.length + 1);
-        matched = received.indexOf(expect.bytes, from) >= 0;
-        searchedTo = received.length;
-      } else {
-        text += part.toString('latin1');
-        expect.re.lastIndex = 0;
-        matched = expect.re.test(text);
-      }
-      if (matched) finish(true, 'matched');
-      else if (received.length >= PROBE_READ_LIMIT_BYTES) finish(false, 'no match in first 16 KiB');
+      read += part.length;
+      const verdict = reader.feed(part);
+      if (verdict.kind !== 'pending')
+        finish(verdict.kind === 'pass', verdict.reason, verdict.status);
+      else if (read >= PROBE_READ_LIMIT_BYTES) finish(false, 'no match in first 16 KiB');
     });
 
     socket.once('end', () => {
-      if (opts.expect !== undefined) finish(false, 'closed before match');
+      if (reader !== undefined) finish(false, 'closed before match');
     });
 
     // Without expect, a peer that closes before our send completes also ends here.
     socket.once('close', () => {
       if (!connected) finish(false, 'connect error closed');
-      else finish(false, opts.expect === undefined ? 'closed' : 'closed before match');
+      else finish(false, reader === undefined ? 'closed' : 'closed before match');
     });
   });
 }

@@ -11,6 +11,13 @@ import type { ListenerSettings } from '../config/schema.ts';
 import { createDiscoverySource } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import { ActiveHealthChecker } from '../health/active-checker.ts';
+import {
+  checkFall,
+  checkProbe,
+  checkRise,
+  checksEnabled,
+  closesOnDown,
+} from '../health/check-plan.ts';
 import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { matchesSelectors } from '../discovery/selector.ts';
@@ -90,9 +97,7 @@ export class Route implements SessionHost {
     this.#maxPerClient = config.maxConnectionsPerClient;
     this.sniPattern = config.routeBy === 'sni' ? config.sniPattern : null;
     this.sniStrict = config.sniStrict;
-    this.#closeOnDown =
-      config.closeOnDown === 'on' ||
-      (config.closeOnDown === 'auto' && config.healthExpect !== null);
+    this.#closeOnDown = closesOnDown(config);
     this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({
@@ -116,9 +121,7 @@ export class Route implements SessionHost {
           : undefined,
       // Sticky is exempt: a moving weight would move live keys.
       slowStartMs: config.strategy === 'sticky' ? 0 : config.slowStart,
-      healthChecked:
-        config.healthCheck === 'tcp' ||
-        (config.healthCheck === 'auto' && config.backends.scheme !== 'k8s'),
+      healthChecked: checksEnabled(config.healthCheck, config.backends.scheme),
       sharedCount: sharedCountOf(config.name, deps),
       // A worker thread's snapshots are logged by the main thread.
       logMembership: deps.feed === undefined,
@@ -135,20 +138,18 @@ export class Route implements SessionHost {
       deps.feed?.sourceFor(config.name, config.backends.uri) ??
       createDiscoverySource(config.backends, config, deps);
     // A worker thread's checks run once, in the main thread, which sends the verdicts.
-    const checks =
-      deps.feed === undefined &&
-      (config.healthCheck === 'tcp' ||
-        (config.healthCheck === 'auto' && this.source.kind !== 'k8s'));
+    const checks = deps.feed === undefined && checksEnabled(config.healthCheck, this.source.kind);
     this.checker = checks
       ? new ActiveHealthChecker(
           {
             intervalMs: config.healthInterval,
             timeoutMs: config.healthTimeout,
-            // A role check (an expectation) decides where writes go: react to one result.
-            rise: config.healthRise ?? (config.healthExpect === null ? 2 : 1),
-            fall: config.healthFall ?? (config.healthExpect === null ? 3 : 1),
+            // A role check (an expectation, an HTTP check) decides where writes go: react to one result.
+            rise: checkRise(config),
+            fall: checkFall(config),
             send: config.healthSend ?? undefined,
             expect: config.healthExpect ?? undefined,
+            probe: checkProbe(config),
             random: deps.random,
             wallMs: () => deps.clock.wallMs(),
           },

@@ -40,6 +40,9 @@ async function open(port: number, host: string): Promise<Socket> {
 
 async function redisAt(host: string, port: number, replicaOf?: string): Promise<ChildProcess> {
   const args = [
+    // Its own directory: a replica's full sync writes an RDB file there, not in the repository.
+    '--dir',
+    mkdtempSync(join(tmpdir(), 'headway-redis-')),
     '--port',
     String(port),
     '--bind',
