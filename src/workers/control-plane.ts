@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
 import { reportListener, type ReportedListener } from '../admin/backends-report.ts';
+import { adminAuthFrom } from '../admin/admin-auth.ts';
 import {
   type Readiness,
   backendStateCounts,
@@ -106,6 +107,7 @@ export class ControlPlane implements RouteObserver {
   }
 
   async start(): Promise<void> {
+    const adminAuth = adminAuthFrom(this.config.process);
     const config = await this.#withConcretePorts(this.config);
     this.config = config;
     try {
@@ -127,7 +129,7 @@ export class ControlPlane implements RouteObserver {
             setDrain: (id, listener, drained) => this.#setDrain(id, listener, drained),
           },
           this.#logger,
-          { token: config.process.adminToken ?? undefined },
+          adminAuth,
         );
       }
     } catch (err) {
