@@ -52,6 +52,7 @@ function report(backends: BackendReport[], name = 'default'): BackendsReport {
         tier: 'ready',
         activeConnections: 3,
         queued: 1,
+        withoutBackend: {},
         backends,
       },
     ],

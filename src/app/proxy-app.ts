@@ -1,6 +1,7 @@
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
 import { reportListener } from '../admin/backends-report.ts';
 import { adminAuthFrom } from '../admin/admin-auth.ts';
+import { processReport } from '../admin/process-report.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -133,7 +134,10 @@ export class ProxyApp {
           admin,
           {
             readiness: () => this.readiness(),
-            backends: () => ({ listeners: this.registry.list().map(reportListener) }),
+            backends: () => ({
+              ...processReport(0, this.#clock.wallMs()),
+              listeners: this.registry.list().map((l) => reportListener(l)),
+            }),
             metrics: async () => ({
               contentType: this.metrics.registry.contentType,
               body: await this.metrics.registry.metrics(),
