@@ -52,6 +52,7 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 .ready,.yes{background:var(--ok)}.draining,.draining-fallback,.not-serving{background:var(--warn)}
 .unhealthy,.no,.none{background:var(--bad)}.ejected{background:var(--ej)}.maintenance{background:var(--info)}.removed{background:var(--off)}
 .sub{font-size:12px;color:var(--mu)}
+.k{display:inline-block;min-width:5.5em;text-align:left;font-size:12px;color:var(--mu)}
 @media (max-width:979px){
 thead{display:none}
 table,tbody,tr,td{display:block}
@@ -97,10 +98,10 @@ td("Active",esc(b.active))+
 td("Connections",esc(b.total)+'<div class="sub cr">'+esc(rate(cr))+"</div>")+
 td("Errors",esc(b.failures)+" / "+esc(sum(b.outcomes))+(e?'<div class="sub">'+esc(e)+"</div>":""),"l h er")+
 td("Health",esc(hc),"l h")+
-td(HEAD[6],lat(L.connect),"lc")+td(HEAD[7],lat(L.firstByte),"lf")+td(HEAD[8],lat(L.session),"ls")+
-td(HEAD[9],esc(bytes(by.clientToBackend)+" / "+bytes(by.backendToClient))+'<div class="sub br">'+esc(rate(ir,"B")+" / "+rate(or,"B"))+"</div>")+
-td("Action",'<button type="button" data-act="'+act+'" data-id="'+esc(b.id)+'" data-listener="'+esc(l)+'">'+act+"</button>","l")+"</tr>"}
-var HEAD=["Backend","State","Active","Connections","Errors (connect / closed)","Health","Connect ms p50/p99/max","First byte ms p50/p99/max","Session ms p50/p99/max","Bytes c\\u2192b / b\\u2192c","Action"];
+td(HEAD[6],'<div class="lc"><span class="k">connect</span> '+lat(L.connect)+'</div><div class="lf"><span class="k">first byte</span> '+lat(L.firstByte)+'</div><div class="ls"><span class="k">session</span> '+lat(L.session)+"</div>","la")+
+td(HEAD[7],esc(bytes(by.clientToBackend)+" / "+bytes(by.backendToClient))+'<div class="sub br">'+esc(rate(ir,"B")+" / "+rate(or,"B"))+"</div>")+
+td(HEAD[8],'<button type="button" data-act="'+act+'" data-id="'+esc(b.id)+'" data-listener="'+esc(l)+'">'+act+"</button>","l")+"</tr>"}
+var HEAD=["Backend","State","Active","Connections","Errors (connect / closed)","Health","Latency ms p50 / p99 / max","Bytes c\\u2192b / b\\u2192c","Action"];
 function listener(l,now,prev){
 var so=l.source||{},extra=[],d=[],pb={},dt=prev?secs(now,prev.now):NaN;
 ((prev&&prev.ls[l.name])||[]).forEach(function(b){pb[b.id]=b});
