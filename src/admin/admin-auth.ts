@@ -150,7 +150,8 @@ export class AdminAuth {
     // must also be one a browser page on another site cannot make or aim here.
     const host = hostProblem(req);
     if (host !== undefined) return { ok: false, status: 403, reason: host };
-    if (!isJson(req))
+    // A non-simple header works as well as JSON: a page on another site needs a preflight for it.
+    if (!isJson(req) && req.headers.authorization === undefined)
       return {
         ok: false,
         status: 403,
