@@ -42,6 +42,8 @@ export interface ControlPlaneDeps {
 
 /** A worker has this long to answer a metrics request before the scrape goes on without it. */
 const METRICS_TIMEOUT_MS = 2000;
+/** Workers' figures younger than this are reused rather than asked for again (see #collectFigures). */
+const FIGURES_MAX_AGE_MS = 1000;
 /** Beyond the drain timeout, how long a worker may take to stop before it is terminated. */
 const STOP_MARGIN_MS = 5000;
 
@@ -81,6 +83,8 @@ export class ControlPlane implements RouteObserver {
   readonly #waiters = new Map<number, (answer: unknown) => void>();
   /** The workers' figures as last collected (for headway_backends{state} between requests). */
   #lastFigures: WorkerFigures[] = [];
+  #figuresAtMs = -Infinity;
+  #figuresInFlight: Promise<WorkerFigures[]> | undefined;
   #nextRequest = 0;
   #admin: AdminServer | undefined;
   #started = false;
@@ -359,15 +363,29 @@ export class ControlPlane implements RouteObserver {
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 
-  /** Every live worker's figures (a worker that does not answer in time is left out). */
-  async #collectFigures(): Promise<WorkerFigures[]> {
-    const all = await Promise.all(
+  /**
+   * Every live worker's figures (a worker that does not answer in time is
+   * left out). Collecting costs the workers (the data path) a little CPU
+   * per backend, so concurrent requests share one collection and its
+   * result serves for FIGURES_MAX_AGE_MS: hammering /backends cannot make
+   * the workers do more than one collection a second.
+   */
+  #collectFigures(): Promise<WorkerFigures[]> {
+    const now = this.#clock.nowMs();
+    if (this.#figuresInFlight !== undefined) return this.#figuresInFlight;
+    if (now - this.#figuresAtMs < FIGURES_MAX_AGE_MS) return Promise.resolve(this.#lastFigures);
+    const collecting = Promise.all(
       this.#workers
         .filter((h) => !h.stopped)
         .map((h) => this.#ask<WorkerFigures>(h, (request) => ({ type: 'figures', request }))),
-    );
-    this.#lastFigures = all.filter((f): f is WorkerFigures => f !== null);
-    return this.#lastFigures;
+    ).then((all) => {
+      this.#lastFigures = all.filter((f): f is WorkerFigures => f !== null);
+      this.#figuresAtMs = this.#clock.nowMs();
+      this.#figuresInFlight = undefined;
+      return this.#lastFigures;
+    });
+    this.#figuresInFlight = collecting;
+    return collecting;
   }
 
   /** `/backends`: the main thread's view of discovery and health, the workers' figures added up. */
