@@ -42,7 +42,8 @@ function readVersion(): string {
 
 function readRevision(env: Readonly<Record<string, string | undefined>>): string {
   const given = env['HEADWAY_REVISION']?.trim();
-  if (given !== undefined && given !== '' && given !== 'unknown') return given;
+  // Anything but a plain token (e.g. an unexpanded `${REVISION}`) is not a revision: look further.
+  if (given !== undefined && given !== 'unknown' && /^[\w.+-]{1,64}$/.test(given)) return given;
   if (!existsSync(`${ROOT}.git`)) return 'unknown';
   try {
     const out = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
