@@ -44,6 +44,8 @@ LABEL org.opencontainers.image.title="headway" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 ENV NODE_ENV=production
+# What `headway --version`, the start-up log and headway_build_info report as the revision.
+ENV HEADWAY_REVISION=${REVISION}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -1,8 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import { ListenError, errnoCode } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { AdminAuth, type AdminAuthOptions, type PathKind } from './admin-auth.ts';
+import { ADMIN_TIMEOUTS, capConnections } from './admin-connections.ts';
 import type { BackendsReport } from './backends-report.ts';
 import { STATUS_PAGE_HTML } from './status-page.ts';
 
@@ -10,7 +11,8 @@ import { STATUS_PAGE_HTML } from './status-page.ts';
 export interface AdminView {
   /** `/readyz`: listening, not shutting down, and (optionally) backends usable. */
   readiness(): { ready: boolean; reason?: string };
-  backends(): BackendsReport;
+  /** `GET /backends` (asynchronous with worker threads, whose figures are collected first). */
+  backends(): BackendsReport | Promise<BackendsReport>;
   /** `GET /pods`: each per-pod listener's pod → port map. */
   pods(): unknown;
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -18,10 +20,8 @@ export interface AdminView {
   setDrain(id: string, listener: string | undefined, drained: boolean): number;
 }
 
-export interface AdminServerOptions {
-  /** Bearer token that allows runtime control from non-loopback peers (`--admin-token`). */
-  readonly token?: string | undefined;
-}
+/** The token and which paths need it (see admin-auth.ts). */
+export type AdminServerOptions = AdminAuthOptions;
 
 export interface AdminServer {
   readonly address: string;
@@ -38,14 +38,23 @@ export async function startAdminServer(
   logger: Logger,
   opts: AdminServerOptions = {},
 ): Promise<AdminServer> {
-  const server = createServer((req, res) => {
-    handle(req, res, view, opts, logger).catch((err: unknown) => {
-      logger.error('admin request failed', { url: req.url, error: String(err) });
-      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
-      else res.destroy();
-    });
-  });
-  server.keepAliveTimeout = 5000;
+  const auth = new AdminAuth(opts);
+  const server = createServer(
+    {
+      headersTimeout: ADMIN_TIMEOUTS.headersMs,
+      requestTimeout: ADMIN_TIMEOUTS.requestMs,
+      keepAliveTimeout: ADMIN_TIMEOUTS.keepAliveMs,
+      connectionsCheckingInterval: ADMIN_TIMEOUTS.checkIntervalMs,
+    },
+    (req, res) => {
+      handle(req, res, view, auth, logger).catch((err: unknown) => {
+        logger.error('admin request failed', { url: req.url, error: String(err) });
+        if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+        else res.destroy();
+      });
+    },
+  );
+  capConnections(server);
   let bound: string;
   try {
     bound = await listen(server, where);
@@ -61,7 +70,12 @@ export async function startAdminServer(
       );
     }
   }
-  logger.info('admin listening', { address: bound });
+  // Never the token itself: only whether one is set.
+  logger.info('admin listening', {
+    address: bound,
+    auth: auth.mode,
+    token: auth.hasToken ? 'set' : 'none',
+  });
   return {
     address: bound,
     close: () =>
@@ -87,14 +101,35 @@ function listen(server: Server, where: HostPort): Promise<string> {
   });
 }
 
+/** Which kind of path `path` is (see admin-auth.ts), for the checks before it is answered. */
+function kindOf(path: string): PathKind {
+  if (path === '/healthz' || path === '/readyz' || path === '/' || path === '/status')
+    return 'open';
+  return 'read';
+}
+
+/** The request's path; undefined for a target that is not a path (answered 400). */
+function pathOf(target: string | undefined): URL | undefined {
+  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return undefined;
+  try {
+    return new URL(`http://admin${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   view: AdminView,
-  opts: AdminServerOptions,
+  auth: AdminAuth,
   logger: Logger,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://admin');
+  const url = pathOf(req.url);
+  if (url === undefined) {
+    send(res, 400, 'text/plain', 'bad request target\n');
+    return;
+  }
   const path = url.pathname;
   const control = /^\/backends\/([^/]+)\/(drain|undrain)$/.exec(path);
   if (control !== null) {
@@ -103,24 +138,25 @@ async function handle(
       send(res, 405, 'text/plain', 'method not allowed\n');
       return;
     }
-    if (!mayControl(req, opts.token)) {
-      send(
-        res,
-        403,
-        'text/plain',
-        'forbidden: runtime control needs a loopback peer or the admin token\n',
-      );
+    const verdict = auth.check(req, 'control');
+    if (!verdict.ok) {
+      refuse(res, verdict.status, verdict.reason);
       return;
     }
-    const id = decodeURIComponent(control[1] ?? '');
+    const id = decodePathSegment(control[1] ?? '');
+    if (id === undefined) {
+      send(res, 400, 'text/plain', 'bad percent-escape in the backend id\n');
+      return;
+    }
     const drained = control[2] === 'drain';
     const matched = view.setDrain(id, url.searchParams.get('listener') ?? undefined, drained);
     if (matched === 0) {
-      send(res, 404, 'text/plain', `no backend "${id}"\n`);
+      send(res, 404, 'text/plain', `no backend ${JSON.stringify(id)}\n`);
       return;
     }
     logger.info(drained ? 'backend drained by admin' : 'backend undrained by admin', {
       backend: id,
+      peer: req.socket.remoteAddress,
     });
     send(
       res,
@@ -133,6 +169,11 @@ async function handle(
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     send(res, 405, 'text/plain', 'method not allowed\n');
+    return;
+  }
+  const verdict = auth.check(req, kindOf(path));
+  if (!verdict.ok) {
+    refuse(res, verdict.status, verdict.reason);
     return;
   }
   switch (path) {
@@ -157,7 +198,7 @@ async function handle(
       send(res, 200, 'application/json', JSON.stringify(view.pods(), null, 2) + '\n');
       return;
     case '/backends':
-      send(res, 200, 'application/json', JSON.stringify(view.backends(), null, 2) + '\n');
+      send(res, 200, 'application/json', JSON.stringify(await view.backends(), null, 2) + '\n');
       return;
     case '/metrics': {
       const m = await view.metrics();
@@ -169,14 +210,18 @@ async function handle(
   }
 }
 
-/** Runtime control is for operators: loopback peers, or anyone presenting the admin token. */
-function mayControl(req: IncomingMessage, token: string | undefined): boolean {
-  const peer = req.socket.remoteAddress ?? '';
-  if (peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.')) return true;
-  if (token === undefined) return false;
-  const given = Buffer.from(req.headers.authorization ?? '');
-  const wanted = Buffer.from(`Bearer ${token}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+/** `decodeURIComponent`, or undefined for a malformed escape (a client error, not ours). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function refuse(res: ServerResponse, status: 401 | 403, reason: string): void {
+  if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="headway-admin"');
+  send(res, status, 'text/plain', `${status === 401 ? 'unauthorized' : 'forbidden'}: ${reason}\n`);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

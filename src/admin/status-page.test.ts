@@ -8,7 +8,9 @@ import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT } from './status-page.ts';
 
 interface PageFunctions {
   esc(v: unknown): string;
-  render(report: unknown): string;
+  render(report: unknown, previous?: unknown): string;
+  keep(report: unknown): unknown;
+  head(report: unknown): string;
   shown(b: unknown): string;
   ms(v: unknown): string;
   bytes(v: unknown): string;
@@ -30,9 +32,13 @@ function backend(over: Partial<Record<keyof BackendReport, unknown>> = {}): Back
     address: '10.0.0.7:6379',
     weight: 1,
     state: 'ready',
+    stateSince: '2026-11-27T07:58:30.000Z',
+    endpointState: 'ready',
     active: 2,
     total: 41,
     failures: 0,
+    outcomes: { ok: 39, connect_error: 1, reset: 1 },
+    ejections: 0,
     bytes: { clientToBackend: 2048, backendToClient: 10 },
     latency: { connect: latency, firstByte: latency, session: latency },
     ...over,
@@ -41,6 +47,11 @@ function backend(over: Partial<Record<keyof BackendReport, unknown>> = {}): Back
 
 function report(backends: BackendReport[], name = 'default'): BackendsReport {
   return {
+    version: '0.1.0',
+    revision: 'abc123',
+    startedAt: '2026-11-27T07:00:00.000Z',
+    now: '2026-11-27T08:00:00.000Z',
+    workers: 0,
     listeners: [
       {
         name,
@@ -52,6 +63,7 @@ function report(backends: BackendReport[], name = 'default'): BackendsReport {
         tier: 'ready',
         activeConnections: 3,
         queued: 1,
+        withoutBackend: { no_backend: 2 },
         backends,
       },
     ],
@@ -62,7 +74,12 @@ describe('status page HTML', () => {
   it('is self-contained: no external URLs in src, href, action, CSS url() or @import', () => {
     expect(STATUS_PAGE_HTML).not.toMatch(/https?:\/\//i);
     expect(STATUS_PAGE_HTML).not.toMatch(/\b(src|href|action|srcset)\s*=\s*["']?\s*(\w+:)?\/\//i);
-    expect(STATUS_PAGE_HTML).not.toMatch(/<[a-z]+\s[^>]*\b(src|href|action)\s*=/i);
+    expect(STATUS_PAGE_HTML).not.toMatch(/<[a-z]+\s[^>]*\b(src|action)\s*=/i);
+    // Links only to the endpoint's own paths, relative (so they work behind a path prefix).
+    expect([...STATUS_PAGE_HTML.matchAll(/\bhref="([^"]*)"/g)].map((m) => m[1])).toEqual([
+      'backends',
+      'metrics',
+    ]);
     expect(STATUS_PAGE_HTML).not.toMatch(/url\(|@import/i);
     expect(STATUS_PAGE_HTML).not.toMatch(/<(link|img|iframe|object|embed)\b/i);
     // Only the one inline script (no src).
@@ -150,6 +167,7 @@ describe('status page script', () => {
         backend({
           id: 'b',
           address: '10.0.0.8:6379',
+          state: 'unhealthy',
           health: {
             healthy: false,
             checks: 4,
@@ -176,19 +194,43 @@ describe('status page script', () => {
     expect(html).toContain('<table>');
     expect(html).toContain('<span title="3 in the last 30\u201360 s">');
     // The address shows under the id only when they differ.
-    expect(html).toContain('<code>b</code><div class="sub">10.0.0.8:6379</div>');
-    expect(html).toContain('<code>10.0.0.7:6379</code></div>');
+    expect(html).toContain('<code>b</code><div class="sub">10.0.0.8:6379 \u00b7 weight 1</div>');
+    expect(html).toContain('<code>10.0.0.7:6379</code><div class="sub">weight 1</div>');
   });
 
-  it('derives the shown state: discovery state first, then ejection, then health', () => {
+  it('shows the state the API reports, with the time in it', () => {
     const unhealthy = { healthy: false, checks: 1, lastCheckAt: null, lastResult: 'x', lastMs: 1 };
     expect(page.shown(backend())).toBe('ready');
-    expect(page.shown(backend({ health: unhealthy }))).toBe('unhealthy');
-    expect(page.shown(backend({ ejectedUntil: '2026-11-27T08:00:30.000Z' }))).toBe('ejected');
-    expect(page.shown(backend({ state: 'draining', health: unhealthy }))).toBe('unhealthy');
+    // One definition (backends/backend.ts): the page does not fold health in on its own.
+    expect(page.shown(backend({ state: 'unhealthy', health: unhealthy }))).toBe('unhealthy');
     expect(page.shown(backend({ state: 'maintenance', health: unhealthy }))).toBe('maintenance');
-    expect(page.shown(backend({ state: 'removed' }))).toBe('removed');
-    expect(page.shown(backend({ state: 'not-serving' }))).toBe('not-serving');
+    const html = page.render(report([backend({ state: 'unhealthy', health: unhealthy })]));
+    expect(html).toContain('title="since 2026-11-27T07:58:30Z">for 1m 30s</div>');
+  });
+
+  it('shows rates against the previous poll, errors by outcome and a drain button', () => {
+    const first = report([backend()]);
+    const second = {
+      ...report([
+        backend({ total: 61, bytes: { clientToBackend: 2048 + 4096, backendToClient: 10 } }),
+      ]),
+      now: '2026-11-27T08:00:02.000Z',
+    };
+    const html = page.render(second, page.keep(first));
+    expect(html).toContain('<div class="sub cr">10/s</div>');
+    expect(html).toContain('<div class="sub br">2.0 KiB/s / 0 B/s</div>');
+    expect(html).toContain('0 / 2<div class="sub">connect_error 1 \u00b7 reset 1</div>');
+    expect(html).toContain('closed without a backend');
+    expect(html).toContain('no_backend 2');
+    expect(html).toContain(
+      '<button type="button" data-act="drain" data-id="10.0.0.7:6379" data-listener="default">drain</button>',
+    );
+    expect(page.render(report([backend({ state: 'maintenance' })]))).toContain('>undrain</button>');
+    // Without a previous poll there is no rate yet.
+    expect(page.render(first)).toContain('<div class="sub cr">\u2013</div>');
+    expect(page.head(first)).toBe(
+      'version 0.1.0 (abc123) \u00b7 up 1h 0m \u00b7 started 2026-11-27T07:00:00Z',
+    );
   });
 
   it('formats durations and sizes', () => {

@@ -1,5 +1,7 @@
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
 import { reportListener } from '../admin/backends-report.ts';
+import { adminAuthFrom } from '../admin/admin-auth.ts';
+import { processReport } from '../admin/process-report.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -106,6 +108,9 @@ export class ProxyApp {
 
   async start(): Promise<void> {
     try {
+      // Admin token problems are bad input: found before anything binds.
+      const adminAuth =
+        this.config.process.admin === null ? {} : adminAuthFrom(this.config.process);
       await this.accessLog?.ready().catch((err: unknown) => {
         throw new ConfigError('--access-log', `cannot open: ${errorMessage(err)}`, { cause: err });
       });
@@ -129,7 +134,10 @@ export class ProxyApp {
           admin,
           {
             readiness: () => this.readiness(),
-            backends: () => ({ listeners: this.registry.list().map(reportListener) }),
+            backends: () => ({
+              ...processReport(0, this.#clock.wallMs()),
+              listeners: this.registry.list().map((l) => reportListener(l)),
+            }),
             metrics: async () => ({
               contentType: this.metrics.registry.contentType,
               body: await this.metrics.registry.metrics(),
@@ -150,7 +158,7 @@ export class ProxyApp {
             },
           },
           this.#logger,
-          { token: this.config.process.adminToken ?? undefined },
+          adminAuth,
         );
       }
     } catch (err) {

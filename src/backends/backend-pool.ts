@@ -74,6 +74,11 @@ export class BackendPool {
     return this.#opts.balancer;
   }
 
+  /** This listener's metrics (the admin report reads its outcome counts). */
+  get listenerMetrics(): ListenerMetrics {
+    return this.#opts.metrics;
+  }
+
   /** Replace the view of discovery; keeps state for ids that remain. */
   applySnapshot(snapshot: EndpointSnapshot): void {
     const seen = new Set<string>();
@@ -183,6 +188,7 @@ export class BackendPool {
       this.#tier = 'none';
     }
     this.#candidates = candidates;
+    for (const b of this.#byId.values()) b.noteState(now);
     this.#applyRamp(candidates, now);
     this.#scheduleEjectionExpiry(now);
     this.#opts.balancer.update(candidates);
@@ -264,6 +270,7 @@ export class BackendPool {
     const now = this.#now();
     if (outlier.connectFailed(backend.id, now)) {
       backend.ejectedUntilMs = outlier.ejectedUntil(backend.id, now) ?? now;
+      backend.ejections++;
       backend.metrics.ejected();
       this.#opts.logger.warn('backend ejected after consecutive connect failures', {
         listener: this.#opts.listener,

@@ -1,6 +1,51 @@
-import type { Endpoint } from '../core/endpoint.ts';
+import type { Endpoint, EndpointState } from '../core/endpoint.ts';
 import type { BackendLatency } from '../metrics/latency.ts';
 import type { BackendMetrics } from '../metrics/proxy-metrics.ts';
+
+/**
+ * The one state a backend is reported in: by `/backends`, the status page and
+ * `headway_backends{state}`. When several apply, the first in this order
+ * wins (it is the reason it gets no new connections, or fewer):
+ *
+ * | state         | meaning                                                              | new connections |
+ * |---------------|----------------------------------------------------------------------|-----------------|
+ * | `removed`     | discovery no longer lists it; open connections finish                | no              |
+ * | `maintenance` | drained through the admin API (`POST /backends/{id}/drain`)           | no              |
+ * | `not-serving` | discovery says it is neither ready nor serving (pod not ready)         | no              |
+ * | `unhealthy`   | failing its active health checks                                     | only in panic   |
+ * | `ejected`     | taken out by passive outlier detection for a while                   | only in panic   |
+ * | `draining`    | terminating but still serving (EndpointSlice `serving`, not `ready`)   | only if no ready one |
+ * | `ready`       | none of the above                                                    | yes             |
+ */
+export const BACKEND_STATES = [
+  'removed',
+  'maintenance',
+  'not-serving',
+  'unhealthy',
+  'ejected',
+  'draining',
+  'ready',
+] as const;
+export type BackendState = (typeof BACKEND_STATES)[number];
+
+/** What the reported state is derived from. */
+export interface BackendStateInputs {
+  readonly listed: boolean;
+  readonly adminDrained: boolean;
+  readonly endpointState: EndpointState;
+  readonly healthy: boolean;
+  readonly ejected: boolean;
+}
+
+/** Fold discovery, maintenance, health and ejection into the one reported state (table above). */
+export function backendState(b: BackendStateInputs): BackendState {
+  if (!b.listed) return 'removed';
+  if (b.adminDrained) return 'maintenance';
+  if (b.endpointState === 'not-serving') return 'not-serving';
+  if (!b.healthy) return 'unhealthy';
+  if (b.ejected) return 'ejected';
+  return b.endpointState === 'draining' ? 'draining' : 'ready';
+}
 
 /** One backend's cell in an Int32Array that worker threads share (see workers/shared-counts.ts). */
 export interface SharedCount {
@@ -45,6 +90,11 @@ export class Backend {
    * when this thread is the only one proxying.
    */
   shared: SharedCount | null = null;
+  /** Monotonic ms since it is in its current reported `state` (see `noteState`). */
+  stateSinceMs = 0;
+  #notedState: BackendState | undefined;
+  /** Times passive ejection took it out. */
+  ejections = 0;
   /** Connections ever attempted to it. */
   total = 0;
   /** Connection attempts that failed. */
@@ -105,10 +155,31 @@ export class Backend {
     return this.rampFactor === 1 ? this.endpoint.weight : this.endpoint.weight * this.rampFactor;
   }
 
-  /** The state shown to users: discovery's state, `removed` once unlisted, `maintenance` when drained by hand. */
-  get state(): string {
-    if (!this.listed) return 'removed';
-    return this.adminDrained ? 'maintenance' : this.endpoint.state;
+  /**
+   * The state reported by `/backends`, the status page and `headway_backends`
+   * (see BACKEND_STATES). An ejection counts until the pool notices it ended
+   * (its refresh timer fires at the expiry).
+   */
+  get state(): BackendState {
+    return backendState({
+      listed: this.listed,
+      adminDrained: this.adminDrained,
+      endpointState: this.endpoint.state,
+      healthy: this.healthy,
+      ejected: this.ejectedUntilMs !== 0,
+    });
+  }
+
+  /**
+   * Record the time its reported state changed. The pool calls it on every
+   * refresh, which follows every change of the inputs (discovery,
+   * maintenance, health, ejection and its end).
+   */
+  noteState(nowMs: number): void {
+    const now = this.state;
+    if (now === this.#notedState) return;
+    this.#notedState = now;
+    this.stateSinceMs = nowMs;
   }
 
   /** True while it must get no new connections but its open ones continue. */

@@ -13,6 +13,13 @@ import { runEcho, echoOptions } from './run-echo.ts';
 import { runDemo } from './run-demo.ts';
 import { benchCommand } from './bench-command.ts';
 import { importCommand } from './import-command.ts';
+import { buildInfo } from '../metrics/build-info.ts';
+
+/** `headway --version` / `-v`: `headway 0.1.0 (revision 1a2b3c4d5e6f, node v24.x)`. */
+function versionText(): string {
+  const b = buildInfo();
+  return `headway ${b.version} (revision ${b.revision}, node ${b.node})`;
+}
 
 /** Exit codes: 2 = bad input (flag, env, config), 1 = runtime failure (e.g. port in use). */
 export const EXIT_USAGE = 2;
@@ -86,7 +93,8 @@ async function main(argv: string[]): Promise<void> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(versionText())
+    .alias('v', 'version')
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg: string | null, err: Error | null | undefined) => {
       // yargs reports its own validation and parse errors as YError (or no error at all).

@@ -5,6 +5,7 @@ import { ControlPlane } from '../workers/control-plane.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
+import { buildInfo } from '../metrics/build-info.ts';
 
 /** One thread doing everything (ProxyApp) or the main thread of `--workers` (ControlPlane). */
 type RunningProxy = Pick<ProxyApp, 'start' | 'shutdown' | 'reload' | 'reopenLogs'>;
@@ -18,6 +19,7 @@ export async function runProxy(
   reloadConfig: () => ProxyConfig,
 ): Promise<void> {
   const logger = createLogger({ level: config.process.logLevel, format: config.process.logFormat });
+  logger.info('headway starting', { ...buildInfo(), workers: config.process.workers });
   const onFatal = (err: Error): void => {
     // Only the source could see it (e.g. an ambiguous Kubernetes port): same contract as a bad flag.
     process.stderr.write(`headway: ${err.message}\n`);

@@ -18,6 +18,12 @@ import {
 import type { Cidr } from '../core/cidr.ts';
 import type { Selector } from '../discovery/selector.ts';
 import * as v from './values.ts';
+import {
+  ADMIN_AUTH_MODES,
+  checkTokenText,
+  readTokenFile,
+  type AdminAuthMode,
+} from '../admin/admin-auth.ts';
 
 /** Turn a parser's plain Error into the schema's ValueError. */
 function wrap<T>(parse: () => T): T {
@@ -719,11 +725,36 @@ export const processOptions = {
     scope: 'process',
     group: 'Admin and logs',
     describe:
-      'Bearer token that allows runtime control (POST /backends/{id}/drain|undrain) from non-loopback peers; without it only loopback may',
+      'Bearer token for the admin endpoint (at least 16 bytes), required from every peer for runtime control (POST /backends/{id}/drain|undrain) and, with --admin-auth all, for /backends, /pods and /metrics. Prefer HEADWAY_ADMIN_TOKEN or --admin-token-file: a flag shows in ps. Without a token only loopback may control',
     equivalent: 'HAProxy stats socket `level admin`',
     default: null,
     defaultText: '(none: loopback only)',
-    parse: v.text,
+    parse: (raw) => wrap(() => checkTokenText(v.text(raw))),
+  }),
+  adminTokenFile: opt<string | null>({
+    flag: 'admin-token-file',
+    freeText: true,
+    scope: 'process',
+    group: 'Admin and logs',
+    describe:
+      'Read the admin token from this file (e.g. a mounted Secret; one trailing newline is ignored), read at start',
+    default: null,
+    defaultText: '(none)',
+    parse: (raw) => {
+      const path = v.text(raw);
+      wrap(() => readTokenFile(path));
+      return path;
+    },
+  }),
+  adminAuth: opt<AdminAuthMode>({
+    flag: 'admin-auth',
+    scope: 'process',
+    group: 'Admin and logs',
+    describe:
+      'Which admin paths need the token: control (POST drain/undrain only) or all (also /backends, /pods, /metrics; /healthz, /readyz and the status page stay open for probes)',
+    default: 'control',
+    defaultText: 'control',
+    parse: v.oneOf(ADMIN_AUTH_MODES),
   }),
   logFormat: opt<LogFormat>({
     flag: 'log-format',

@@ -1,4 +1,9 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import {
+  build,
+  decodeFromCompressedBase64,
+  encodeIntoCompressedBase64,
+  type Histogram,
+} from 'hdr-histogram-js';
 
 /** Percentiles of one latency, in milliseconds. */
 export interface LatencySummary {
@@ -82,6 +87,22 @@ export class LatencyWindow {
     return { window: this.#summarize(window), sinceStart: this.#summarize(this.#total) };
   }
 
+  /**
+   * The window and since-start histograms, compressed, for another thread to
+   * merge with its own (`mergeLatency`): percentiles cannot be added up.
+   */
+  export(nowMs: number): EncodedLatency {
+    if (nowMs >= this.#slotEndMs) this.#rotate(nowMs);
+    const window = histogram();
+    window.add(this.#previous);
+    window.add(this.#current);
+    return {
+      unitsPerMs: this.#unitsPerMs,
+      window: encodeIntoCompressedBase64(window),
+      sinceStart: encodeIntoCompressedBase64(this.#total),
+    };
+  }
+
   #rotate(nowMs: number): void {
     const elapsedSlots = Math.floor((nowMs - this.#slotEndMs) / this.#slotMs) + 1;
     if (elapsedSlots >= 2) {
@@ -98,20 +119,63 @@ export class LatencyWindow {
   }
 
   #summarize(h: Histogram): LatencySummary {
-    const toMs = (v: number): number => Math.round((v / this.#unitsPerMs) * 1000) / 1000;
-    if (h.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-    // Percentiles report the top of their bucket; never above the exact maximum.
-    const max = h.maxValue;
-    const at = (p: number): number => toMs(Math.min(h.getValueAtPercentile(p), max));
-    return {
-      count: h.totalCount,
-      p50: at(50),
-      p90: at(90),
-      p99: at(99),
-      p999: at(99.9),
-      max: toMs(max),
-    };
+    return summarize(h, this.#unitsPerMs);
   }
+}
+
+function summarize(h: Histogram, unitsPerMs: number): LatencySummary {
+  const toMs = (v: number): number => Math.round((v / unitsPerMs) * 1000) / 1000;
+  if (h.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  // Percentiles report the top of their bucket; never above the exact maximum.
+  const max = h.maxValue;
+  const at = (p: number): number => toMs(Math.min(h.getValueAtPercentile(p), max));
+  return {
+    count: h.totalCount,
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    max: toMs(max),
+  };
+}
+
+/** One latency's histograms, compressed (hdr-histogram-js's base64 format). */
+export interface EncodedLatency {
+  readonly unitsPerMs: number;
+  readonly window: string;
+  readonly sinceStart: string;
+}
+
+/** The percentiles of several threads' histograms of one latency, added up. */
+export function mergeLatency(parts: readonly EncodedLatency[]): LatencyReport {
+  const window = histogram();
+  const total = histogram();
+  for (const p of parts) {
+    window.add(decodeFromCompressedBase64(p.window, 32, false));
+    total.add(decodeFromCompressedBase64(p.sinceStart, 32, false));
+  }
+  const units = parts[0]?.unitsPerMs ?? 1;
+  return { window: summarize(window, units), sinceStart: summarize(total, units) };
+}
+
+/** The three latencies of one backend, compressed (see `BackendLatency.export`). */
+export interface EncodedBackendLatency {
+  readonly connect: EncodedLatency;
+  readonly firstByte: EncodedLatency;
+  readonly session: EncodedLatency;
+}
+
+/** Merge the three latencies of one backend as several threads measured them. */
+export function mergeBackendLatency(parts: readonly EncodedBackendLatency[]): {
+  connect: LatencyReport;
+  firstByte: LatencyReport;
+  session: LatencyReport;
+} {
+  return {
+    connect: mergeLatency(parts.map((p) => p.connect)),
+    firstByte: mergeLatency(parts.map((p) => p.firstByte)),
+    session: mergeLatency(parts.map((p) => p.session)),
+  };
 }
 
 /** Largest connect / first-byte latency kept apart: 60 s (in µs). */
@@ -142,6 +206,14 @@ export class BackendLatency {
       this.firstByte.footprintBytes() +
       this.session.footprintBytes()
     );
+  }
+
+  export(nowMs: number): EncodedBackendLatency {
+    return {
+      connect: this.connect.export(nowMs),
+      firstByte: this.firstByte.export(nowMs),
+      session: this.session.export(nowMs),
+    };
   }
 
   report(nowMs: number): {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { BucketHistogram, BucketSeries } from './bucket-histogram.ts';
+import { registerBuildInfo } from './build-info.ts';
 import type { Outcome } from '../core/outcome.ts';
 import type { BackendMetrics, ListenerMetrics, ProxyMetrics } from './proxy-metrics.ts';
 
@@ -56,7 +57,11 @@ export class PromMetrics implements ProxyMetrics {
   readonly #listeners = new Map<string, PromListenerMetrics>();
 
   constructor(opts: PromMetricsOptions = {}) {
-    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // Process-wide like the default metrics: the main thread's to report.
+      registerBuildInfo(this.registry);
+    }
     this.backendLabel = opts.backendLabel ?? true;
     // Per-connection figures are plain numbers in each backend's PromBackendMetrics,
     // read at scrape time: prom-client's labelled inc/observe hash the labels on every call.
@@ -179,7 +184,7 @@ export class PromMetrics implements ProxyMetrics {
     const countBackends = (): Iterable<BackendStateCount> => this.#countBackends();
     this.backendsByState = new Gauge({
       name: 'headway_backends',
-      help: 'Backends known to each listener, by state (ready, draining, not-serving, removed)',
+      help: 'Backends known to each listener, by state (ready, draining, ejected, unhealthy, not-serving, maintenance, removed; one state each)',
       labelNames: ['listener', 'state'],
       registers: [this.registry],
       collect() {
@@ -258,6 +263,10 @@ class PromListenerMetrics implements ListenerMetrics {
   panicEntered(): void {
     this.#prom.panics.inc({ listener: this.#name });
   }
+
+  outcomesWithoutBackend(): ReadonlyMap<Outcome, number> {
+    return this.#none.byOutcome;
+  }
 }
 
 class PromBackendMetrics implements BackendMetrics {
@@ -314,6 +323,10 @@ class PromBackendMetrics implements BackendMetrics {
 
   ejected(): void {
     this.#prom.ejections.inc(this.labels);
+  }
+
+  outcomes(): ReadonlyMap<Outcome, number> {
+    return this.byOutcome;
   }
 
   /** The backend has gone and drained: its series go (the scrape-time ones with this object). */

@@ -22,6 +22,8 @@ export interface BackendMetrics {
   ejected(): void;
   /** Drop every series of this backend (it left and drained). */
   remove(): void;
+  /** Closed connections by outcome so far (for `/backends`; absent in test doubles). */
+  outcomes?(): ReadonlyMap<Outcome, number>;
 }
 
 export interface ListenerMetrics {
@@ -34,6 +36,8 @@ export interface ListenerMetrics {
   discoveryFailed(source: string, reason: string): void;
   /** Every backend was unhealthy or ejected: traffic went to all of them. */
   panicEntered(): void;
+  /** Connections closed without a backend, by outcome (for `/backends`; absent in test doubles). */
+  outcomesWithoutBackend?(): ReadonlyMap<Outcome, number>;
 }
 
 export interface ProxyMetrics {

@@ -2,10 +2,16 @@ import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
-import { reportListener, type ReportedListener } from '../admin/backends-report.ts';
+import {
+  reportListener,
+  reportedState,
+  type BackendsReport,
+  type ReportedListener,
+} from '../admin/backends-report.ts';
+import { processReport } from '../admin/process-report.ts';
+import { adminAuthFrom } from '../admin/admin-auth.ts';
 import {
   type Readiness,
-  backendStateCounts,
   changedProcessOptions,
   readinessOf,
   shutdownDelay,
@@ -17,13 +23,14 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import type { EndpointSnapshot } from '../core/endpoint.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { PromMetrics } from '../metrics/prom-metrics.ts';
+import { PromMetrics, type BackendStateCount } from '../metrics/prom-metrics.ts';
 import { ConnectionGate } from '../proxy/connection-gate.ts';
 import { DEFAULT_LISTEN, type ListenerDeps } from '../proxy/listener.ts';
 import { Route } from '../proxy/route.ts';
 import { failureError } from './failure.ts';
 import type { FromWorker, ListenerFeedState, ToWorker, WorkerStart } from './messages.ts';
 import { SharedCounts } from './shared-counts.ts';
+import { mergedFigures, type WorkerFigures } from './worker-figures.ts';
 import type { RouteObserver } from './thread-link.ts';
 
 export interface ControlPlaneDeps {
@@ -35,6 +42,8 @@ export interface ControlPlaneDeps {
 
 /** A worker has this long to answer a metrics request before the scrape goes on without it. */
 const METRICS_TIMEOUT_MS = 2000;
+/** Workers' figures younger than this are reused rather than asked for again (see #collectFigures). */
+const FIGURES_MAX_AGE_MS = 1000;
 /** Beyond the drain timeout, how long a worker may take to stop before it is terminated. */
 const STOP_MARGIN_MS = 5000;
 
@@ -70,7 +79,12 @@ export class ControlPlane implements RouteObserver {
   /** Concrete ports chosen for listen addresses given as port 0, by listener. */
   readonly #resolvedListen = new Map<string, { asked: string; bound: HostPort[] }>();
   readonly #workers: WorkerHandle[] = [];
-  readonly #metricsWaiters = new Map<number, (m: JsonMetrics | null) => void>();
+  /** Answers awaited from workers (metrics, figures), by request number. */
+  readonly #waiters = new Map<number, (answer: unknown) => void>();
+  /** The workers' figures as last collected (for headway_backends{state} between requests). */
+  #lastFigures: WorkerFigures[] = [];
+  #figuresAtMs = -Infinity;
+  #figuresInFlight: Promise<WorkerFigures[]> | undefined;
   #nextRequest = 0;
   #admin: AdminServer | undefined;
   #started = false;
@@ -94,7 +108,7 @@ export class ControlPlane implements RouteObserver {
       accessLog: null,
       observer: this,
     };
-    this.metrics.countBackendsWith(() => backendStateCounts(this.#routes.values()));
+    this.metrics.countBackendsWith(() => this.#stateCounts());
   }
 
   get adminAddress(): string | undefined {
@@ -106,6 +120,7 @@ export class ControlPlane implements RouteObserver {
   }
 
   async start(): Promise<void> {
+    const adminAuth = adminAuthFrom(this.config.process);
     const config = await this.#withConcretePorts(this.config);
     this.config = config;
     try {
@@ -119,15 +134,13 @@ export class ControlPlane implements RouteObserver {
           admin,
           {
             readiness: () => this.readiness(),
-            backends: () => ({
-              listeners: [...this.#routes.values()].map((r) => reportListener(this.#reported(r))),
-            }),
+            backends: () => this.#backendsReport(),
             metrics: () => this.#mergedMetrics(),
             pods: () => ({ listeners: [] }),
             setDrain: (id, listener, drained) => this.#setDrain(id, listener, drained),
           },
           this.#logger,
-          { token: config.process.adminToken ?? undefined },
+          adminAuth,
         );
       }
     } catch (err) {
@@ -284,7 +297,10 @@ export class ControlPlane implements RouteObserver {
             this.#deps.onFatal(new Error(message.message));
             return;
           case 'metrics':
-            this.#metricsWaiters.get(message.request)?.(message.metrics);
+            this.#waiters.get(message.request)?.(message.metrics);
+            return;
+          case 'figures':
+            this.#waiters.get(message.request)?.(message.figures);
             return;
           case 'stopped':
             handle.stopped = true;
@@ -332,9 +348,13 @@ export class ControlPlane implements RouteObserver {
   }
 
   async #mergedMetrics(): Promise<{ contentType: string; body: string }> {
+    // Figures first: headway_backends{state} folds in the workers' ejections.
+    await this.#collectFigures();
     const own = await this.metrics.registry.getMetricsAsJSON();
     const theirs = await Promise.all(
-      this.#workers.filter((h) => !h.stopped).map((h) => this.#workerMetrics(h)),
+      this.#workers
+        .filter((h) => !h.stopped)
+        .map((h) => this.#ask<JsonMetrics>(h, (request) => ({ type: 'metrics', request }))),
     );
     const merged = AggregatorRegistry.aggregate([
       own,
@@ -343,17 +363,67 @@ export class ControlPlane implements RouteObserver {
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 
-  #workerMetrics(h: WorkerHandle): Promise<JsonMetrics | null> {
+  /**
+   * Every live worker's figures (a worker that does not answer in time is
+   * left out). Collecting costs the workers (the data path) a little CPU
+   * per backend, so concurrent requests share one collection and its
+   * result serves for FIGURES_MAX_AGE_MS: hammering /backends cannot make
+   * the workers do more than one collection a second.
+   */
+  #collectFigures(): Promise<WorkerFigures[]> {
+    const now = this.#clock.nowMs();
+    if (this.#figuresInFlight !== undefined) return this.#figuresInFlight;
+    if (now - this.#figuresAtMs < FIGURES_MAX_AGE_MS) return Promise.resolve(this.#lastFigures);
+    const collecting = Promise.all(
+      this.#workers
+        .filter((h) => !h.stopped)
+        .map((h) => this.#ask<WorkerFigures>(h, (request) => ({ type: 'figures', request }))),
+    ).then((all) => {
+      this.#lastFigures = all.filter((f): f is WorkerFigures => f !== null);
+      this.#figuresAtMs = this.#clock.nowMs();
+      this.#figuresInFlight = undefined;
+      return this.#lastFigures;
+    });
+    this.#figuresInFlight = collecting;
+    return collecting;
+  }
+
+  /** `/backends`: the main thread's view of discovery and health, the workers' figures added up. */
+  async #backendsReport(): Promise<BackendsReport> {
+    const figures = await this.#collectFigures();
+    return {
+      ...processReport(this.config.process.workers, this.#clock.wallMs()),
+      listeners: [...this.#routes.values()].map((r) =>
+        reportListener(this.#reported(r), mergedFigures(r.name, figures)),
+      ),
+    };
+  }
+
+  /** `headway_backends{listener,state}` with the workers' ejections folded in. */
+  *#stateCounts(): Generator<BackendStateCount> {
+    for (const route of this.#routes.values()) {
+      const figures = mergedFigures(route.name, this.#lastFigures);
+      const counts = new Map<string, number>();
+      for (const b of route.pool.backends()) {
+        const state = reportedState(b, figures.backend(b));
+        counts.set(state, (counts.get(state) ?? 0) + 1);
+      }
+      for (const [state, count] of counts) yield { listener: route.name, state, count };
+    }
+  }
+
+  /** Ask one worker something; null when it does not answer within METRICS_TIMEOUT_MS. */
+  #ask<T>(h: WorkerHandle, message: (request: number) => ToWorker): Promise<T | null> {
     const request = this.#nextRequest++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(null), METRICS_TIMEOUT_MS);
-      const done = (m: JsonMetrics | null): void => {
+      const done = (answer: unknown): void => {
         clearTimeout(timer);
-        this.#metricsWaiters.delete(request);
-        resolve(m);
+        this.#waiters.delete(request);
+        resolve(answer as T | null);
       };
-      this.#metricsWaiters.set(request, done);
-      h.worker.postMessage({ type: 'metrics', request } satisfies ToWorker);
+      this.#waiters.set(request, done);
+      h.worker.postMessage(message(request));
     });
   }
 

@@ -1,6 +1,7 @@
 import type { ProxyConfig } from '../config/resolve.ts';
 import type { EndpointSnapshot } from '../core/endpoint.ts';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { WorkerFigures } from './worker-figures.ts';
 
 /** One listener's discovery state as the main thread knows it: given to a worker at start. */
 export interface ListenerFeedState {
@@ -46,6 +47,8 @@ export type ToWorker =
   | { readonly type: 'reload'; readonly config: ProxyConfig }
   | { readonly type: 'reopen' }
   | { readonly type: 'metrics'; readonly request: number }
+  /** Per-backend figures for `/backends` (see worker-figures.ts). */
+  | { readonly type: 'figures'; readonly request: number }
   | { readonly type: 'shutdown' };
 
 /** Worker → main thread. */
@@ -58,6 +61,7 @@ export type FromWorker =
       readonly request: number;
       readonly metrics: MetricObjectWithValues<MetricValue<string>>[];
     }
+  | { readonly type: 'figures'; readonly request: number; readonly figures: WorkerFigures }
   | { readonly type: 'stopped' };
 
 /** A start failure, carried across the thread boundary so the CLI exits as it would without workers. */

@@ -13,6 +13,7 @@ import { PromMetrics } from '../metrics/prom-metrics.ts';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.ts';
 import { reportFailure } from './failure.ts';
 import { MainThreadFeed } from './worker-feed.ts';
+import { collectFigures } from './worker-figures.ts';
 
 if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread');
 const port = parentPort;
@@ -67,6 +68,13 @@ function onMessage(message: ToWorker): void {
     case 'metrics':
       void app.metrics.registry.getMetricsAsJSON().then((metrics) => {
         post({ type: 'metrics', request: message.request, metrics });
+      });
+      return;
+    case 'figures':
+      post({
+        type: 'figures',
+        request: message.request,
+        figures: collectFigures(app.registry.list()),
       });
       return;
     case 'shutdown':

@@ -172,6 +172,7 @@ describe('runtime control', () => {
       const drainedId = `${held.who}:${a.port}`;
       const res = await fetch(`${proxy.adminUrl}/backends/${encodeURIComponent(drainedId)}/drain`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
       });
       expect(res.status).toBe(200);
       const r = await getJson<{
@@ -193,6 +194,7 @@ describe('runtime control', () => {
         (
           await fetch(`${proxy.adminUrl}/backends/${encodeURIComponent(drainedId)}/undrain`, {
             method: 'POST',
+            headers: { 'content-type': 'application/json' },
           })
         ).status,
       ).toBe(200);
@@ -204,7 +206,12 @@ describe('runtime control', () => {
       }
       expect(seen.has(held.who)).toBe(true);
       expect(
-        (await fetch(`${proxy.adminUrl}/backends/nope/drain`, { method: 'POST' })).status,
+        (
+          await fetch(`${proxy.adminUrl}/backends/nope/drain`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+          })
+        ).status,
       ).toBe(404);
       expect(
         (await fetch(`${proxy.adminUrl}/backends/${encodeURIComponent(drainedId)}/drain`)).status,

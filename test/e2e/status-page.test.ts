@@ -17,9 +17,12 @@ import {
 
 /**
  * The status page (`GET /` on the admin port) in headless Chromium (Debian
- * `chromium`, driven by playwright-core) against a running proxy: what it
- * shows, its own refresh noticing a backend going down, the phone layout,
- * and the error banner once the proxy is gone.
+ * `chromium`, driven by playwright-core) against a running proxy with three
+ * backends: what it shows (build, uptime, UTC times, rates, errors, time in
+ * state), its own refresh noticing a backend going down, the drain/undrain
+ * buttons going through the admin API's control path, no sideways
+ * scrolling at 1280 px, the phone layout, and the error banner once the
+ * proxy is gone.
  *
  * Screenshots go to test-results/; `UPDATE_SCREENSHOTS=1` also writes the
  * desktop one to docs/status-page.png (the README's picture).
@@ -28,13 +31,14 @@ import {
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = join(ROOT, 'test-results');
-const DESKTOP = { width: 1360, height: 720 };
+const DESKTOP = { width: 1280, height: 720 };
 const PHONE = { width: 390, height: 844 };
 
 interface Report {
+  version: string;
   listeners: {
     name: string;
-    backends: { id: string; total: number; health?: { healthy: boolean } }[];
+    backends: { id: string; total: number; state: string; health?: { healthy: boolean } }[];
   }[];
 }
 
@@ -44,6 +48,7 @@ interface Dom {
   document: {
     documentElement: { scrollWidth: number; clientWidth: number };
     getElementById(id: string): { getBoundingClientRect(): { bottom: number } } | null;
+    querySelectorAll(selector: string): ArrayLike<{ scrollWidth: number; clientWidth: number }>;
   };
   getComputedStyle(element: unknown, pseudo: string): { content: string };
 }
@@ -53,6 +58,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 describe('status page in headless Chromium', () => {
   let a: Backend;
   let b: Backend;
+  let c: Backend;
   let proxy: RunningProxy;
   let userDataDir: string;
   let context: BrowserContext;
@@ -64,6 +70,7 @@ describe('status page in headless Chromium', () => {
     requireProgram('chromium');
     a = await startEcho();
     b = await startEcho();
+    c = await startEcho();
     proxy = await startProxy([
       '--health-check',
       'tcp',
@@ -74,7 +81,7 @@ describe('status page in headless Chromium', () => {
       '--health-rise',
       '1',
       '--backends',
-      `static://${a.address},${b.address}`,
+      `static://${a.address},${b.address},${c.address}`,
     ]);
     userDataDir = await mkdtemp(join(tmpdir(), 'headway-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -117,6 +124,7 @@ describe('status page in headless Chromium', () => {
     await proxy.stop();
     await a.close();
     await b.close().catch(() => undefined);
+    await c.close();
   });
 
   it('shows listeners, backends, states and latency, and follows a backend going down', async () => {
@@ -134,7 +142,7 @@ describe('status page in headless Chromium', () => {
     const before = await eventually(async () => {
       const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
       const bs = r.listeners[0]?.backends ?? [];
-      return bs.length === 2 && bs.every((x) => x.health?.healthy === true && x.total > 0)
+      return bs.length === 3 && bs.every((x) => x.health?.healthy === true && x.total > 0)
         ? r
         : undefined;
     });
@@ -150,22 +158,66 @@ describe('status page in headless Chromium', () => {
     const head = await section.locator('dl').innerText();
     expect(head).toContain(`127.0.0.1:${proxy.port}`);
     expect(head).toContain('least-conn');
-    expect(head).toContain(`static://${a.address},${b.address}`);
+    expect(head).toContain(`static://${a.address},${b.address},${c.address}`);
     expect(await section.locator('.b').first().innerText()).toBe('usable');
+    // Build and uptime in the header; times in UTC, ISO 8601.
+    expect(await page.locator('#ver').innerText()).toMatch(
+      new RegExp(
+        `^version ${before.version.replaceAll('.', '\\.')} .*up \\d+[dhms].* started \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ`,
+      ),
+    );
+    expect(await page.locator('#upd').innerText()).toMatch(
+      /^updated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+    expect([
+      await page.locator('nav a').nth(0).getAttribute('href'),
+      await page.locator('nav a').nth(1).getAttribute('href'),
+    ]).toEqual(['backends', 'metrics']);
 
-    for (const backend of [a, b]) {
+    for (const backend of [a, b, c]) {
       const row = section.locator(`tr[data-backend="${backend.address}"]`);
       expect(await row.getAttribute('data-state')).toBe('ready');
-      expect(await row.locator('td[data-l="State"]').innerText()).toBe('ready');
+      expect(await row.locator('td[data-l="State"] .b').innerText()).toBe('ready');
       expect(await row.locator('td[data-l="Health"]').innerText()).toMatch(/^healthy/);
-      expect(Number(await row.locator('td[data-l="Total"]').innerText())).toBeGreaterThan(0);
+      expect(await row.locator('td[data-l="State"] .sub').first().innerText()).toMatch(/^for \d+/);
+      const conns = await row.locator('td[data-l="Connections"]').innerText();
+      expect(Number(conns.split('\n')[0])).toBeGreaterThan(0);
       // p50 / p99 / max of each latency (window), in ms.
       const ms = /^\d+(\.\d+)? \/ \d+(\.\d+)? \/ \d+(\.\d+)?$/;
-      expect(await row.locator('td.lc').innerText()).toMatch(ms);
-      expect(await row.locator('td.lf').innerText()).toMatch(ms);
-      expect(await row.locator('td.ls').innerText()).toMatch(ms);
-      expect(await row.locator('td[data-l^="Bytes"]').innerText()).toMatch(/^\d+ B \/ \d+ B$/);
+      expect(await row.locator('.lc span[title]').innerText()).toMatch(ms);
+      expect(await row.locator('.lf span[title]').innerText()).toMatch(ms);
+      expect(await row.locator('.ls span[title]').innerText()).toMatch(ms);
+      expect(await row.locator('td[data-l^="Bytes"]').innerText()).toMatch(/^\d+ B \/ \d+ B\n/);
     }
+    // Rates need two polls with traffic between them: 6 more connections, then the next refresh.
+    for (let i = 0; i < 6; i++) {
+      const socket = await connectTo(proxy.port);
+      socket.end('again');
+      await readAll(socket);
+    }
+    await expect
+      .poll(
+        async () =>
+          (await section.locator('td[data-l="Connections"] .cr').allInnerTexts()).some(
+            (t) => /^[\d.]+\/s$/.test(t) && parseFloat(t) > 0,
+          ),
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
+
+    // Drain through the page's button (the CSRF-safe control path), then undrain.
+    const rowC = section.locator(`tr[data-backend="${c.address}"]`);
+    await rowC.locator('button[data-act="drain"]').click();
+    await expect
+      .poll(() => rowC.getAttribute('data-state'), { timeout: 10_000, interval: 100 })
+      .toBe('maintenance');
+    expect(await page.locator('#note').innerText()).toBe(`drain ${c.address}: done`);
+    const api = await getJson<Report>(`${proxy.adminUrl}/backends`);
+    expect(api.listeners[0]?.backends.find((x) => x.id === c.address)?.state).toBe('maintenance');
+    await rowC.locator('button[data-act="undrain"]').click();
+    await expect
+      .poll(() => rowC.getAttribute('data-state'), { timeout: 10_000, interval: 100 })
+      .toBe('ready');
 
     // Backend B goes away; the page's own 2 s refresh (no reload) must show it.
     await page.evaluate(() => {
@@ -183,12 +235,19 @@ describe('status page in headless Chromium', () => {
     ).toBe('ready');
     expect(await page.evaluate(() => (globalThis as unknown as Dom).marker)).toBe(1);
 
-    // Everything fits at desktop width (no sideways scrolling).
+    // Everything fits at 1280 px with three backends: no sideways scrolling of the page or a table.
     expect(
       await page.evaluate(
         () => (globalThis as unknown as Dom).document.documentElement.scrollWidth,
       ),
     ).toBeLessThanOrEqual(DESKTOP.width);
+    const overflowing = await page.evaluate(
+      () =>
+        Array.from((globalThis as unknown as Dom).document.querySelectorAll('.tw')).filter(
+          (el) => el.scrollWidth > el.clientWidth,
+        ).length,
+    );
+    expect(overflowing).toBe(0);
     // Down to the end of the content, not the empty viewport below it.
     const height = await page.evaluate(() =>
       Math.ceil(

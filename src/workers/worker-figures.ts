@@ -1,0 +1,137 @@
+import type { Backend } from '../backends/backend.ts';
+import type { BackendPool } from '../backends/backend-pool.ts';
+import {
+  countsOf,
+  type BackendFigures,
+  type FigureSource,
+  type OutcomeCounts,
+} from '../admin/backends-report.ts';
+import { mergeBackendLatency, type EncodedBackendLatency } from '../metrics/latency.ts';
+
+/**
+ * With `--workers`, connections are relayed, counted and timed in the worker
+ * threads while `/backends` is served by the main thread. Each worker sends
+ * what it counted per backend (on request, when `/backends` or `/metrics`
+ * is read); the main thread adds them up, so the admin API shows the same
+ * traffic as the merged metrics.
+ */
+
+/** One backend's figures in one worker thread (structured-clone friendly). */
+export interface WorkerBackendFigures {
+  readonly total: number;
+  readonly failures: number;
+  readonly bytesFromClient: number;
+  readonly bytesFromBackend: number;
+  readonly ejections: number;
+  readonly outcomes: OutcomeCounts;
+  readonly ejectedForMs: number;
+  readonly ejectedAgoMs: number | undefined;
+  /** Histograms, compressed: percentiles of several threads cannot be added, histograms can. */
+  readonly latency: EncodedBackendLatency | null;
+}
+
+export interface WorkerListenerFigures {
+  readonly withoutBackend: OutcomeCounts;
+  readonly backends: Readonly<Record<string, WorkerBackendFigures>>;
+}
+
+/** Everything one worker counted, by listener name. */
+export type WorkerFigures = Readonly<Record<string, WorkerListenerFigures>>;
+
+/** What a worker reads its figures from: its listeners. */
+export interface FigureListener {
+  readonly name: string;
+  readonly pool: BackendPool;
+  readonly clock: { nowMs(): number };
+}
+
+/** Worker side: this thread's figures, per listener and backend. */
+export function collectFigures(listeners: Iterable<FigureListener>): WorkerFigures {
+  const out: Record<string, WorkerListenerFigures> = {};
+  for (const l of listeners) {
+    const nowMs = l.clock.nowMs();
+    const backends: Record<string, WorkerBackendFigures> = {};
+    for (const b of l.pool.backends()) backends[b.id] = backendFigures(b, nowMs);
+    const previous = out[l.name];
+    // A reload can leave an old listener of the same name draining: its counts add up too.
+    out[l.name] =
+      previous === undefined
+        ? { withoutBackend: countsOf(l.pool.listenerMetrics.outcomesWithoutBackend?.()), backends }
+        : {
+            withoutBackend: previous.withoutBackend,
+            backends: { ...backends, ...previous.backends },
+          };
+  }
+  return out;
+}
+
+function backendFigures(b: Backend, nowMs: number): WorkerBackendFigures {
+  const ejected = b.ejectedUntilMs > nowMs;
+  return {
+    total: b.total,
+    failures: b.failures,
+    bytesFromClient: b.bytesFromClient,
+    bytesFromBackend: b.bytesFromBackend,
+    ejections: b.ejections,
+    outcomes: countsOf(b.metrics.outcomes?.()),
+    ejectedForMs: ejected ? b.ejectedUntilMs - nowMs : 0,
+    ejectedAgoMs: ejected && b.state === 'ejected' ? nowMs - b.stateSinceMs : undefined,
+    latency: b.latency === null ? null : b.latency.export(nowMs),
+  };
+}
+
+function addCounts(into: Record<string, number>, from: OutcomeCounts): void {
+  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+}
+
+/** Main side: one listener's figures, every worker's added up. */
+export function mergedFigures(listener: string, workers: readonly WorkerFigures[]): FigureSource {
+  const parts = workers.map((w) => w[listener]).filter((l) => l !== undefined);
+  return {
+    withoutBackend: () => {
+      const sum: Record<string, number> = {};
+      for (const p of parts) addCounts(sum, p.withoutBackend);
+      return sum;
+    },
+    backend: (b) => mergeBackend(parts.map((p) => p.backends[b.id]).filter((f) => f !== undefined)),
+  };
+}
+
+function mergeBackend(parts: readonly WorkerBackendFigures[]): BackendFigures {
+  const outcomes: Record<string, number> = {};
+  let total = 0;
+  let failures = 0;
+  let bytesFromClient = 0;
+  let bytesFromBackend = 0;
+  let ejections = 0;
+  let ejectedForMs = 0;
+  let ejectedAgoMs: number | undefined;
+  let ejectedBy = 0;
+  const latency: EncodedBackendLatency[] = [];
+  for (const f of parts) {
+    total += f.total;
+    failures += f.failures;
+    bytesFromClient += f.bytesFromClient;
+    bytesFromBackend += f.bytesFromBackend;
+    ejections += f.ejections;
+    addCounts(outcomes, f.outcomes);
+    if (f.ejectedForMs > 0) {
+      ejectedBy++;
+      ejectedForMs = Math.max(ejectedForMs, f.ejectedForMs);
+      if (f.ejectedAgoMs !== undefined) ejectedAgoMs = Math.max(ejectedAgoMs ?? 0, f.ejectedAgoMs);
+    }
+    if (f.latency !== null) latency.push(f.latency);
+  }
+  return {
+    total,
+    failures,
+    bytesFromClient,
+    bytesFromBackend,
+    ejections,
+    outcomes,
+    ejectedForMs,
+    ejectedAgoMs,
+    ...(ejectedBy > 0 ? { ejectedByWorkers: ejectedBy } : {}),
+    latency: latency.length > 0 ? mergeBackendLatency(latency) : null,
+  };
+}
