@@ -79,7 +79,8 @@ export const listenerOptions = {
     flag: 'backends',
     scope: 'listener',
     group: 'Listener',
-    describe: 'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...]',
+    describe:
+      'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...], dns://NAME:PORT, srv://NAME, k8s://[NS/]SERVICE[:PORT], sentinel://MASTER@HOST:PORT[,HOST:PORT...][?role=replica]',
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
@@ -612,6 +613,18 @@ export const listenerOptions = {
     default: 0,
     defaultText: '0 (never cut)',
     parse: v.durationOrOff,
+  }),
+  sentinelPasswordFile: opt<string | null>({
+    flag: 'sentinel-password-file',
+    freeText: true,
+    scope: 'listener',
+    group: 'Redis Sentinel discovery',
+    describe:
+      'File holding the password sent (AUTH) to the sentinels of sentinel:// (default: the HEADWAY_SENTINEL_PASSWORD environment variable; none if unset)',
+    equivalent: 'Sentinel `requirepass`; redis-py `sentinel_kwargs={"password": ...}`',
+    default: null,
+    defaultText: '(HEADWAY_SENTINEL_PASSWORD)',
+    parse: v.text,
   }),
 } as const;
 

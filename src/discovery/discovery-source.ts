@@ -8,6 +8,8 @@ export interface DiscoverySink {
   onError(reason: string, err: unknown): void;
   /** A configuration problem only the source could see (e.g. an ambiguous port): stop with exit 2. */
   onFatal?(err: Error): void;
+  /** One upstream peer of the source (a Redis sentinel) failed; the source goes on with the others. */
+  onPeerError?(peer: string, reason: string): void;
 }
 
 /** What a source reports about itself in /backends (JSON values only). */
@@ -18,7 +20,7 @@ export type DiscoveryStatus = Readonly<Record<string, string | number | boolean 
  * The proxy never knows which kind it has.
  */
 export interface DiscoverySource {
-  /** `static`, `dns`, `srv`, `k8s`: the `source` label of discovery metrics. */
+  /** `static`, `dns`, `srv`, `k8s`, `sentinel`: the `source` label of discovery metrics. */
   readonly kind: string;
   /** The URI it was made from, for /backends. */
   readonly uri: string;

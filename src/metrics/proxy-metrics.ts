@@ -34,6 +34,8 @@ export interface ListenerMetrics {
   discoveryFailed(source: string, reason: string): void;
   /** Every backend was unhealthy or ejected: traffic went to all of them. */
   panicEntered(): void;
+  /** A Redis sentinel of `sentinel://` discovery failed (connect, timeout, auth, answer). */
+  sentinelFailed?(sentinel: string, reason: string): void;
 }
 
 export interface ProxyMetrics {
