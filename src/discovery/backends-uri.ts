@@ -3,11 +3,7 @@ import { parseHostPort } from '../core/address.ts';
 
 /** A parsed `--backends` URI: the scheme selects the discovery source. */
 export type BackendsSpec =
-  | StaticBackendsSpec
-  | DnsBackendsSpec
-  | SrvBackendsSpec
-  | K8sBackendsSpec
-  | SentinelBackendsSpec;
+  StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec | K8sBackendsSpec | SentinelBackendsSpec;
 
 /**
  * `sentinel://MASTER@HOST:PORT[,HOST:PORT...][?role=master|replica]`, or with
@@ -206,7 +202,9 @@ function parseSentinel(uri: string, rest: string): SentinelBackendsSpec {
   }
   const at = body.indexOf('@');
   if (at < 0) {
-    throw new Error(`"${uri}" has no master name (expected sentinel://MASTER@HOST:PORT[,HOST:PORT...])`);
+    throw new Error(
+      `"${uri}" has no master name (expected sentinel://MASTER@HOST:PORT[,HOST:PORT...])`,
+    );
   }
   const master = body.slice(0, at);
   if (!MASTER_NAME.test(master)) {

@@ -99,8 +99,7 @@ export class Route implements SessionHost {
     this.#closeOnDown =
       config.closeOnDown === 'on' ||
       (config.closeOnDown === 'auto' && config.healthExpect !== null);
-    this.#closeOnLeave =
-      config.backends.scheme === 'sentinel' && config.closeOnDown !== 'off';
+    this.#closeOnLeave = config.backends.scheme === 'sentinel' && config.closeOnDown !== 'off';
     this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({

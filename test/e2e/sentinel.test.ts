@@ -31,10 +31,7 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function cluster(
-  first: number,
-  sentinelPassword?: string,
-): Promise<SentinelCluster> {
+async function cluster(first: number, sentinelPassword?: string): Promise<SentinelCluster> {
   const ip = (n: number): string => `127.0.0.${n}`;
   const c = await SentinelCluster.start({
     master: MASTER,
@@ -59,20 +56,29 @@ async function proxy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Runni
   return p;
 }
 
-/** Earliest `+promoted-slave` seen on any sentinel (wall ms), recorded from the start. */
-async function watchPromotion(
-  c: SentinelCluster,
-): Promise<{ at: () => number | undefined; close: () => void }> {
-  let at: number | undefined;
+/**
+ * When the promotion happened, as the sentinels tell it (wall ms, earliest on
+ * any sentinel): `sent` = `+failover-state-wait-promotion` (the leader has just
+ * sent REPLICAOF NO ONE: the replica is master from here on), `seen` =
+ * `+promoted-slave` (the leader's next INFO saw it; up to a second later).
+ */
+async function watchPromotion(c: SentinelCluster): Promise<{
+  sent: () => number | undefined;
+  seen: () => number | undefined;
+  close: () => void;
+}> {
+  let sent: number | undefined;
+  let seen: number | undefined;
   const subs: RespConnection[] = [];
   for (const s of c.sentinels) {
     const sub = await redisClient(s.host, s.port, c.opts.sentinelPassword);
-    await sub.subscribe(['+promoted-slave'], () => {
-      at ??= Date.now();
+    await sub.subscribe(['+failover-state-wait-promotion', '+promoted-slave'], (channel) => {
+      if (channel === '+promoted-slave') seen ??= Date.now();
+      else sent ??= Date.now();
     });
     subs.push(sub);
   }
-  return { at: () => at, close: () => subs.forEach((s) => s.close()) };
+  return { sent: () => sent, seen: () => seen, close: () => subs.forEach((s) => s.close()) };
 }
 
 interface Ack {
@@ -174,12 +180,15 @@ describe('sentinel:// discovery (real redis-server --sentinel)', () => {
     const writers = startWriters(p.port, 4);
     await new Promise((r) => setTimeout(r, 500));
     await c.failover(c.sentinels[0] as SentinelInstance);
-    const promotedAt = await eventually(() => promotion.at(), 30_000, 10);
+    const seenAt = await eventually(() => promotion.seen(), 30_000, 10);
+    const promotedAt = promotion.sent() ?? seenAt;
     // Every sentinel follows (+switch-master), then a little more writing on the new master.
     const newMasterAddr = await eventually(
       async () => {
         const m = await c.masterAt(c.sentinels[1] as SentinelInstance);
-        return m !== `${oldMaster.host}:${oldMaster.port}` && (await allAgree(c, m)) ? m : undefined;
+        return m !== `${oldMaster.host}:${oldMaster.port}` && (await allAgree(c, m))
+          ? m
+          : undefined;
       },
       30_000,
       100,
@@ -199,14 +208,15 @@ describe('sentinel:// discovery (real redis-server --sentinel)', () => {
     const latest = lost.reduce((m, a) => Math.max(m, a.at - promotedAt), -Infinity);
     console.log(
       `sentinel failover: ${acks.length} writes acknowledged, ${lost.length} lost; ` +
-        `latest lost write ${Number.isFinite(latest) ? `${latest} ms` : '(none)'} after +promoted-slave`,
+        `latest lost write ${Number.isFinite(latest) ? `${latest} ms` : '(none)'} after REPLICAOF NO ONE was sent ` +
+        `(+promoted-slave came ${seenAt - promotedAt} ms after it)`,
     );
     expect(acks.filter((a) => a.at > promotedAt + SLACK_MS).length).toBeGreaterThan(0);
     expect(lateLost).toEqual([]);
     // Headway logged the change.
-    expect(p.logs.some((l) => l.msg === 'sentinel master changed' && l.current === newMasterAddr)).toBe(
-      true,
-    );
+    expect(
+      p.logs.some((l) => l.msg === 'sentinel master changed' && l.current === newMasterAddr),
+    ).toBe(true);
   });
 
   it('?role=replica serves the healthy replicas, and follows a failover', async () => {
@@ -227,19 +237,37 @@ describe('sentinel:// discovery (real redis-server --sentinel)', () => {
       conn.close();
       expect(Array.isArray(role) ? role[0] : role).toBe('slave');
     }
-    // A replica that dies leaves the set once the sentinels mark it down.
-    r2.proc.kill('SIGKILL');
-    await eventually(
-      async () => (JSON.stringify(await backendIds(p)) === JSON.stringify([addr(r1)]) ? true : undefined),
+    const t0 = Date.now();
+    // After a failover, the old master (now a replica) is served, the promoted one is not.
+    await c.failover(c.sentinels[0] as SentinelInstance);
+    const promoted = await eventually(
+      async () => {
+        const now = await c.masterAt(c.sentinels[0] as SentinelInstance);
+        return now !== addr(m) ? now : undefined;
+      },
       20_000,
       100,
     );
-    // After a failover, the old master (now a replica) is served, the promoted one is not.
-    await c.failover(c.sentinels[0] as SentinelInstance);
+    const stillReplica = addr(r1) === promoted ? r2 : r1;
     await eventually(
-      async () => (JSON.stringify(await backendIds(p)) === JSON.stringify([addr(m)]) ? true : undefined),
+      async () =>
+        JSON.stringify(await backendIds(p)) === JSON.stringify([addr(m), addr(stillReplica)].sort())
+          ? true
+          : undefined,
       40_000,
       200,
+    );
+    const t1 = Date.now();
+    // A replica that dies leaves the set once the sentinels mark it down.
+    stillReplica.proc.kill('SIGKILL');
+    await eventually(
+      async () =>
+        JSON.stringify(await backendIds(p)) === JSON.stringify([addr(m)]) ? true : undefined,
+      20_000,
+      100,
+    );
+    console.log(
+      `replica set: failover followed in ${t1 - t0} ms, dead replica left in ${Date.now() - t1} ms`,
     );
   });
 
@@ -287,7 +315,9 @@ describe('sentinel:// discovery (real redis-server --sentinel)', () => {
     const newMasterAddr = await eventually(
       async () => {
         const m = await c.masterAt(s0);
-        return m !== `${oldMaster.host}:${oldMaster.port}` && (await allAgree(c, m)) ? m : undefined;
+        return m !== `${oldMaster.host}:${oldMaster.port}` && (await allAgree(c, m))
+          ? m
+          : undefined;
       },
       30_000,
       100,

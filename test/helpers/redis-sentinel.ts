@@ -8,7 +8,11 @@ import { RespConnection } from '../../src/discovery/sentinel/resp-connection.ts'
 import { eventually, freePortRange } from './sockets.ts';
 
 /** A RESP connection for the tests' own commands (the code under test's client, already unit-tested). */
-export async function redisClient(host: string, port: number, password?: string): Promise<RespConnection> {
+export async function redisClient(
+  host: string,
+  port: number,
+  password?: string,
+): Promise<RespConnection> {
   const c = new RespConnection({
     host,
     port,
@@ -40,7 +44,7 @@ export function fieldsOf(v: RespValue): Record<string, string> {
   const out: Record<string, string> = {};
   if (!Array.isArray(v)) return out;
   const list = v as readonly RespValue[];
-  for (let i = 0; i + 1 < list.length; i += 2) out[String(list[i])] = String(list[i + 1]);
+  for (let i = 0; i + 1 < list.length; i += 2) out[textOf(list[i])] = textOf(list[i + 1]);
   return out;
 }
 
@@ -186,7 +190,12 @@ export class SentinelCluster {
         for (const s of this.sentinels) {
           try {
             const m = fieldsOf(
-              await redisCommand(s.host, s.port, ['SENTINEL', 'master', this.opts.master], this.opts.sentinelPassword),
+              await redisCommand(
+                s.host,
+                s.port,
+                ['SENTINEL', 'master', this.opts.master],
+                this.opts.sentinelPassword,
+              ),
             );
             if (Number(m['num-other-sentinels']) !== this.sentinels.length - 1) return undefined;
             const replicas = await redisCommand(
@@ -198,7 +207,9 @@ export class SentinelCluster {
             if (!Array.isArray(replicas)) return undefined;
             const ok = (replicas as RespValue[])
               .map(fieldsOf)
-              .filter((f) => f['master-link-status'] === 'ok' && !(f['flags'] ?? '').includes('down'));
+              .filter(
+                (f) => f['master-link-status'] === 'ok' && !(f['flags'] ?? '').includes('down'),
+              );
             if (ok.length < want) return undefined;
           } catch {
             return undefined;
@@ -253,4 +264,8 @@ export class SentinelCluster {
 
 function spawnSentinel(s: SentinelInstance): ChildProcess {
   return spawn('redis-server', [s.configFile, '--sentinel'], { stdio: 'ignore' });
+}
+
+function textOf(v: RespValue | undefined): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v);
 }

@@ -10,12 +10,18 @@ import { RespErrorReply, type RespValue } from './resp.ts';
 import { RespConnection, RespConnectionError, type RespFailure } from './resp-connection.ts';
 
 /**
- * Events after which the sentinels are asked again at once. `+promoted-slave`
+ * Events after which the sentinels are asked again at once.
+ * `+failover-state-send-slaveof-noone` / `+failover-state-wait-promotion`: the
+ * leader is promoting a replica (see `promotionInProgress`); `+promoted-slave`
  * is the moment the leader's `get-master-addr-by-name` starts naming the new
- * master; `+switch-master` is when the others follow; the rest change which
- * replicas are healthy.
+ * master; `+switch-master` is when the others follow; `-failover-abort-*`
+ * cancels a promotion; the rest change which replicas are healthy.
  */
 export const SENTINEL_EVENTS = [
+  '+failover-state-send-slaveof-noone',
+  '+failover-state-wait-promotion',
+  '-failover-abort-slave-timeout',
+  '-failover-abort-no-good-slave',
   '+promoted-slave',
   '+switch-master',
   '+failover-end',
@@ -228,7 +234,11 @@ export class SentinelSource implements DiscoverySource {
     for (const p of this.#peers.values()) if (p.answer !== undefined) answers.push(p.answer);
     const chosen = chooseMaster(answers, this.#master);
     if (chosen === undefined) {
-      if (!this.#allDown && this.#peers.size > 0 && [...this.#peers.values()].every((p) => p.down)) {
+      if (
+        !this.#allDown &&
+        this.#peers.size > 0 &&
+        [...this.#peers.values()].every((p) => p.down)
+      ) {
         this.#allDown = true;
         this.#sink.onError(
           'sentinels-unreachable',
@@ -315,6 +325,10 @@ class Peer {
     this.#owner = owner;
   }
 
+  #halted(): boolean {
+    return this.#stopped;
+  }
+
   /** Neither connection is up. */
   get down(): boolean {
     return this.#cmd === undefined && this.#sub === undefined;
@@ -367,7 +381,8 @@ class Peer {
       this.#cmdTimer = this.#retry(++this.#cmdAttempts, () => void this.#openCmd());
       return;
     }
-    if (this.#stopped) {
+    // stop() may have run while connecting.
+    if (this.#halted()) {
       c.close();
       return;
     }
@@ -397,7 +412,8 @@ class Peer {
       this.#subTimer = this.#retry(++this.#subAttempts, () => void this.#openSub());
       return;
     }
-    if (this.#stopped) {
+    // stop() may have run while connecting.
+    if (this.#halted()) {
       c.close();
       return;
     }
@@ -467,21 +483,22 @@ class Peer {
     const wantReplicas = spec.role === 'replica';
     let addr: RespValue;
     let info: RespValue;
-    let replicas: RespValue = null;
+    let replicas: RespValue;
     try {
       // Pipelined: one round trip.
-      const pending = [
+      [addr, info, replicas] = await Promise.all([
         c.command(['SENTINEL', 'get-master-addr-by-name', spec.master]),
         c.command(['SENTINEL', 'master', spec.master]),
-        ...(wantReplicas ? [c.command(['SENTINEL', 'replicas', spec.master])] : []),
-      ];
-      [addr = null, info = null, replicas = null] = await Promise.all(pending);
+        c.command(['SENTINEL', 'replicas', spec.master]),
+      ]);
     } catch {
       // The connection's close handler counts and reconnects.
       return;
     }
     if (this.#stopped || this.#cmd !== c) return;
-    const master = parseMasterAddr(addr);
+    const fields = pairs(info);
+    const promoting = promotionInProgress(fields, replicas);
+    const master = promoting ?? parseMasterAddr(addr);
     if (master === undefined) {
       const unknown = addr === null || info instanceof RespErrorReply;
       this.#failed(
@@ -495,15 +512,16 @@ class Peer {
       this.#owner.decide();
       return;
     }
-    const fields = pairs(info);
-    const epoch = Number(fields.get('config-epoch') ?? 0);
+    const configEpoch = Number(fields.get('config-epoch') ?? 0);
+    // A promotion under way is newer than the configuration it replaces, older than any later one.
+    const epoch = (Number.isFinite(configEpoch) ? configEpoch : 0) + (promoting ? 0.5 : 0);
     const prev = this.answer;
     const same = prev !== undefined && prev.host === master.host && prev.port === master.port;
     this.answer = {
       sentinel: this.id,
       host: master.host,
       port: master.port,
-      epoch: Number.isFinite(epoch) ? epoch : 0,
+      epoch,
       changedAtMs: same ? prev.changedAtMs : this.#owner.nowMs(),
     };
     if (wantReplicas) this.replicas = healthyReplicas(replicas);
@@ -515,9 +533,47 @@ function parseMasterAddr(v: RespValue): ReplicaAddress | undefined {
   if (!Array.isArray(v) || v.length !== 2) return undefined;
   const [host, portText] = v as readonly RespValue[];
   const port = Number(portText);
-  if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+  if (
+    typeof host !== 'string' ||
+    host === '' ||
+    !Number.isInteger(port) ||
+    port < 1 ||
+    port > 65535
+  )
     return undefined;
   return { host, port };
+}
+
+/** Failover states in which the leader has sent (or is sending now) `REPLICAOF NO ONE`. */
+const PROMOTING_STATES = new Set(['send_slaveof_noone', 'wait_promotion']);
+
+/**
+ * The replica this sentinel is promoting right now, if any. Between
+ * `REPLICAOF NO ONE` and the next INFO the leader reads from it (up to a
+ * second), `get-master-addr-by-name` still names the old master, which keeps
+ * acknowledging writes that the new master will never have. Following the
+ * promotion from its first step instead turns those lost writes into a few
+ * retryable READONLY errors (the replica may get writes a moment before it
+ * executes the command); an aborted failover reverts to the old master.
+ */
+export function promotionInProgress(
+  masterFields: ReadonlyMap<string, string>,
+  replicas: RespValue,
+): ReplicaAddress | undefined {
+  if (!(masterFields.get('flags') ?? '').split(',').includes('failover_in_progress'))
+    return undefined;
+  if (!PROMOTING_STATES.has(masterFields.get('failover-state') ?? '')) return undefined;
+  if (!Array.isArray(replicas)) return undefined;
+  for (const item of replicas as readonly RespValue[]) {
+    const f = pairs(item);
+    if (!(f.get('flags') ?? '').split(',').includes('promoted')) continue;
+    const host = f.get('ip');
+    const port = Number(f.get('port'));
+    if (host === undefined || host === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+      return undefined;
+    return { host, port };
+  }
+  return undefined;
 }
 
 /** A flat `[key, value, key, value...]` reply as a map. */
