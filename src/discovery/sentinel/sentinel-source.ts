@@ -7,7 +7,7 @@ import type { SentinelBackendsSpec } from '../backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
 import { addressOf, chooseMaster, type MasterAnswer } from './choose-master.ts';
 import { RespErrorReply, type RespValue } from './resp.ts';
-import { RespConnection, RespConnectionError, type RespFailure } from './resp-connection.ts';
+import { RespConnection, RespConnectionError } from './resp-connection.ts';
 
 /**
  * Events after which the sentinels are asked again at once.
@@ -329,9 +329,9 @@ class Peer {
     return this.#stopped;
   }
 
-  /** Neither connection is up. */
+  /** Its query connection failed and is not back (not merely still connecting at start). */
   get down(): boolean {
-    return this.#cmd === undefined && this.#sub === undefined;
+    return this.#cmd === undefined && this.#cmdAttempts > 0;
   }
 
   describe(): string {
@@ -373,12 +373,14 @@ class Peer {
       await c.open((err) => {
         if (this.#cmd !== c) return;
         this.#cmd = undefined;
-        this.#lost(err);
         this.#cmdTimer = this.#retry(++this.#cmdAttempts, () => void this.#openCmd());
+        this.#lost(err);
       });
     } catch (err) {
       this.#failed(err);
       this.#cmdTimer = this.#retry(++this.#cmdAttempts, () => void this.#openCmd());
+      // Unreachable from the start: the source may now have no sentinel at all.
+      this.#owner.decide();
       return;
     }
     // stop() may have run while connecting.
@@ -441,9 +443,9 @@ class Peer {
   }
 
   /** Count the error; log it with the sentinel's address, at most once per window. */
-  #failed(err: unknown): void {
+  #failed(err: unknown, why?: 'unknown-master' | 'bad-reply'): void {
     if (this.#stopped) return;
-    const reason: RespFailure | 'other' = err instanceof RespConnectionError ? err.reason : 'other';
+    const reason: string = why ?? (err instanceof RespConnectionError ? err.reason : 'other');
     this.errors++;
     this.#owner.peerFailed(this, reason);
     const now = this.#owner.nowMs();
@@ -507,6 +509,7 @@ class Peer {
             ? `sentinel does not monitor a master named "${spec.master}"`
             : `unexpected reply to get-master-addr-by-name`,
         ),
+        unknown ? 'unknown-master' : 'bad-reply',
       );
       this.answer = undefined;
       this.#owner.decide();
