@@ -5,7 +5,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RespErrorReply, type RespValue } from '../../src/discovery/sentinel/resp.ts';
 import type { RespConnection } from '../../src/discovery/sentinel/resp-connection.ts';
 import type { BackendsReport } from '../../src/admin/backends-report.ts';
-import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
+import { runHeadway, startProxy, type RunningProxy } from '../helpers/headway-process.ts';
+import { Dnsmasq } from '../helpers/dnsmasq.ts';
 import {
   redisClient,
   redisCommand,
@@ -31,13 +32,18 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function cluster(first: number, sentinelPassword?: string): Promise<SentinelCluster> {
+async function cluster(
+  first: number,
+  sentinelPassword?: string,
+  sharedSentinelPort?: boolean,
+): Promise<SentinelCluster> {
   const ip = (n: number): string => `127.0.0.${n}`;
   const c = await SentinelCluster.start({
     master: MASTER,
     redisHosts: [ip(first), ip(first + 1), ip(first + 2)],
     sentinelHosts: [ip(first + 3), ip(first + 4), ip(first + 5)],
     sentinelPassword,
+    sharedSentinelPort,
   });
   cleanups.push(() => c.stop());
   await c.ready();
@@ -269,6 +275,64 @@ describe('sentinel:// discovery (real redis-server --sentinel)', () => {
     console.log(
       `replica set: failover followed in ${t1 - t0} ms, dead replica left in ${Date.now() - t1} ms`,
     );
+  });
+
+  it('finds the sentinels through DNS (dns://NAME:PORT, a headless Service) and follows a failover', async () => {
+    const c = await cluster(171, undefined, true);
+    const name = 'redis-sentinel.prod.svc.cluster.local';
+    const dns = new Dnsmasq({ ttl: 1, hosts: c.sentinels.map((s) => `${s.host} ${name}`) });
+    await dns.start();
+    cleanups.push(() => dns.dispose());
+    const port = c.sentinels[0]?.port ?? 0;
+    const p = await proxy([
+      '--dns-server',
+      dns.server,
+      '--backends',
+      `sentinel://${MASTER}@dns://${name}:${port}`,
+    ]);
+    const [m] = c.redis;
+    if (m === undefined) throw new Error('no redis');
+    await eventually(async () =>
+      JSON.stringify(await backendIds(p)) === JSON.stringify([`${m.host}:${m.port}`])
+        ? true
+        : undefined,
+    );
+    await eventually(async () => {
+      const r = await getJson<BackendsReport>(`${p.adminUrl}/backends`);
+      return r.listeners[0]?.source['sentinelsAnswering'] === 3 ? true : undefined;
+    });
+    await c.failover(c.sentinels[2] as SentinelInstance);
+    const moved = await eventually(
+      async () => {
+        const ids = await backendIds(p);
+        return ids.length === 1 && ids[0] !== `${m.host}:${m.port}` ? ids[0] : undefined;
+      },
+      20_000,
+      50,
+    );
+    const [host = '', mport = ''] = moved.split(':');
+    await eventually(async () =>
+      (await roleOf(host, Number(mport))) === 'master' ? true : undefined,
+    );
+    expect(await redisCommand('127.0.0.1', p.port, ['SET', 'k', 'v'])).toBe('OK');
+  });
+
+  it('refuses a bad sentinel:// URI and an unreadable password file (exit 2, naming the field)', async () => {
+    const bad = await runHeadway(['--backends', 'sentinel://10.0.0.1:26379', '--admin', 'off']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--backends');
+    const noFile = await runHeadway([
+      '--listen',
+      '127.0.0.1:0',
+      '--admin',
+      'off',
+      '--backends',
+      'sentinel://m@127.0.0.1:1',
+      '--sentinel-password-file',
+      '/nonexistent/headway-sentinel-password',
+    ]);
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr + noFile.stdout).toContain('--sentinel-password-file');
   });
 
   it('authenticates, keeps the last master while every sentinel is down, survives a sentinel restart during a failover', async () => {

@@ -69,6 +69,8 @@ export interface ClusterOptions {
   readonly master: string;
   /** `requirepass` on the sentinels (and how they authenticate to each other). */
   readonly sentinelPassword?: string;
+  /** Every sentinel on the same port (distinct addresses), like the pods of a headless Service. */
+  readonly sharedSentinelPort?: boolean;
 }
 
 async function waitListening(host: string, port: number, password?: string): Promise<void> {
@@ -125,8 +127,8 @@ export class SentinelCluster {
     }
     for (const r of this.redis) await waitListening(r.host, r.port);
     for (const [i, host] of sentinelHosts.entries()) {
-      const port = base + redisHosts.length + i;
-      const configFile = join(this.dir, `sentinel-${port}.conf`);
+      const port = base + redisHosts.length + (this.opts.sharedSentinelPort === true ? 0 : i);
+      const configFile = join(this.dir, `sentinel-${host}-${port}.conf`);
       const lines = [
         `port ${port}`,
         `bind ${host}`,

@@ -131,7 +131,10 @@ export class SentinelSource implements DiscoverySource {
       onError: (reason, err) => sink.onError(`sentinel-lookup-${reason}`, err),
       onFatal: (err) => sink.onFatal?.(err),
     });
-    this.#timer = setInterval(() => this.#queryAll(), this.#timing.refreshMs);
+    this.#timer = setInterval(() => {
+      this.#queryAll();
+      for (const p of this.#peers.values()) p.pingSubscriber();
+    }, this.#timing.refreshMs);
     this.#timer.unref();
   }
 
@@ -311,6 +314,7 @@ class Peer {
   #subTimer: NodeJS.Timeout | undefined;
   #querying = false;
   #again = false;
+  #pinging = false;
   #stopped = false;
   answer: MasterAnswer | undefined;
   replicas: ReplicaAddress[] | undefined;
@@ -461,6 +465,23 @@ class Peer {
       suppressed: this.#suppressed,
     });
     this.#suppressed = 0;
+  }
+
+  /**
+   * A subscriber connection only receives: PING it (allowed in subscribe mode)
+   * so that a sentinel that vanished without a FIN is noticed by the command
+   * timeout, and the connection rebuilt, instead of silently missing events.
+   */
+  pingSubscriber(): void {
+    const sub = this.#sub;
+    if (sub === undefined || this.#pinging) return;
+    this.#pinging = true;
+    sub
+      .command(['PING'])
+      .catch(() => undefined)
+      .finally(() => {
+        this.#pinging = false;
+      });
   }
 
   /** Ask this sentinel for the master (and replicas); coalesces while one query runs. */
