@@ -10,7 +10,12 @@ import { createLogger, type Logger } from '../../core/logger.ts';
 import { parseBackendsUri, type SentinelBackendsSpec } from '../backends-uri.ts';
 import { StaticSource } from '../static-source.ts';
 import { RespErrorReply, RespParser, type RespValue } from './resp.ts';
-import { SentinelSource, healthyReplicas, promotionInProgress } from './sentinel-source.ts';
+import {
+  MAX_SENTINELS,
+  SentinelSource,
+  healthyReplicas,
+  promotionInProgress,
+} from './sentinel-source.ts';
 
 /** A RESP reply for the fake: strings are bulk strings. */
 type Reply = string | number | null | { err: string } | readonly Reply[];
@@ -378,5 +383,39 @@ describe('reading SENTINEL replies', () => {
         reply({ ip: 'r', port: '7', flags: 'slave' }),
       ),
     ).toBeUndefined();
+  });
+});
+
+describe('SentinelSource limits', () => {
+  it('connects to at most MAX_SENTINELS sentinels, whatever DNS lists', async () => {
+    const endpoints = Array.from({ length: 40 }, (_, i) => ({
+      id: `s${i}`,
+      address: '127.0.0.1',
+      port: 1 + i,
+      weight: 1,
+      state: 'ready' as const,
+    }));
+    const spec = parseBackendsUri('sentinel://m@127.0.0.1:1') as SentinelBackendsSpec;
+    const logs: string[] = [];
+    const source = new SentinelSource({
+      spec,
+      finder: {
+        kind: 'dns',
+        uri: 'dns://x:1',
+        start: (sink) => sink.onSnapshot({ endpoints, updatedAtMs: 0 }),
+        stop: () => undefined,
+      },
+      passwordFile: null,
+      env: {},
+      clock,
+      random: () => 0.5,
+      logger: createLogger({ level: 'warn', format: 'json', write: (l) => logs.push(l) }),
+      timing: { backoffMinMs: 60_000, backoffMaxMs: 60_000, refreshMs: 60_000 },
+    });
+    cleanup.push(() => source.stop());
+    await source.init();
+    source.start({ onSnapshot: () => undefined, onError: () => undefined });
+    expect(String(source.status()['sentinels']).split(', ')).toHaveLength(MAX_SENTINELS);
+    expect(logs.join('')).toContain('too many sentinels');
   });
 });

@@ -35,6 +35,13 @@ export const SENTINEL_EVENTS = [
   '+convert-to-slave',
 ] as const;
 
+/**
+ * Sentinels connected to at most (two connections each). A deployment has 3
+ * or 5; a DNS name that suddenly lists thousands of addresses must not turn
+ * into thousands of connections.
+ */
+export const MAX_SENTINELS = 16;
+
 /** Environment variable holding the sentinels' password (when no file is given). */
 export const SENTINEL_PASSWORD_ENV = 'HEADWAY_SENTINEL_PASSWORD';
 
@@ -94,6 +101,7 @@ export class SentinelSource implements DiscoverySource {
   #masterEpoch: number | undefined;
   #lastChangeMs: number | undefined;
   #allDown = false;
+  #warnedTooMany = false;
 
   constructor(opts: SentinelSourceOptions) {
     this.uri = opts.spec.uri;
@@ -165,7 +173,24 @@ export class SentinelSource implements DiscoverySource {
   #setSentinels(endpoints: readonly Endpoint[]): void {
     if (this.#stopped) return;
     const wanted = new Map<string, Endpoint>();
-    for (const e of endpoints) wanted.set(addressOf({ host: e.address, port: e.port }), e);
+    const sorted = [...endpoints].sort((a, b) =>
+      addressOf({ host: a.address, port: a.port }).localeCompare(
+        addressOf({ host: b.address, port: b.port }),
+      ),
+    );
+    for (const e of sorted) {
+      if (wanted.size >= MAX_SENTINELS) {
+        if (!this.#warnedTooMany) {
+          this.#warnedTooMany = true;
+          this.#opts.logger.warn('too many sentinels; using the first ones', {
+            found: endpoints.length,
+            using: MAX_SENTINELS,
+          });
+        }
+        break;
+      }
+      wanted.set(addressOf({ host: e.address, port: e.port }), e);
+    }
     for (const [id, peer] of this.#peers) {
       if (!wanted.has(id)) {
         peer.stop();
