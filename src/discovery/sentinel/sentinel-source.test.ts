@@ -49,6 +49,8 @@ class FakeSentinel {
   /** Commands per connection, in order (AUTH's argument included, to check it came first). */
   readonly connections: string[][] = [];
   readonly #subscribers = new Set<Socket>();
+  /** Subscribers stop answering PING (a sentinel gone without a FIN). */
+  muteSubscribers = false;
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   port = 0;
@@ -81,6 +83,8 @@ class FakeSentinel {
           s.write(encode(authed ? 'OK' : { err: 'WRONGPASS invalid username-password pair' }));
         } else if (!authed) {
           s.write(encode({ err: 'NOAUTH Authentication required.' }));
+        } else if (name === 'PING') {
+          if (!(this.muteSubscribers && this.#subscribers.has(s))) s.write(encode(['pong', '']));
         } else if (name === 'SUBSCRIBE') {
           this.#subscribers.add(s);
           args.slice(1).forEach((ch, i) => s.write(encode(['subscribe', ch, i + 1])));
@@ -318,6 +322,19 @@ describe('SentinelSource', () => {
     await until(() => h.last()?.join() === '10.0.0.2:6379,10.0.0.6:6379');
     a.state.replicas = [{ ip: '10.0.0.6', port: '6379', flags: 'slave,o_down' }];
     await until(() => h.last()?.join() === '');
+  });
+
+  it('rebuilds a subscriber connection that stops answering PING', async () => {
+    const [a] = await fakes(1);
+    if (a === undefined) throw new Error('fakes');
+    const h = await harness([a], { refreshMs: 100 });
+    await until(() => a.subscribers === 1);
+    const subscribes = (): number =>
+      a.connections.filter((c) => c.some((cmd) => cmd.startsWith('SUBSCRIBE'))).length;
+    expect(subscribes()).toBe(1);
+    a.muteSubscribers = true;
+    await until(() => subscribes() >= 2, 5000);
+    expect(h.peerErrors).toContain(`127.0.0.1:${a.port} timeout`);
   });
 
   it('a sentinel that does not know the master is an error, not an empty set', async () => {
