@@ -403,6 +403,65 @@ describe('reading SENTINEL replies', () => {
   });
 });
 
+describe('SentinelSource against a hostile sentinel', () => {
+  it('drops a connection that sends garbage or an endless reply, counts it, and keeps the other sentinel', async () => {
+    const [good] = await fakes(1);
+    if (good === undefined) throw new Error('fakes');
+    let n = 0;
+    const open = new Set<Socket>();
+    const evil = createServer((s) => {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('error', () => undefined);
+      // Read (and drop) what the client sends, so that its close is seen.
+      s.resume();
+      // Alternately: a bad type byte, and a bulk string far beyond the parser's bound.
+      if (n++ % 2 === 0) s.write('?what\r\n');
+      else s.write(`$${64 * 1024 * 1024}\r\n` + 'x'.repeat(2 * 1024 * 1024));
+    });
+    evil.listen({ host: '127.0.0.1', port: 0 });
+    await once(evil, 'listening');
+    cleanup.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of open) s.destroy();
+          evil.close(() => r());
+        }),
+    );
+    const evilPort = (evil.address() as AddressInfo).port;
+    const spec = parseBackendsUri(
+      `sentinel://m@127.0.0.1:${good.port},127.0.0.1:${evilPort}`,
+    ) as SentinelBackendsSpec;
+    if (spec.sentinels.scheme !== 'static') throw new Error('static expected');
+    const snapshots: EndpointSnapshot[] = [];
+    const peerErrors: string[] = [];
+    const source = new SentinelSource({
+      spec,
+      finder: new StaticSource(spec.sentinels, clock),
+      passwordFile: null,
+      env: {},
+      clock,
+      random: () => 0.5,
+      logger: createLogger({ level: 'error', format: 'json', write: () => undefined }),
+      timing: { refreshMs: 50, backoffMinMs: 20, backoffMaxMs: 50, commandTimeoutMs: 500 },
+    });
+    cleanup.push(() => source.stop());
+    await source.init();
+    source.start({
+      onSnapshot: (s) => snapshots.push(s),
+      onError: () => undefined,
+      onPeerError: (peer, reason) => peerErrors.push(`${peer} ${reason}`),
+    });
+    await until(
+      () =>
+        snapshots.length > 0 &&
+        peerErrors.filter((e) => e === `127.0.0.1:${evilPort} protocol`).length >= 2,
+    );
+    expect(snapshots.at(-1)?.endpoints.map((e) => e.id)).toEqual(['10.0.0.1:6379']);
+    expect(source.status()['sentinelsAnswering']).toBe(1);
+  });
+});
+
 describe('SentinelSource limits', () => {
   it('connects to at most MAX_SENTINELS sentinels, whatever DNS lists', async () => {
     const endpoints = Array.from({ length: 40 }, (_, i) => ({
