@@ -62,7 +62,7 @@ const badInputs: readonly BadInput[] = [
   {
     what: 'unknown --backends scheme',
     args: [...SAFE, '--backends', 'dsn://x:1'],
-    line: /^--backends: unknown scheme "dsn" \(expected one of: static:\/\/, dns:\/\/, srv:\/\/, k8s:\/\/\)$/,
+    line: /^--backends: unknown scheme "dsn" \(expected one of: static:\/\/, dns:\/\/, srv:\/\/, k8s:\/\/, sentinel:\/\/\)$/,
   },
   {
     what: 'bad --backends weight',

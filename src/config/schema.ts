@@ -93,7 +93,7 @@ export const listenerOptions = {
     scope: 'listener',
     group: 'Listener',
     describe:
-      'Where backends come from: static://HOST:PORT[=WEIGHT][,...], dns://NAME:PORT, srv://_PORTNAME._tcp.NAME or k8s://[NAMESPACE/]SERVICE[:PORT]',
+      'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...], dns://NAME:PORT, srv://NAME, k8s://[NS/]SERVICE[:PORT], sentinel://MASTER@HOST:PORT[,HOST:PORT...][?role=replica]',
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
@@ -682,6 +682,18 @@ export const listenerOptions = {
     default: 0,
     defaultText: '0 (never cut)',
     parse: v.durationOrOff,
+  }),
+  sentinelPasswordFile: opt<string | null>({
+    flag: 'sentinel-password-file',
+    freeText: true,
+    scope: 'listener',
+    group: 'Redis Sentinel discovery',
+    describe:
+      'File holding the password sent (AUTH) to the sentinels of sentinel:// (default: the HEADWAY_SENTINEL_PASSWORD environment variable; none if unset)',
+    equivalent: 'Sentinel `requirepass`; redis-py `sentinel_kwargs={"password": ...}`',
+    default: null,
+    defaultText: '(HEADWAY_SENTINEL_PASSWORD)',
+    parse: v.text,
   }),
 } as const;
 

@@ -2,7 +2,24 @@ import { isIP } from 'node:net';
 import { parseHostPort } from '../core/address.ts';
 
 /** A parsed `--backends` URI: the scheme selects the discovery source. */
-export type BackendsSpec = StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec | K8sBackendsSpec;
+export type BackendsSpec =
+  StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec | K8sBackendsSpec | SentinelBackendsSpec;
+
+/**
+ * `sentinel://MASTER@HOST:PORT[,HOST:PORT...][?role=master|replica]`, or with
+ * the sentinels found through DNS: `sentinel://MASTER@dns://NAME:PORT`,
+ * `sentinel://MASTER@srv://_PORT._tcp.NAME`. The backends are the Redis
+ * master (or its healthy replicas) that the sentinels name.
+ */
+export interface SentinelBackendsSpec {
+  readonly scheme: 'sentinel';
+  readonly uri: string;
+  /** The name in `sentinel monitor NAME ...`. */
+  readonly master: string;
+  readonly role: 'master' | 'replica';
+  /** Where the sentinels are: a fixed list, or a DNS/SRV name. */
+  readonly sentinels: StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec;
+}
 
 /** `k8s://[NAMESPACE/]SERVICE[:PORT]`: EndpointSlices of a Service from the Kubernetes API. */
 export interface K8sBackendsSpec {
@@ -44,7 +61,7 @@ export interface StaticBackendsSpec {
   readonly backends: readonly StaticBackendSpec[];
 }
 
-export const SUPPORTED_SCHEMES = ['static', 'dns', 'srv', 'k8s'] as const;
+export const SUPPORTED_SCHEMES = ['static', 'dns', 'srv', 'k8s', 'sentinel'] as const;
 
 export const MAX_WEIGHT = 1000;
 
@@ -68,6 +85,8 @@ export function parseBackendsUri(uri: string): BackendsSpec {
       return parseSrv(uri, rest);
     case 'k8s':
       return parseK8s(uri, rest);
+    case 'sentinel':
+      return parseSentinel(uri, rest);
     default:
       throw new Error(
         `unknown scheme "${scheme}" (expected one of: ${SUPPORTED_SCHEMES.map((s) => `${s}://`).join(', ')})`,
@@ -162,4 +181,51 @@ function parseK8s(uri: string, rest: string): K8sBackendsSpec {
     }
   }
   return { scheme: 'k8s', uri, namespace, service, port };
+}
+
+/** Sentinel master names: what `sentinel monitor` accepts in practice, without spaces or `@`. */
+const MASTER_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function parseSentinel(uri: string, rest: string): SentinelBackendsSpec {
+  const q = rest.indexOf('?');
+  const body = q >= 0 ? rest.slice(0, q) : rest;
+  let role: 'master' | 'replica' = 'master';
+  if (q >= 0) {
+    for (const param of rest.slice(q + 1).split('&')) {
+      const [key = '', value = ''] = param.split('=', 2);
+      if (key !== 'role') throw new Error(`unknown sentinel:// parameter "${key}" (expected role)`);
+      if (value !== 'master' && value !== 'replica') {
+        throw new Error(`role "${value}" is not master or replica`);
+      }
+      role = value;
+    }
+  }
+  const at = body.indexOf('@');
+  if (at < 0) {
+    throw new Error(
+      `"${uri}" has no master name (expected sentinel://MASTER@HOST:PORT[,HOST:PORT...])`,
+    );
+  }
+  const master = body.slice(0, at);
+  if (!MASTER_NAME.test(master)) {
+    throw new Error(`"${master}" is not a master name (letters, digits, _ . : -)`);
+  }
+  const where = body.slice(at + 1);
+  const inner = /^(dns|srv):\/\/(.*)$/i.exec(where);
+  let sentinels: SentinelBackendsSpec['sentinels'];
+  if (inner !== null) {
+    const innerUri = `${(inner[1] ?? '').toLowerCase()}://${inner[2] ?? ''}`;
+    sentinels =
+      inner[1]?.toLowerCase() === 'dns'
+        ? parseDns(innerUri, inner[2] ?? '')
+        : parseSrv(innerUri, inner[2] ?? '');
+  } else {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(where)) {
+      throw new Error('sentinels are HOST:PORT[,HOST:PORT...], dns://NAME:PORT or srv://NAME');
+    }
+    const backends = parseStaticList(where);
+    if (backends.some((b) => b.weight !== 1)) throw new Error('sentinel addresses take no weight');
+    sentinels = { scheme: 'static', uri: `static://${where}`, backends };
+  }
+  return { scheme: 'sentinel', uri, master, role, sentinels };
 }

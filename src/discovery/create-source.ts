@@ -5,6 +5,7 @@ import type { BackendsSpec } from './backends-uri.ts';
 import type { DiscoverySource } from './discovery-source.ts';
 import { DnsSource } from './dns/dns-source.ts';
 import { LazyK8sSource } from './kubernetes/lazy-k8s-source.ts';
+import { SentinelSource } from './sentinel/sentinel-source.ts';
 import { StaticSource } from './static-source.ts';
 
 export interface DiscoveryDeps {
@@ -39,6 +40,17 @@ export function createDiscoverySource(
         clock: deps.clock,
         random: deps.random,
         logger: deps.logger.child({ listener: settings.name, source: spec.scheme }),
+      });
+    case 'sentinel':
+      return new SentinelSource({
+        spec,
+        // The sentinels are found like any backends: a fixed list, or DNS (a headless Service).
+        finder: createDiscoverySource(spec.sentinels, settings, deps),
+        passwordFile: settings.sentinelPasswordFile,
+        env: deps.env,
+        clock: deps.clock,
+        random: deps.random,
+        logger: deps.logger.child({ listener: settings.name, master: spec.master }),
       });
     case 'k8s':
       return new LazyK8sSource({

@@ -13,6 +13,8 @@ export interface DiscoverySink {
   onError(reason: string, err: unknown, info?: DiscoveryErrorInfo): void;
   /** A configuration problem only the source could see (e.g. an ambiguous port): stop with exit 2. */
   onFatal?(err: Error): void;
+  /** One upstream peer of the source (a Redis sentinel) failed; the source goes on with the others. */
+  onPeerError?(peer: string, reason: string): void;
 }
 
 export interface DiscoveryErrorInfo {
@@ -27,7 +29,7 @@ export type DiscoveryStatus = Readonly<Record<string, string | number | boolean 
  * The proxy never knows which kind it has.
  */
 export interface DiscoverySource {
-  /** `static`, `dns`, `srv`, `k8s`: the `source` label of discovery metrics. */
+  /** `static`, `dns`, `srv`, `k8s`, `sentinel`: the `source` label of discovery metrics. */
   readonly kind: string;
   /** The URI it was made from, for /backends. */
   readonly uri: string;

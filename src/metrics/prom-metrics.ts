@@ -52,6 +52,7 @@ export class PromMetrics implements ProxyMetrics {
   readonly panics: Counter<'listener'>;
   readonly queued: Gauge<'listener'>;
   readonly accessLogDropped: Counter;
+  readonly sentinelErrors: Counter<'listener' | 'sentinel' | 'reason'>;
   #countQueued: () => Iterable<{ listener: string; count: number }> = () => [];
   #countBackends: () => Iterable<BackendStateCount> = () => [];
   readonly #listeners = new Map<string, PromListenerMetrics>();
@@ -193,6 +194,12 @@ export class PromMetrics implements ProxyMetrics {
           this.set({ listener: c.listener, state: c.state }, c.count);
       },
     });
+    this.sentinelErrors = new Counter({
+      name: 'headway_sentinel_errors_total',
+      help: 'Failed connections, queries and answers of each Redis sentinel (sentinel:// discovery), by listener, sentinel address and reason',
+      labelNames: ['listener', 'sentinel', 'reason'],
+      registers: [this.registry],
+    });
   }
 
   /** Where `headway_queued_connections{listener}` reads its values at scrape time. */
@@ -266,6 +273,10 @@ class PromListenerMetrics implements ListenerMetrics {
 
   outcomesWithoutBackend(): ReadonlyMap<Outcome, number> {
     return this.#none.byOutcome;
+  }
+
+  sentinelFailed(sentinel: string, reason: string): void {
+    this.#prom.sentinelErrors.inc({ listener: this.#name, sentinel, reason });
   }
 }
 

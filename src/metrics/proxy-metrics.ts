@@ -38,6 +38,8 @@ export interface ListenerMetrics {
   panicEntered(): void;
   /** Connections closed without a backend, by outcome (for `/backends`; absent in test doubles). */
   outcomesWithoutBackend?(): ReadonlyMap<Outcome, number>;
+  /** A Redis sentinel of `sentinel://` discovery failed (connect, timeout, auth, answer). */
+  sentinelFailed?(sentinel: string, reason: string): void;
 }
 
 export interface ProxyMetrics {

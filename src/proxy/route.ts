@@ -62,6 +62,12 @@ export class Route implements SessionHost {
   #retired = false;
   /** Close a backend's connections when it fails its checks (`--close-on-down`). */
   readonly #closeOnDown: boolean;
+  /**
+   * Close the connections of a backend that leaves discovery at once: for
+   * `sentinel://`, leaving means "no longer the master", a role change like a
+   * failed role check (`--close-on-down`, on by default there).
+   */
+  readonly #closeOnLeave: boolean;
   /** Sweeps sessions for idle and half-close timeouts (Session.checkQuiet); undefined when neither is set. */
   #quietSweep: NodeJS.Timeout | undefined;
 
@@ -98,6 +104,7 @@ export class Route implements SessionHost {
     this.sniPattern = config.routeBy === 'sni' ? config.sniPattern : null;
     this.sniStrict = config.sniStrict;
     this.#closeOnDown = closesOnDown(config);
+    this.#closeOnLeave = config.backends.scheme === 'sentinel' && config.closeOnDown !== 'off';
     this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({
@@ -189,7 +196,12 @@ export class Route implements SessionHost {
           selectors.length === 0
             ? full
             : { ...full, endpoints: full.endpoints.filter((e) => matchesSelectors(e, selectors)) };
+        const leaving = this.#closeOnLeave ? this.#listedIds() : undefined;
         this.pool.applySnapshot(snapshot);
+        if (leaving !== undefined) {
+          for (const e of snapshot.endpoints) leaving.delete(e.id);
+          for (const id of leaving) this.pool.closeConnections(id);
+        }
         this.checker?.setTargets(
           snapshot.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port })),
         );
@@ -223,7 +235,17 @@ export class Route implements SessionHost {
       onFatal: (err) => {
         this.#deps.onFatal(err);
       },
+      onPeerError: (peer, reason) => {
+        this.metrics.sentinelFailed?.(peer, reason);
+      },
     });
+  }
+
+  /** Ids of the backends discovery lists now. */
+  #listedIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const b of this.pool.backends()) if (b.listed) ids.add(b.id);
+    return ids;
   }
 
   /**
