@@ -33,7 +33,7 @@ describe('a Node.js older than engines', () => {
   it('lets a supported version through', async () => {
     const [code, out] = await runAs('24.1.0', ['--version']);
     expect(code).toBe(0);
-    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(out.trim()).toMatch(/^headway \d+\.\d+\.\d+/);
   });
 
   it('draws the line where package.json engines does', () => {
