@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { PromMetrics } from '../metrics/prom-metrics.ts';
 import { ConnectionGate } from '../proxy/connection-gate.ts';
+import { FdBudget } from '../proxy/fd-budget.ts';
 import { ListenerRegistry } from '../proxy/listener-registry.ts';
 import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
@@ -73,7 +74,11 @@ export class ProxyApp {
       clock: deps.clock ?? systemClock,
       logger: deps.logger,
       metrics: this.metrics,
-      gate: new ConnectionGate(config.process.maxConnections, config.process.rejectOverLimit),
+      gate: new ConnectionGate(
+        config.process.maxConnections,
+        config.process.rejectOverLimit,
+        FdBudget.forThisProcess(config.process.fdReserve),
+      ),
       random: Math.random,
       env: deps.env ?? process.env,
       ...(deps.feed === undefined ? {} : { feed: deps.feed }),

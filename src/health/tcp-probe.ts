@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { errnoCode, errorMessage } from '../core/errors.ts';
+import { localErrorKind } from '../core/local-errors.ts';
 import type { CheckExpect } from './check-string.ts';
 
 /**
@@ -52,6 +53,11 @@ export interface ProbeResult {
   readonly reason: string;
   /** Time from the start of the probe to its outcome. */
   readonly ms: number;
+  /**
+   * Set when the probe failed for lack of a local resource (`emfile`,
+   * `enfile`, `enobufs`, `enomem`): the check says nothing about the backend.
+   */
+  readonly local?: string;
 }
 
 /**
@@ -78,7 +84,11 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       });
     } catch (err) {
       // Synchronous argument errors (a bad port) still make a failed check, not a throw.
-      resolve({ ok: false, reason: `connect error ${errnoCode(err) ?? errorMessage(err)}`, ms: 0 });
+      const reason = `connect error ${errnoCode(err) ?? errorMessage(err)}`;
+      const local = localErrorKind(err);
+      resolve(
+        local === undefined ? { ok: false, reason, ms: 0 } : { ok: false, reason, ms: 0, local },
+      );
       return;
     }
     let connected = false;
@@ -87,7 +97,7 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
     let text = '';
     let searchedTo = 0;
 
-    const finish = (ok: boolean, reason: string): void => {
+    const finish = (ok: boolean, reason: string, local?: string): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -96,7 +106,8 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       // connect; a plain destroy() abandons the attempt at once.
       if (opts.close === 'reset' && connected && !socket.destroyed) socket.resetAndDestroy();
       else socket.destroy();
-      resolve({ ok, reason, ms: nowMs() - started });
+      const ms = nowMs() - started;
+      resolve(local === undefined ? { ok, reason, ms } : { ok, reason, ms, local });
     };
     const onAbort = (): void => finish(false, 'aborted');
 
@@ -110,7 +121,9 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
     // Stays attached after finish: a late error on the destroyed socket must not go unhandled.
     socket.on('error', (err) => {
       const code = errnoCode(err) ?? err.message;
-      if (!connected)
+      const local = localErrorKind(err);
+      if (local !== undefined) finish(false, `local error ${code}`, local);
+      else if (!connected)
         finish(false, code === 'ECONNREFUSED' ? 'connection refused' : `connect error ${code}`);
       else finish(false, `error ${code}`);
     });

@@ -75,6 +75,13 @@ const tcp = internal.binding('tcp_wrap') as TcpBinding;
 const stream = internal.binding('stream_wrap') as StreamBinding;
 const { streamBaseState, kReadBytesOrError, kLastWriteWasAsync } = stream;
 const UV_EOF = -4095;
+
+/** Sockets of this thread with an open handle (each holds a file descriptor): for the fd budget. */
+let openHandles = 0;
+
+export function openRawSockets(): number {
+  return openHandles;
+}
 const UV_ECANCELED = -125;
 
 export interface RawSocketOptions {
@@ -104,6 +111,7 @@ export class RawSocket {
   #readEnded = false;
   #writeEnded = false;
   #writeFinished = false;
+  #shutdownSent = false;
   #pendingWrites = 0;
   #needDrain = false;
   #peer: Record<string, unknown> | undefined;
@@ -126,6 +134,7 @@ export class RawSocket {
   static adopt(handle: object, opts: RawSocketOptions): RawSocket {
     const h = handle as TcpHandle;
     const socket = new RawSocket(h, opts, true);
+    openHandles++;
     socket.#attach(h);
     return socket;
   }
@@ -261,6 +270,7 @@ export class RawSocket {
   #connect(address: string, port: number, family: number): void {
     const h = new tcp.TCP(tcp.constants.SOCKET);
     this.#handle = h;
+    openHandles++;
     const req = new tcp.TCPConnectWrap();
     req.oncomplete = afterConnect;
     req.socket = this;
@@ -280,7 +290,8 @@ export class RawSocket {
     this.#onConnect?.call(this);
     // The handler may have closed it.
     if (this.#handle === null) return;
-    if (this.#writeEnded) this.#shutdown(h);
+    // end() while connecting: its FIN goes now (unless the handler already sent it).
+    if (this.#writeEnded && !this.#shutdownSent) this.#shutdown(h);
     this.#startReading();
   }
 
@@ -345,6 +356,7 @@ export class RawSocket {
   }
 
   #shutdown(h: TcpHandle): void {
+    this.#shutdownSent = true;
     const req = new stream.ShutdownWrap();
     req.handle = h;
     req.oncomplete = afterShutdown;
@@ -372,6 +384,7 @@ export class RawSocket {
       process.nextTick(done);
       return;
     }
+    openHandles--;
     h.onread = ignoreRead;
     h[kSocket] = undefined;
     if (reset && h.reset(done) === 0) return;
