@@ -214,6 +214,11 @@ export class ProxyApp {
     );
   }
 
+  /** The forced exit (second signal): reset every open connection before the process exits. */
+  abort(): void {
+    this.registry.abortAll();
+  }
+
   /**
    * The shutdown sequence: keep accepting for the shutdown delay while
    * /readyz says 503 (so Kubernetes removes this pod from its Service first),

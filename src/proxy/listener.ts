@@ -276,6 +276,17 @@ export class Listener {
     this.#acceptWarning.warn({ error: err.message });
   }
 
+  /**
+   * The forced exit (a second SIGTERM/SIGINT): reset (RST) every open
+   * connection now, on every route, so that no client takes a transfer the
+   * exit cuts for a complete one. The process exits right after.
+   */
+  abort(): void {
+    this.#accepting = false;
+    for (const r of [this.#route, ...this.#retired])
+      for (const s of [...r.sessions]) s.abort('drained');
+  }
+
   /** Stop accepting new connections; open ones continue. */
   async stopAccepting(): Promise<void> {
     this.#accepting = false;

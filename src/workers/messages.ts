@@ -46,7 +46,9 @@ export type ToWorker =
   | { readonly type: 'reload'; readonly config: ProxyConfig }
   | { readonly type: 'reopen' }
   | { readonly type: 'metrics'; readonly request: number }
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** The forced exit: reset every open connection now, then say `aborted`. */
+  | { readonly type: 'abort' };
 
 /** Worker → main thread. */
 export type FromWorker =
@@ -58,7 +60,8 @@ export type FromWorker =
       readonly request: number;
       readonly metrics: MetricObjectWithValues<MetricValue<string>>[];
     }
-  | { readonly type: 'stopped' };
+  | { readonly type: 'stopped' }
+  | { readonly type: 'aborted' };
 
 /** A start failure, carried across the thread boundary so the CLI exits as it would without workers. */
 export type FailureReport =

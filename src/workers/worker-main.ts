@@ -69,6 +69,10 @@ function onMessage(message: ToWorker): void {
         post({ type: 'metrics', request: message.request, metrics });
       });
       return;
+    case 'abort':
+      app.abort();
+      post({ type: 'aborted' });
+      return;
     case 'shutdown':
       void app.shutdown().finally(() => {
         post({ type: 'stopped' });
