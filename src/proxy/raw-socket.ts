@@ -237,12 +237,18 @@ export class RawSocket {
     return false;
   }
 
-  /** Send FIN once every queued write is out (libuv orders it after them). */
+  /**
+   * Send FIN once every queued write is out. The shutdown is asked of libuv
+   * only once the writes are done, not queued behind them: libuv refuses to
+   * reset a socket with a shutdown pending (and Node then never closes its
+   * handle), so a reset that must cut a reply still in the queue — a
+   * forced exit, a close grace running out — could not happen.
+   */
   end(): void {
     if (this.#writeEnded || this.destroyed) return;
     this.#writeEnded = true;
     const h = this.#handle;
-    if (h === null || this.connecting) return;
+    if (h === null || this.connecting || this.#pendingWrites > 0) return;
     this.#shutdown(h);
   }
 
@@ -291,7 +297,7 @@ export class RawSocket {
     // The handler may have closed it.
     if (this.#handle === null) return;
     // end() while connecting: its FIN goes now (unless the handler already sent it).
-    if (this.#writeEnded && !this.#shutdownSent) this.#shutdown(h);
+    if (this.#writeEnded && !this.#shutdownSent && this.#pendingWrites === 0) this.#shutdown(h);
     this.#startReading();
   }
 
@@ -343,6 +349,10 @@ export class RawSocket {
       this.#needDrain = false;
       this.#onDrain?.call(this);
     }
+    // end() came while writes were queued: its FIN goes now that they are out.
+    const h = this.#handle;
+    if (this.#pendingWrites === 0 && this.#writeEnded && !this.#shutdownSent && h !== null)
+      this.#shutdown(h);
   }
 
   shutdownDone(status: number): void {
@@ -387,7 +397,13 @@ export class RawSocket {
     openHandles--;
     h.onread = ignoreRead;
     h[kSocket] = undefined;
-    if (reset && h.reset(done) === 0) return;
+    // A shutdown in flight (every write already out, FIN being sent): libuv
+    // cannot reset now, and Node would then never close the handle. Nothing
+    // of ours is cut at that point, so a plain close is right.
+    if (reset && !(this.#shutdownSent && !this.#writeFinished)) {
+      h.reset(done);
+      return;
+    }
     h.close(done);
   }
 
