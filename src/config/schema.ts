@@ -719,7 +719,7 @@ export const processOptions = {
     group: 'Limits',
     describe:
       'File descriptors kept free for the admin endpoint, health checks, DNS and logs: a new client is refused (reset, counted in headway_accept_errors_total{kind="fd_limit"}) when taking it would leave fewer free under the open-files limit (ulimit -n); at most a quarter of the limit',
-    equivalent: 'HAProxy computes `maxconn` from `ulimit -n` the same way',
+    equivalent: 'HAProxy derives its default `maxconn` from `ulimit -n`',
     default: 128,
     defaultText: '128',
     parse: v.integer(0, 1_000_000),
