@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { PromMetrics } from '../metrics/prom-metrics.ts';
 import { ConnectionGate } from '../proxy/connection-gate.ts';
+import { FdBudget } from '../proxy/fd-budget.ts';
 import { ListenerRegistry } from '../proxy/listener-registry.ts';
 import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
@@ -75,7 +76,11 @@ export class ProxyApp {
       clock: deps.clock ?? systemClock,
       logger: deps.logger,
       metrics: this.metrics,
-      gate: new ConnectionGate(config.process.maxConnections, config.process.rejectOverLimit),
+      gate: new ConnectionGate(
+        config.process.maxConnections,
+        config.process.rejectOverLimit,
+        FdBudget.forThisProcess(config.process.fdReserve),
+      ),
       random: Math.random,
       env: deps.env ?? process.env,
       ...(deps.feed === undefined ? {} : { feed: deps.feed }),
@@ -215,6 +220,11 @@ export class ProxyApp {
       },
       this.registry.list(),
     );
+  }
+
+  /** The forced exit (second signal): reset every open connection before the process exits. */
+  abort(): void {
+    this.registry.abortAll();
   }
 
   /**

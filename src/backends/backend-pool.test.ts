@@ -11,7 +11,7 @@ import {
   type ListenerMetrics,
 } from '../metrics/proxy-metrics.ts';
 import { Backend, type Closable } from './backend.ts';
-import { BackendPool } from './backend-pool.ts';
+import { ALL_FULL, BackendPool } from './backend-pool.ts';
 
 function ep(id: string, opts: { weight?: number; state?: EndpointState } = {}): Endpoint {
   const [address = id, port = '80'] = id.split(':');
@@ -448,6 +448,30 @@ describe('BackendPool', () => {
       pool.dispose();
       vi.advanceTimersByTime(10_000);
       expect(s.closeGracefully).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('named picks (--route-by sni)', () => {
+    it('obey --max-connections-per-backend: a full named backend is ALL_FULL, an unknown name undefined', () => {
+      const limited = new BackendPool({
+        listener: 'test',
+        balancer,
+        metrics,
+        logger: silentLogger,
+        backendDrainTimeoutMs: 0,
+        maxPerBackend: 1,
+      });
+      limited.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      const a = limited.get('a:1') as Backend;
+      expect(limited.pickWithRoom(CTX, 'a:1')).toBe(a);
+      limited.attach(a, new FakeSession());
+      expect(limited.pickWithRoom(CTX, 'a:1')).toBe(ALL_FULL);
+      // Another backend still has room: the named client waits for its own.
+      expect(limited.hasRoom()).toBe(true);
+      expect(limited.pickWithRoom(CTX, 'nope')).toBeUndefined();
+      // A named backend already tried (failed) is not picked again.
+      const b = limited.get('b:1') as Backend;
+      expect(limited.pickWithRoom({ ...CTX, tried: [b] }, 'b:1')).toBeUndefined();
     });
   });
 });

@@ -297,10 +297,17 @@ export class BackendPool {
   /**
    * Pick a backend for a new connection. With a per-backend limit, full
    * backends are skipped (retried with them excluded); when all are full the
-   * caller may queue (`ALL_FULL`).
+   * caller may queue (`ALL_FULL`). With `name`, only the candidate it
+   * designates (see pickByName); `ALL_FULL` when that one is full.
    */
-  pickWithRoom(ctx: PickContext): Backend | typeof ALL_FULL | undefined {
+  pickWithRoom(ctx: PickContext, name?: string): Backend | typeof ALL_FULL | undefined {
     const max = this.#opts.maxPerBackend ?? 0;
+    if (name !== undefined) {
+      // A named pick (`--route-by sni`) obeys the same limit: a full pod makes the client wait.
+      const named = this.pickByName(name, ctx);
+      if (named === undefined || max === 0 || named.active < max) return named;
+      return ALL_FULL;
+    }
     const first = this.#opts.balancer.pick(ctx);
     if (max === 0 || first === undefined || first.active < max) return first;
     const full: Backend[] = [...ctx.tried, first];
@@ -316,7 +323,8 @@ export class BackendPool {
 
   /**
    * The candidate a name designates (`--route-by sni`): its hostname's first
-   * label, its pod name or its id. Undefined when none is usable.
+   * label, its pod name or its id. Undefined when none is usable. No room
+   * check: pickWithRoom(ctx, name) is the pick for a new connection.
    */
   pickByName(name: string, ctx: PickContext): Backend | undefined {
     for (const b of this.#candidates) {

@@ -8,7 +8,13 @@ import { errorMessage } from '../core/errors.ts';
 import { buildInfo } from '../metrics/build-info.ts';
 
 /** One thread doing everything (ProxyApp) or the main thread of `--workers` (ControlPlane). */
-type RunningProxy = Pick<ProxyApp, 'start' | 'shutdown' | 'reload' | 'reopenLogs'>;
+type RunningProxy = Pick<ProxyApp, 'start' | 'shutdown' | 'reload' | 'reopenLogs'> & {
+  /** The forced exit: reset every open connection (may wait briefly for worker threads). */
+  abort(): void | Promise<void>;
+};
+
+/** The forced exit waits at most this long for worker threads to reset their connections. */
+const ABORT_DEADLINE_MS = 2000;
 
 /**
  * Run the proxy until a signal: SIGTERM/SIGINT run the shutdown sequence (a
@@ -76,8 +82,18 @@ function installSignals(app: RunningProxy, logger: Logger, reload: (why: string)
   const onStop = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals > 1) {
-      logger.warn('second signal: exiting now', { signal });
-      process.exit(1);
+      // Exiting closes every socket with a clean FIN, which would make a cut
+      // transfer look complete: reset every open connection first.
+      logger.warn('second signal: resetting open connections and exiting now', { signal });
+      const exit = (): never => process.exit(1);
+      setTimeout(exit, ABORT_DEADLINE_MS).unref();
+      Promise.resolve()
+        .then(() => app.abort())
+        .then(exit, (err: unknown) => {
+          logger.error('resetting connections failed', { error: errorMessage(err) });
+          exit();
+        });
+      return;
     }
     logger.info('signal received', { signal });
     app.shutdown().then(

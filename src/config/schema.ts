@@ -820,6 +820,17 @@ export const processOptions = {
     defaultText: 'false',
     parse: v.boolean,
   }),
+  fdReserve: opt({
+    flag: 'fd-reserve',
+    scope: 'process',
+    group: 'Limits',
+    describe:
+      'File descriptors kept free for the admin endpoint, health checks, DNS and logs: a new client is refused (reset, counted in headway_accept_errors_total{kind="fd_limit"}) when taking it would leave fewer free under the open-files limit (ulimit -n); at most a quarter of the limit',
+    equivalent: 'HAProxy derives its default `maxconn` from `ulimit -n`',
+    default: 128,
+    defaultText: '128',
+    parse: v.integer(0, 1_000_000),
+  }),
   shutdownDelay: opt({
     flag: 'shutdown-delay',
     scope: 'process',

@@ -15,6 +15,8 @@ export const OUTCOMES = [
   'drained',
   'lifetime',
   'proxy_protocol_error',
+  // A resource of this process ran out (EMFILE, ENFILE, ENOBUFS, ENOMEM): never the backend's fault.
+  'local_error',
 ] as const;
 
 export type Outcome = (typeof OUTCOMES)[number];

@@ -1,3 +1,4 @@
+import { localErrorKind } from '../core/local-errors.ts';
 import type { CheckExpect } from './check-string.ts';
 import { probe, type ProbeOptions, type ProbeResult, type ProbeTarget } from './tcp-probe.ts';
 
@@ -22,6 +23,11 @@ export interface ActiveHealthCheckerOptions {
   readonly probe?: ProbeFn;
   /** Epoch clock for `HealthStatus.lastCheckAtMs`. */
   readonly wallMs?: () => number;
+  /**
+   * A probe failed for lack of a local resource (EMFILE...): it counts
+   * neither for nor against the target; this is told instead.
+   */
+  readonly onLocalError?: (kind: string, id: string) => void;
 }
 
 /** A backend to check; `id` is the stable endpoint id, the address may change under it. */
@@ -261,6 +267,11 @@ export class ActiveHealthChecker {
     state.lastCheckAtMs = this.#wallMs();
     state.lastReason = result.reason;
     state.lastMs = result.ms;
+    if (result.local !== undefined) {
+      // Our own shortage (file descriptors, buffers): the backend was never asked.
+      this.#opts.onLocalError?.(result.local, state.id);
+      return;
+    }
     state.lastStatus = result.status;
     let flipped = false;
     if (result.ok) {
@@ -284,9 +295,7 @@ export class ActiveHealthChecker {
 }
 
 function probeError(err: unknown): ProbeResult {
-  return {
-    ok: false,
-    reason: `probe error: ${err instanceof Error ? err.message : String(err)}`,
-    ms: 0,
-  };
+  const reason = `probe error: ${err instanceof Error ? err.message : String(err)}`;
+  const local = localErrorKind(err);
+  return local === undefined ? { ok: false, reason, ms: 0 } : { ok: false, reason, ms: 0, local };
 }

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { errnoCode, errorMessage } from '../core/errors.ts';
+import { localErrorKind } from '../core/local-errors.ts';
 import type { CheckExpect } from './check-string.ts';
 import { ReplyMatcher, type ReplyReader } from './reply-matcher.ts';
 
@@ -66,6 +67,11 @@ export interface ProbeResult {
   readonly ms: number;
   /** The HTTP status code an HTTP check read. */
   readonly status?: number;
+  /**
+   * Set when the probe failed for lack of a local resource (`emfile`,
+   * `enfile`, `enobufs`, `enomem`): the check says nothing about the backend.
+   */
+  readonly local?: string;
 }
 
 /**
@@ -92,7 +98,11 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       });
     } catch (err) {
       // Synchronous argument errors (a bad port) still make a failed check, not a throw.
-      resolve({ ok: false, reason: `connect error ${errnoCode(err) ?? errorMessage(err)}`, ms: 0 });
+      const reason = `connect error ${errnoCode(err) ?? errorMessage(err)}`;
+      const local = localErrorKind(err);
+      resolve(
+        local === undefined ? { ok: false, reason, ms: 0 } : { ok: false, reason, ms: 0, local },
+      );
       return;
     }
     let connected = false;
@@ -103,7 +113,11 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       (opts.expect === undefined ? undefined : new ReplyMatcher(opts.expect, opts.reject));
     let read = 0;
 
-    const finish = (ok: boolean, reason: string, status?: number): void => {
+    const finish = (
+      ok: boolean,
+      reason: string,
+      extra: { status?: number; local?: string } = {},
+    ): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -113,7 +127,7 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       if (opts.close === 'reset' && connected && !socket.destroyed) socket.resetAndDestroy();
       else socket.destroy();
       const ms = nowMs() - started;
-      resolve(status === undefined ? { ok, reason, ms } : { ok, reason, ms, status });
+      resolve({ ok, reason, ms, ...extra });
     };
     const onAbort = (): void => finish(false, 'aborted');
 
@@ -127,7 +141,9 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
     // Stays attached after finish: a late error on the destroyed socket must not go unhandled.
     socket.on('error', (err) => {
       const code = errnoCode(err) ?? err.message;
-      if (!connected)
+      const local = localErrorKind(err);
+      if (local !== undefined) finish(false, `local error ${code}`, { local });
+      else if (!connected)
         finish(false, code === 'ECONNREFUSED' ? 'connection refused' : `connect error ${code}`);
       else finish(false, `error ${code}`);
     });
@@ -152,7 +168,7 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       read += part.length;
       const verdict = reader.feed(part);
       if (verdict.kind !== 'pending')
-        finish(verdict.kind === 'pass', verdict.reason, verdict.status);
+        finish(verdict.kind === 'pass', verdict.reason, { status: verdict.status });
       else if (read >= PROBE_READ_LIMIT_BYTES) finish(false, 'no match in first 16 KiB');
     });
 

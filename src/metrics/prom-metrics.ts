@@ -53,6 +53,8 @@ export class PromMetrics implements ProxyMetrics {
   readonly queued: Gauge<'listener'>;
   readonly accessLogDropped: Counter;
   readonly sentinelErrors: Counter<'listener' | 'sentinel' | 'reason'>;
+  readonly localErrors: Counter<'kind'>;
+  readonly acceptErrors: Counter<'kind'>;
   #countQueued: () => Iterable<{ listener: string; count: number }> = () => [];
   #countBackends: () => Iterable<BackendStateCount> = () => [];
   readonly #listeners = new Map<string, PromListenerMetrics>();
@@ -107,6 +109,18 @@ export class PromMetrics implements ProxyMetrics {
     this.accessLogDropped = new Counter({
       name: 'headway_access_log_dropped_total',
       help: 'Access log lines dropped because the sink could not keep up (the buffer is bounded)',
+      registers: [this.registry],
+    });
+    this.localErrors = new Counter({
+      name: 'headway_local_errors_total',
+      help: 'Local resource errors (file descriptors, buffers, memory) on upstream sockets and health checks; never counted against a backend',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.acceptErrors = new Counter({
+      name: 'headway_accept_errors_total',
+      help: 'Client connections lost at accept: fd_limit = refused to keep the file descriptor reserve, else the accept error',
+      labelNames: ['kind'],
       registers: [this.registry],
     });
     const countQueued = (): Iterable<{ listener: string; count: number }> => this.#countQueued();
@@ -214,6 +228,14 @@ export class PromMetrics implements ProxyMetrics {
 
   *#allBackends(): Generator<PromBackendMetrics> {
     for (const l of this.#listeners.values()) yield* l.backends();
+  }
+
+  localError(kind: string): void {
+    this.localErrors.inc({ kind });
+  }
+
+  acceptError(kind: string): void {
+    this.acceptErrors.inc({ kind });
   }
 
   listener(name: string): ListenerMetrics {

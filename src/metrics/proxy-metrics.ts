@@ -44,6 +44,10 @@ export interface ListenerMetrics {
 
 export interface ProxyMetrics {
   listener(name: string): ListenerMetrics;
+  /** A local resource error (`kind`: emfile, enfile, enobufs, enomem) on an upstream socket or a health check. */
+  localError(kind: string): void;
+  /** A client connection lost at accept (`kind`: fd_limit when refused to keep the fd reserve, else the errno). */
+  acceptError(kind: string): void;
 }
 
 /** Backend metrics that record nothing (a base for test doubles). */
@@ -69,4 +73,8 @@ export const noopListener: ListenerMetrics = {
 };
 
 /** Metrics that record nothing, for tests and embedding. */
-export const noopMetrics: ProxyMetrics = { listener: () => noopListener };
+export const noopMetrics: ProxyMetrics = {
+  listener: () => noopListener,
+  localError: () => undefined,
+  acceptError: () => undefined,
+};

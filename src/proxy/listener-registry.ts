@@ -37,7 +37,24 @@ export class ListenerRegistry {
     const listener = this.#listeners.get(name);
     if (listener === undefined) return;
     this.#listeners.delete(name);
-    await listener.drain(drainTimeoutMs);
+    await this.#drain(listener, drainTimeoutMs);
+  }
+
+  /** Listeners removed but still draining: a forced exit must reset their connections too. */
+  readonly #draining = new Set<Listener>();
+
+  async #drain(listener: Listener, timeoutMs: number): Promise<void> {
+    this.#draining.add(listener);
+    try {
+      await listener.drain(timeoutMs);
+    } finally {
+      this.#draining.delete(listener);
+    }
+  }
+
+  /** The forced exit: reset every open connection of every listener, draining ones included. */
+  abortAll(): void {
+    for (const l of [...this.#listeners.values(), ...this.#draining]) l.abort();
   }
 
   get(name: string): Listener | undefined {
@@ -51,6 +68,6 @@ export class ListenerRegistry {
   async drainAll(timeoutMs: number): Promise<void> {
     const all = this.list();
     this.#listeners.clear();
-    await Promise.all(all.map((l) => l.drain(timeoutMs)));
+    await Promise.all(all.map((l) => this.#drain(l, timeoutMs)));
   }
 }

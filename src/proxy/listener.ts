@@ -5,6 +5,7 @@ import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import { ListenError, errnoCode } from '../core/errors.ts';
+import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
@@ -61,12 +62,18 @@ export class Listener {
   #addresses: string[] = [];
   #bound: readonly HostPort[] = [];
   #accepting = false;
+  /** Connections lost or refused at accept, logged at most every 10 s. */
+  readonly #acceptWarning: RateLimitedWarning;
 
   /** @param source discovery to use instead of the one `config.backends` names (per-pod listeners). */
   constructor(config: ListenerSettings, deps: ListenerDeps, source?: DiscoverySource) {
     this.name = config.name;
     this.#deps = deps;
     this.#logger = deps.logger.child({ listener: config.name });
+    this.#acceptWarning = new RateLimitedWarning(
+      this.#logger,
+      'client connections refused or lost at accept',
+    );
     this.#route = new Route(config, deps, this.#logger, source);
   }
 
@@ -239,14 +246,45 @@ export class Listener {
       return;
     }
     const route = this.#route;
+    if (!this.#deps.gate.fdRoom()) {
+      // Taking this client would eat into the fds kept for the admin
+      // endpoint and health checks (and next time accept(2) would meet
+      // EMFILE, where libuv drops connections unseen): refuse it, visibly.
+      socket.resetAndDestroy();
+      this.#deps.metrics.acceptError('fd_limit');
+      route.metrics.connectionClosedWithoutBackend('rejected', 0);
+      const fds = this.#deps.gate.fds;
+      this.#acceptWarning.warn({
+        kind: 'fd_limit',
+        ...(fds === null ? {} : { fdLimit: fds.limit, fdReserve: fds.reserve }),
+      });
+      return;
+    }
     const session = new Session(route, socket);
     route.sessions.add(session);
-    this.#deps.gate.admit(session);
+    session.start();
+  }
+
+  /** accept(2) failed (EMFILE, ENFILE, ENOBUFS, ...): count it; never take the listener down. */
+  acceptFailed(code: string): void {
+    this.#deps.metrics.acceptError(code.toLowerCase());
+    this.#acceptWarning.warn({ kind: code.toLowerCase() });
   }
 
   serverError(err: Error): void {
     // Accept errors (EMFILE, ENFILE) must not take the listener down.
-    this.#logger.error('accept failed', { error: err.message });
+    this.#acceptWarning.warn({ error: err.message });
+  }
+
+  /**
+   * The forced exit (a second SIGTERM/SIGINT): reset (RST) every open
+   * connection now, on every route, so that no client takes a transfer the
+   * exit cuts for a complete one. The process exits right after.
+   */
+  abort(): void {
+    this.#accepting = false;
+    for (const r of [this.#route, ...this.#retired])
+      for (const s of [...r.sessions]) s.abort('drained');
   }
 
   /** Stop accepting new connections; open ones continue. */
@@ -320,7 +358,7 @@ function onRawConnection(this: ServerHandle, status: number, clientHandle?: obje
   const listener = this[kListener];
   if (listener === undefined) return;
   if (status !== 0 || clientHandle === undefined) {
-    listener.serverError(new Error(`accept failed: ${getSystemErrorName(status)}`));
+    listener.acceptFailed(status === 0 ? 'unknown' : getSystemErrorName(status));
     return;
   }
   // Nothing is read until a backend is connected (RawSocket.adopt starts paused): retries lose no byte.

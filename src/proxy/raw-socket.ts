@@ -75,6 +75,13 @@ const tcp = internal.binding('tcp_wrap') as TcpBinding;
 const stream = internal.binding('stream_wrap') as StreamBinding;
 const { streamBaseState, kReadBytesOrError, kLastWriteWasAsync } = stream;
 const UV_EOF = -4095;
+
+/** Sockets of this thread with an open handle (each holds a file descriptor): for the fd budget. */
+let openHandles = 0;
+
+export function openRawSockets(): number {
+  return openHandles;
+}
 const UV_ECANCELED = -125;
 
 export interface RawSocketOptions {
@@ -104,6 +111,7 @@ export class RawSocket {
   #readEnded = false;
   #writeEnded = false;
   #writeFinished = false;
+  #shutdownSent = false;
   #pendingWrites = 0;
   #needDrain = false;
   #peer: Record<string, unknown> | undefined;
@@ -126,6 +134,7 @@ export class RawSocket {
   static adopt(handle: object, opts: RawSocketOptions): RawSocket {
     const h = handle as TcpHandle;
     const socket = new RawSocket(h, opts, true);
+    openHandles++;
     socket.#attach(h);
     return socket;
   }
@@ -228,12 +237,18 @@ export class RawSocket {
     return false;
   }
 
-  /** Send FIN once every queued write is out (libuv orders it after them). */
+  /**
+   * Send FIN once every queued write is out. The shutdown is asked of libuv
+   * only once the writes are done, not queued behind them: libuv refuses to
+   * reset a socket with a shutdown pending (and Node then never closes its
+   * handle), so a reset that must cut a reply still in the queue — a
+   * forced exit, a close grace running out — could not happen.
+   */
   end(): void {
     if (this.#writeEnded || this.destroyed) return;
     this.#writeEnded = true;
     const h = this.#handle;
-    if (h === null || this.connecting) return;
+    if (h === null || this.connecting || this.#pendingWrites > 0) return;
     this.#shutdown(h);
   }
 
@@ -261,6 +276,7 @@ export class RawSocket {
   #connect(address: string, port: number, family: number): void {
     const h = new tcp.TCP(tcp.constants.SOCKET);
     this.#handle = h;
+    openHandles++;
     const req = new tcp.TCPConnectWrap();
     req.oncomplete = afterConnect;
     req.socket = this;
@@ -280,7 +296,8 @@ export class RawSocket {
     this.#onConnect?.call(this);
     // The handler may have closed it.
     if (this.#handle === null) return;
-    if (this.#writeEnded) this.#shutdown(h);
+    // end() while connecting: its FIN goes now (unless the handler already sent it).
+    if (this.#writeEnded && !this.#shutdownSent && this.#pendingWrites === 0) this.#shutdown(h);
     this.#startReading();
   }
 
@@ -332,6 +349,10 @@ export class RawSocket {
       this.#needDrain = false;
       this.#onDrain?.call(this);
     }
+    // end() came while writes were queued: its FIN goes now that they are out.
+    const h = this.#handle;
+    if (this.#pendingWrites === 0 && this.#writeEnded && !this.#shutdownSent && h !== null)
+      this.#shutdown(h);
   }
 
   shutdownDone(status: number): void {
@@ -345,6 +366,7 @@ export class RawSocket {
   }
 
   #shutdown(h: TcpHandle): void {
+    this.#shutdownSent = true;
     const req = new stream.ShutdownWrap();
     req.handle = h;
     req.oncomplete = afterShutdown;
@@ -372,9 +394,16 @@ export class RawSocket {
       process.nextTick(done);
       return;
     }
+    openHandles--;
     h.onread = ignoreRead;
     h[kSocket] = undefined;
-    if (reset && h.reset(done) === 0) return;
+    // A shutdown in flight (every write already out, FIN being sent): libuv
+    // cannot reset now, and Node would then never close the handle. Nothing
+    // of ours is cut at that point, so a plain close is right.
+    if (reset && !(this.#shutdownSent && !this.#writeFinished)) {
+      h.reset(done);
+      return;
+    }
     h.close(done);
   }
 

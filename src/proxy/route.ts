@@ -6,6 +6,7 @@ import { createBalancer } from '../balancing/create-balancer.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
+import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import { createDiscoverySource } from '../discovery/create-source.ts';
@@ -68,6 +69,8 @@ export class Route implements SessionHost {
    * failed role check (`--close-on-down`, on by default there).
    */
   readonly #closeOnLeave: boolean;
+  /** Local resource errors (EMFILE...) are warned about at most every 10 s. */
+  readonly #localWarning: RateLimitedWarning;
   /** Sweeps sessions for idle and half-close timeouts (Session.checkQuiet); undefined when neither is set. */
   #quietSweep: NodeJS.Timeout | undefined;
 
@@ -83,6 +86,10 @@ export class Route implements SessionHost {
     this.#deps = deps;
     this.clock = deps.clock;
     this.#logger = logger;
+    this.#localWarning = new RateLimitedWarning(
+      logger,
+      'local resource error (file descriptors or buffers exhausted); not counted against any backend',
+    );
     this.strategy = config.strategy;
     this.settings = {
       connectTimeoutMs: config.connectTimeout,
@@ -159,6 +166,9 @@ export class Route implements SessionHost {
             probe: checkProbe(config),
             random: deps.random,
             wallMs: () => deps.clock.wallMs(),
+            onLocalError: (kind, id) => {
+              this.localError(kind, id);
+            },
           },
           (id, healthy, detail) => {
             this.#logger.warn(
@@ -304,6 +314,16 @@ export class Route implements SessionHost {
     return null;
   }
 
+  acquireSlot(session: Session): 'granted' | 'waiting' | 'full' {
+    return this.#deps.gate.admit(session);
+  }
+
+  /** A local resource error on an upstream socket or a health check: counted, warned, never blamed on a backend. */
+  localError(kind: string, backend?: string): void {
+    this.#deps.metrics.localError(kind);
+    this.#localWarning.warn(backend === undefined ? { kind } : { kind, backend });
+  }
+
   enqueue(session: Session): void {
     if (!this.#queue.includes(session)) this.#queue.push(session);
   }
@@ -331,7 +351,10 @@ export class Route implements SessionHost {
   }
 
   #serveQueue(): void {
-    while (this.#queue.length > 0 && this.pool.hasRoom()) {
+    // Each waiting session is tried once per call: one that waits for a
+    // named backend (--route-by sni) goes back in the queue while others
+    // may have room, and must not be retried forever here.
+    for (let n = this.#queue.length; n > 0 && this.#queue.length > 0 && this.pool.hasRoom(); n--) {
       const next = this.#queue.shift() as Session;
       next.retry();
     }

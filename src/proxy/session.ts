@@ -3,6 +3,7 @@ import { ALL_FULL, type BackendPool } from '../backends/backend-pool.ts';
 import type { PickContext } from '../balancing/balancer.ts';
 import { unmapIPv4 } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
+import { localErrorKind } from '../core/local-errors.ts';
 import type { Outcome } from '../core/outcome.ts';
 import type { ClosedFirst } from '../access-log/access-record.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
@@ -55,6 +56,14 @@ export interface SessionHost {
    * per-client limits): the outcome to close with, or null to go on.
    */
   admit(session: Session): Outcome | null;
+  /**
+   * Ask for a slot under `--max-connections`: granted now, waiting (the
+   * host calls `granted()` later), or full (the bounded wait queue is full,
+   * or `--reject-over-limit`).
+   */
+  acquireSlot(session: Session): 'granted' | 'waiting' | 'full';
+  /** A local resource error (EMFILE...) on this session's upstream socket: count and warn. */
+  localError(kind: string): void;
   /** Park a session until a backend has room; false if it cannot wait. */
   enqueue(session: Session): void;
   dequeue(session: Session): void;
@@ -67,6 +76,14 @@ export interface SessionHost {
  * healthy network, short enough that a drain deadline still means something.
  */
 export const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Client bytes read before a backend is connected (while the client waits
+ * for a slot or a backend, and while the proxy dials) are kept for the
+ * backend; past this much the client is paused. Reading at all is what lets
+ * the proxy see a client leave (FIN or RST) while it waits.
+ */
+export const EARLY_LIMIT = 16 * 1024;
 
 const NO_BACKENDS: readonly Backend[] = [];
 
@@ -197,11 +214,68 @@ export class Session implements PickContext, Closable {
       this.refuse(refused);
       return;
     }
+    // From here until a backend answers, the client's bytes are kept for the
+    // backend and its FIN or RST is seen at once (a client that leaves while
+    // it waits or while the proxy dials frees its slot and fds right away).
+    this.#watchClient();
+    const slot = this.host.acquireSlot(this);
+    if (slot === 'full') {
+      this.refuse('rejected');
+      return;
+    }
+    if (slot === 'waiting') {
+      // Over --max-connections: wait, but no longer than --queue-timeout.
+      this.#queueTimer = setTimeout(expireQueue, this.host.settings.queueTimeoutMs, this);
+      this.#queueTimer.unref();
+      return;
+    }
+    this.#proceed();
+  }
+
+  /** A slot under `--max-connections` freed up for this waiting session. */
+  granted(): void {
+    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer);
+    this.#queueTimer = undefined;
+    if (this.#phase !== CONNECTING || this.#clientClosed) return;
+    this.#proceed();
+  }
+
+  #proceed(): void {
     if (this.host.sniPattern !== null) {
       this.#readHello();
       return;
     }
     this.#connectNext();
+  }
+
+  /** Read the client while it waits for a backend (see EARLY_LIMIT). */
+  #watchClient(): void {
+    this.client.on('end', onClientEndWhileConnecting);
+    if ((this.#early?.length ?? 0) < EARLY_LIMIT) this.client.resume();
+    else this.client.pause();
+  }
+
+  /** Client bytes before a backend is connected: kept for it. */
+  #earlyRead(chunk: Buffer): void {
+    const early = this.#early;
+    this.#early = early === undefined ? Buffer.from(chunk) : Buffer.concat([early, chunk]);
+    if (this.#early.length >= EARLY_LIMIT) this.client.pause();
+  }
+
+  /**
+   * The client sent FIN before a backend answered. With nothing to deliver
+   * the client has left: abandon the wait or the attempt now instead of
+   * dialling on for up to (retries + 1) × connect timeout. With bytes to
+   * deliver it is a half-close after a request (`printf … | nc -N`): the
+   * connection goes on, and the FIN is passed on once connected.
+   */
+  clientEndedWhileConnecting(): void {
+    if (this.#phase !== CONNECTING) return;
+    this.#clientEnded = true;
+    this.#closedFirst ??= 'client';
+    if ((this.#early?.length ?? 0) > 0) return;
+    this.#outcome ??= 'reset';
+    this.client.destroy();
   }
 
   /** Read the TLS ClientHello (without terminating TLS) to route by its server name. */
@@ -244,6 +318,7 @@ export class Session implements PickContext, Closable {
     }
     this.#target = name;
     this.#phase = CONNECTING;
+    this.#watchClient();
     this.#connectNext();
     return true;
   }
@@ -301,10 +376,12 @@ export class Session implements PickContext, Closable {
     this.client.destroy();
   }
 
-  /** A queued session: a backend may have room now. */
+  /**
+   * A queued session: a backend may have room now. The --queue-timeout
+   * deadline keeps running until a backend is picked: being woken up does
+   * not restart it.
+   */
   retry(): void {
-    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer);
-    this.#queueTimer = undefined;
     if (this.#phase === CONNECTING && !this.#clientClosed) this.#connectNext();
   }
 
@@ -382,10 +459,13 @@ export class Session implements PickContext, Closable {
   #connectNext(): void {
     const host = this.host;
     this.nowMs = host.clock.nowMs();
-    const backend =
-      this.#target === undefined
-        ? host.pool.pickWithRoom(this)
-        : host.pool.pickByName(this.#target, this);
+    let backend = host.pool.pickWithRoom(this, this.#target);
+    if (backend === undefined && this.#target !== undefined && !host.sniStrict) {
+      // The named pod is unknown, down, ejected or already failed: as the
+      // docs say, the connection goes to the strategy (--sni-strict refuses).
+      this.#target = undefined;
+      backend = host.pool.pickWithRoom(this);
+    }
     if (backend === ALL_FULL) {
       // Every backend is at its limit: wait in the listener's queue (bounded in time).
       if (this.#queueTimer === undefined) {
@@ -400,6 +480,10 @@ export class Session implements PickContext, Closable {
       this.#closedFirst ??= 'proxy';
       this.client.destroy();
       return;
+    }
+    if (this.#queueTimer !== undefined) {
+      clearTimeout(this.#queueTimer);
+      this.#queueTimer = undefined;
     }
     this.attempts++;
     this.backend = backend;
@@ -426,16 +510,23 @@ export class Session implements PickContext, Closable {
     this.#connectTimer = undefined;
   }
 
-  /** The current attempt failed before the connection was established. */
-  attemptFailed(kind: 'connect_error' | 'connect_timeout'): void {
+  /**
+   * The current attempt failed before the connection was established.
+   * `local_error`: this process ran out of file descriptors or buffers — the
+   * backend was never asked, so it is not blamed (no failure, no ejection)
+   * and no retry is made (it would meet the same shortage).
+   */
+  attemptFailed(kind: 'connect_error' | 'connect_timeout' | 'local_error'): void {
     const backend = this.backend;
     const up = this.upstream;
     if (backend === null || up === null) return;
     this.#clearConnectTimer();
-    backend.failures++;
     this.host.pool.detach(backend, this);
-    this.host.pool.connectFailed(backend);
-    this.tried = this.tried === NO_BACKENDS ? [backend] : [...this.tried, backend];
+    if (kind !== 'local_error') {
+      backend.failures++;
+      this.host.pool.connectFailed(backend);
+      this.tried = this.tried === NO_BACKENDS ? [backend] : [...this.tried, backend];
+    }
     this.#lastFailure = kind;
     this.backend = null;
     this.upstream = null;
@@ -445,7 +536,7 @@ export class Session implements PickContext, Closable {
       this.#maybeFinish();
       return;
     }
-    if (this.attempts <= this.host.settings.connectRetries) {
+    if (kind !== 'local_error' && this.attempts <= this.host.settings.connectRetries) {
       this.#connectNext();
     } else {
       this.#outcome ??= kind;
@@ -481,6 +572,11 @@ export class Session implements PickContext, Closable {
     up.on('end', onUpstreamEnd);
     up.on('drain', onUpstreamDrain);
     this.#armQuiet(host.settings.idleTimeoutMs);
+    if (this.#clientEnded) {
+      // The client half-closed while the proxy dialled: pass its FIN on after its bytes.
+      up.end();
+      this.#armHalfClose();
+    }
     const lifetimeMs = host.settings.maxLifetimeMs;
     if (lifetimeMs > 0) {
       // ±10 % jitter, so connections opened together do not all reconnect together.
@@ -498,6 +594,7 @@ export class Session implements PickContext, Closable {
     if (this.#phase !== RELAYING) {
       if (this.#phase === HEADER) this.#headerRead(buf.subarray(0, nread));
       else if (this.#phase === SNI) this.#helloRead(buf.subarray(0, nread));
+      else if (this.#phase === CONNECTING) this.#earlyRead(buf.subarray(0, nread));
       return buf;
     }
     if (this.#quietLimitMs > 0) this.#lastActiveMs = this.host.clock.nowMs();
@@ -600,8 +697,31 @@ export class Session implements PickContext, Closable {
     if (this.#phase === RELAYING || this.#phase === CLOSING) this.upstream?.resume();
   }
 
+  /**
+   * The idle (or half-close) timeout fired. Nothing in flight: FIN both
+   * ways, as for any idle connection. Bytes still unsent in either direction
+   * (a peer stopped reading mid-reply): RST both ways, so that the peer that
+   * misses them never takes the cut stream for a complete one.
+   */
   timedOut(): void {
+    if (this.client.writableLength > 0 || (this.upstream?.writableLength ?? 0) > 0) {
+      this.abort('idle_timeout');
+      return;
+    }
     this.closeGracefully('idle_timeout');
+  }
+
+  /**
+   * Give up now: reset (RST, SO_LINGER 0) both sockets. For every close
+   * that may cut a transfer: the forced exit of a second signal, a timeout
+   * with bytes still unsent.
+   */
+  abort(outcome: Outcome): void {
+    if (this.#phase === DONE) return;
+    this.#outcome ??= outcome;
+    this.#closedFirst ??= 'proxy';
+    if (this.#phase !== CLOSING) this.#phase = CLOSING;
+    this.reset();
   }
 
   #armQuiet(limitMs: number): void {
@@ -627,7 +747,12 @@ export class Session implements PickContext, Closable {
     else resetSocket(up);
   }
 
-  upstreamErrored(): void {
+  upstreamErrored(err: Error | undefined): void {
+    const local = localErrorKind(err);
+    if (local !== undefined) {
+      this.#outcome ??= 'local_error';
+      this.host.localError(local);
+    }
     this.#sawReset = true;
     this.#closedFirst ??= 'backend';
     resetSocket(this.client);
@@ -717,6 +842,10 @@ function onClientEndDuringHeader(this: RawSocket): void {
   sessionOf(this)?.headerFailed();
 }
 
+function onClientEndWhileConnecting(this: RawSocket): void {
+  sessionOf(this)?.clientEndedWhileConnecting();
+}
+
 function expireQueue(session: Session): void {
   session.queueExpired();
 }
@@ -770,11 +899,20 @@ function onClientError(this: RawSocket): void {
   sessionOf(this)?.clientErrored();
 }
 
-function onUpstreamError(this: RawSocket): void {
+function onUpstreamError(this: RawSocket, err?: Error): void {
   const s = sessionOf(this);
   if (s?.upstream !== this) return;
-  if (s.connecting) s.attemptFailed('connect_error');
-  else s.upstreamErrored();
+  if (!s.connecting) {
+    s.upstreamErrored(err);
+    return;
+  }
+  const local = localErrorKind(err);
+  if (local === undefined) {
+    s.attemptFailed('connect_error');
+    return;
+  }
+  s.host.localError(local);
+  s.attemptFailed('local_error');
 }
 
 function onClientClose(this: RawSocket): void {

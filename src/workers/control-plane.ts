@@ -55,6 +55,8 @@ interface WorkerHandle {
   readonly index: number;
   stopped: boolean;
   onStopped: (() => void) | undefined;
+  /** Set while a forced exit waits for this worker to reset its connections. */
+  onAborted?: (() => void) | undefined;
 }
 
 /**
@@ -226,6 +228,30 @@ export class ControlPlane implements RouteObserver {
     this.#broadcast({ type: 'reopen' });
   }
 
+  /**
+   * The forced exit (second signal): every worker resets its open
+   * connections; resolves once each has said so, or after `timeoutMs`.
+   */
+  async abort(timeoutMs = 1000): Promise<void> {
+    await Promise.all(
+      this.#workers.map(
+        (h) =>
+          new Promise<void>((resolve) => {
+            if (h.stopped) {
+              resolve();
+              return;
+            }
+            const timer = setTimeout(resolve, timeoutMs);
+            h.onAborted = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            h.worker.postMessage({ type: 'abort' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+
   /** As without workers: /readyz 503 for the shutdown delay, then every worker drains. */
   async shutdown(): Promise<void> {
     if (this.#shuttingDown) return;
@@ -305,6 +331,9 @@ export class ControlPlane implements RouteObserver {
           case 'stopped':
             handle.stopped = true;
             handle.onStopped?.();
+            return;
+          case 'aborted':
+            handle.onAborted?.();
             return;
         }
       });

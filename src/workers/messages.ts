@@ -49,7 +49,9 @@ export type ToWorker =
   | { readonly type: 'metrics'; readonly request: number }
   /** Per-backend figures for `/backends` (see worker-figures.ts). */
   | { readonly type: 'figures'; readonly request: number }
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** The forced exit: reset every open connection now, then say `aborted`. */
+  | { readonly type: 'abort' };
 
 /** Worker → main thread. */
 export type FromWorker =
@@ -62,7 +64,8 @@ export type FromWorker =
       readonly metrics: MetricObjectWithValues<MetricValue<string>>[];
     }
   | { readonly type: 'figures'; readonly request: number; readonly figures: WorkerFigures }
-  | { readonly type: 'stopped' };
+  | { readonly type: 'stopped' }
+  | { readonly type: 'aborted' };
 
 /** A start failure, carried across the thread boundary so the CLI exits as it would without workers. */
 export type FailureReport =

@@ -77,6 +77,10 @@ function onMessage(message: ToWorker): void {
         figures: collectFigures(app.registry.list()),
       });
       return;
+    case 'abort':
+      app.abort();
+      post({ type: 'aborted' });
+      return;
     case 'shutdown':
       void app.shutdown().finally(() => {
         post({ type: 'stopped' });
