@@ -108,6 +108,7 @@ function checkWorkers(config: ProxyConfig): ProxyConfig {
 
 /** Rules between options of one listener. */
 function checkListener(l: ListenerSettings, prefix: string): void {
+  checkProxyTrust(l, prefix);
   if (l.routeBy === 'sni' && l.sniPattern === null) {
     throw new ConfigError(
       `${prefix}sni-pattern`,
@@ -171,4 +172,25 @@ export function parseAll(spec: AnyOptionSpec, field: string, items: readonly Raw
   const last = items[items.length - 1];
   if (last === undefined) throw new ConfigError(field, 'needs a value');
   return parseItem(last);
+}
+
+/**
+ * With `--accept-proxy-protocol` the client address comes from a header the peer writes itself.
+ * Access rules and per-client limits keyed on it are only as good as the peers allowed to write
+ * it: with every peer trusted, a client names any address it likes and walks past them. So those
+ * rules need `--proxy-protocol-from` (HAProxy's `accept-proxy` is likewise meant for a `bind` that
+ * only load balancers reach; NGINX's `set_real_ip_from` names them).
+ */
+function checkProxyTrust(l: ListenerSettings, prefix: string): void {
+  if (!l.acceptProxyProtocol || l.proxyProtocolFrom.length > 0) return;
+  const rules = [
+    l.allow.length > 0 ? `${prefix}allow` : undefined,
+    l.deny.length > 0 ? `${prefix}deny` : undefined,
+    l.maxConnectionsPerClient > 0 ? `${prefix}max-connections-per-client` : undefined,
+  ].filter((r) => r !== undefined);
+  if (rules.length === 0) return;
+  throw new ConfigError(
+    `${prefix}accept-proxy-protocol`,
+    `with ${rules.join(', ')} needs ${prefix}proxy-protocol-from: without it every peer may send a PROXY header, so any client can forge its address and bypass ${rules.length === 1 ? 'it' : 'them'}; set ${prefix}proxy-protocol-from to the load balancers' addresses (e.g. 10.0.0.0/8)`,
+  );
 }

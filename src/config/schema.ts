@@ -454,7 +454,7 @@ export const listenerOptions = {
     group: 'PROXY protocol',
     boolean: true,
     describe:
-      'Read a PROXY protocol header (v1 or v2, auto-detected) from clients: its address feeds sticky hashing, access control, per-client limits and logs. A missing, malformed or late (3 s) header closes that connection (proxy_protocol_error)',
+      'Read a PROXY protocol header (v1 or v2, auto-detected) from clients: its address feeds sticky hashing, access control, per-client limits and logs. A missing, malformed or late (3 s) header closes that connection (proxy_protocol_error). With --allow, --deny or --max-connections-per-client it needs --proxy-protocol-from (else any client could forge its address)',
     equivalent: 'HAProxy `accept-proxy`, NGINX `listen … proxy_protocol`',
     default: false,
     defaultText: 'false',
@@ -466,7 +466,7 @@ export const listenerOptions = {
     group: 'PROXY protocol',
     repeatable: true,
     describe:
-      'With --accept-proxy-protocol, expect the header only from these peers (the load balancers); others are direct clients; repeatable',
+      'With --accept-proxy-protocol, expect the header only from these peers (the load balancers); others are direct clients, checked by their own address; repeatable. Required with --allow, --deny or --max-connections-per-client',
     equivalent: 'Traefik `proxyProtocol.trustedIPs`, NGINX `set_real_ip_from`',
     default: [],
     defaultText: '(every peer)',
