@@ -5,6 +5,8 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadProxyConfig } from '../config/load.ts';
+import { takesSeveral } from '../config/resolve.ts';
+import { findRepeatedFlag } from './duplicate-flags.ts';
 import { allOptions } from '../config/schema.ts';
 import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
 import { declareOptions } from './yargs-options.ts';
@@ -28,7 +30,32 @@ function handleError(err: unknown): never {
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), EXIT_FAILURE);
 }
 
+/** The schema's flags, and those of them that may be given more than once. */
+const SCHEMA_FLAGS = new Set(allOptions().map(([, spec]) => spec.flag));
+const REPEATABLE_FLAGS = new Set(
+  allOptions()
+    .filter(([, spec]) => takesSeveral(spec))
+    .map(([, spec]) => spec.flag),
+);
+
+/** Flags of the other commands: [all, repeatable]. */
+const COMMAND_FLAGS: Readonly<Record<string, readonly [ReadonlySet<string>, ReadonlySet<string>]>> =
+  {
+    echo: [new Set(['listen', 'delay']), new Set(['listen'])],
+    demo: [new Set(['listen', 'admin']), new Set()],
+    bench: [
+      new Set(
+        'target connections duration warmup size rate rounds timeout json html progress'.split(' '),
+      ),
+      new Set(['target']),
+    ],
+  };
+
 async function main(argv: string[]): Promise<void> {
+  const [known, repeatable] = COMMAND_FLAGS[argv[0] ?? ''] ?? [SCHEMA_FLAGS, REPEATABLE_FLAGS];
+  const repeated = findRepeatedFlag(argv, known, repeatable);
+  if (repeated !== undefined)
+    fail(`--${repeated}: given more than once (it takes one value)`, EXIT_USAGE);
   const cli: Argv = yargs(argv)
     .scriptName('headway')
     .usage('$0 [command] [flags]')

@@ -135,7 +135,12 @@ function resolveOne(
   file: FileLayer | undefined,
 ): unknown {
   const fromArgv = sources.argv[spec.flag];
-  if (fromArgv !== undefined) return parseAll(spec, `--${spec.flag}`, toRawList(fromArgv));
+  if (fromArgv !== undefined) {
+    // yargs gathers a repeated flag into an array: refuse it rather than keep only the last.
+    if (Array.isArray(fromArgv) && fromArgv.length > 1 && !takesSeveral(spec))
+      throw new ConfigError(`--${spec.flag}`, 'given more than once (it takes one value)');
+    return parseAll(spec, `--${spec.flag}`, toRawList(fromArgv));
+  }
   const env = envName(spec.flag);
   const fromEnv = sources.env[env];
   if (fromEnv !== undefined && fromEnv !== '') {
@@ -144,7 +149,10 @@ function resolveOne(
   }
   const fromFile = file?.values[spec.flag];
   if (fromFile !== undefined && fromFile !== null) {
-    return parseAll(spec, `${file?.prefix ?? ''}${spec.flag}`, toRawList(fromFile));
+    const field = `${file?.prefix ?? ''}${spec.flag}`;
+    if (Array.isArray(fromFile) && fromFile.length > 1 && !takesSeveral(spec))
+      throw new ConfigError(field, 'takes one value, not a list');
+    return parseAll(spec, field, toRawList(fromFile));
   }
   return spec.default;
 }
@@ -158,7 +166,15 @@ function toRawList(value: unknown): RawValue[] {
   });
 }
 
-/** Parse one or more raw values; repeatable options concatenate, others take the last given. */
+/** Whether an option may be given more than once (and a list in the file). */
+export function takesSeveral(spec: AnyOptionSpec): boolean {
+  return spec.repeatable === true || spec.combine !== undefined;
+}
+
+/**
+ * Parse one or more raw values: repeatable options concatenate, combinable ones combine, and
+ * others take exactly one (callers refuse several before this; never keep only the last).
+ */
 export function parseAll(spec: AnyOptionSpec, field: string, items: readonly RawValue[]): unknown {
   const parseItem = (raw: RawValue): unknown => {
     try {
@@ -169,9 +185,20 @@ export function parseAll(spec: AnyOptionSpec, field: string, items: readonly Raw
     }
   };
   if (spec.repeatable) return items.flatMap((raw) => parseItem(raw) as unknown[]);
-  const last = items[items.length - 1];
-  if (last === undefined) throw new ConfigError(field, 'needs a value');
-  return parseItem(last);
+  const combine = spec.combine as ((values: readonly unknown[]) => unknown) | undefined;
+  if (combine !== undefined && items.length > 1) {
+    const parsed = items.map(parseItem);
+    try {
+      return combine(parsed);
+    } catch (err) {
+      if (err instanceof ValueError) throw new ConfigError(field, err.message);
+      throw err;
+    }
+  }
+  if (items.length > 1) throw new ConfigError(field, 'takes one value, not a list');
+  const only = items[0];
+  if (only === undefined) throw new ConfigError(field, 'needs a value');
+  return parseItem(only);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { HostPort } from '../core/address.ts';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.ts';
 import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
+import { combineBackends } from './combine-backends.ts';
 import {
   STICKY_KEYS,
   STRATEGY_NAMES,
@@ -37,6 +38,13 @@ export interface OptionSpec<T> {
   readonly equivalent?: string;
   /** Given more than once (or comma-separated in env), the parsed arrays are concatenated. */
   readonly repeatable?: boolean;
+  /**
+   * Given more than once (flags, or a list in the file), the parsed values are combined into one
+   * (e.g. `--backends` static lists merge); throws ValueError when they cannot be.
+   */
+  // `never[]`: an OptionSpec<X> must stay assignable to OptionSpec<unknown> (parameters are
+  // contravariant); the resolver only ever passes values this spec's own `parse` returned.
+  readonly combine?: (values: readonly never[]) => T;
   readonly boolean?: boolean;
   /** Any text is valid (a path, a token, bytes): there is no bad value to refuse. */
   readonly freeText?: boolean;
@@ -83,13 +91,8 @@ export const listenerOptions = {
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
-    parse: (raw) => {
-      try {
-        return parseBackendsUri(v.asText(raw));
-      } catch (err) {
-        throw new v.ValueError(err instanceof Error ? err.message : String(err));
-      }
-    },
+    parse: (raw) => wrap(() => parseBackendsUri(v.asText(raw))),
+    combine: (specs: readonly (BackendsSpec | null)[]) => wrap(() => combineBackends(specs)),
   }),
   strategy: opt<StrategyName>({
     flag: 'strategy',
