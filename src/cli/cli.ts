@@ -6,7 +6,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadProxyConfig } from '../config/load.ts';
 import { takesSeveral } from '../config/resolve.ts';
-import { findRepeatedFlag } from './duplicate-flags.ts';
+import { findRepeatedFlag, kebab } from './duplicate-flags.ts';
+import { printConfig } from '../config/print-config.ts';
 import { allOptions } from '../config/schema.ts';
 import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
 import { declareOptions } from './yargs-options.ts';
@@ -25,7 +26,8 @@ function fail(message: string, code: number): never {
 }
 
 function handleError(err: unknown): never {
-  if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
+  // Several errors (a config file checked whole): one line each.
+  if (err instanceof ConfigError) fail(err.message.split('\n').join('\nheadway: '), EXIT_USAGE);
   if (err instanceof ListenError) fail(err.message, EXIT_FAILURE);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), EXIT_FAILURE);
 }
@@ -97,14 +99,24 @@ async function main(argv: string[]): Promise<void> {
     )
     .command(
       'check-config <file>',
-      'Validate a config file (with flags and environment applied) without starting',
+      'Validate a config file with flags and environment applied, as proxy would, without starting: every error is reported as FILE:LINE:COLUMN PATH: problem',
       (y) =>
-        y.positional('file', { type: 'string', demandOption: true, describe: 'YAML config file' }),
+        declareOptions(
+          y
+            .positional('file', {
+              type: 'string',
+              demandOption: true,
+              describe: 'YAML config file',
+            })
+            .option('print', {
+              type: 'boolean',
+              describe:
+                'Also print the effective configuration (defaults, file, environment and flags merged) as YAML, secrets masked',
+            }),
+          allOptions(),
+        ),
       (args) => {
-        const config = loadProxyConfig({ ...args, config: args.file }, process.env);
-        process.stdout.write(
-          `${args.file}: ok (${config.listeners.length} listener${config.listeners.length === 1 ? '' : 's'}: ${config.listeners.map((l) => l.name).join(', ')})\n`,
-        );
+        checkConfig(args);
       },
     )
     .command(benchCommand)
@@ -121,10 +133,25 @@ async function main(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
+/** `headway check-config FILE [--print] [flags]`: exit 0 and a summary, or exit 2 and every error. */
+function checkConfig(args: Readonly<Record<string, unknown>>): void {
+  const file = String(args.file);
+  if (typeof args.config === 'string' && args.config !== file)
+    throw new ConfigError('--config', `names ${args.config}, but check-config was given ${file}`);
+  const config = loadProxyConfig({ ...args, config: file }, process.env);
+  const n = config.listeners.length;
+  const summary = `${file}: ok (${n} listener${n === 1 ? '' : 's'}: ${config.listeners.map((l) => l.name).join(', ')})`;
+  // With --print, the summary is a YAML comment so the whole output is a valid config file.
+  if (args.print === true) process.stdout.write(`# ${summary}\n${printConfig(config)}`);
+  else process.stdout.write(`${summary}\n`);
+}
+
 function describeUsageError(msg: string): string {
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
   if (unknown !== null) {
-    const names = (unknown[1] ?? '').split(', ');
+    // yargs names an unknown `--idle-timeot` twice, also as `idleTimeot`: keep the one typed.
+    const all = (unknown[1] ?? '').split(', ');
+    const names = all.filter((n) => !(/[A-Z]/.test(n) && all.includes(kebab(n))));
     const given = process.argv.slice(2);
     const described = names.map((n) => {
       const flag = n.length === 1 ? `-${n}` : `--${n}`;

@@ -5,7 +5,7 @@
  */
 
 /** `--idleTimeout` (yargs accepts camel case too) → `idle-timeout`. */
-function kebab(name: string): string {
+export function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 

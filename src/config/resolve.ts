@@ -1,4 +1,4 @@
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, ConfigErrors } from '../core/errors.ts';
 import {
   envName,
   listenerOptions,
@@ -39,58 +39,112 @@ export interface ProxyConfig {
  * Throws `ConfigError` naming the flag, variable or file path at fault.
  */
 export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
+  // Every error is collected, not just the first: a config file is checked whole (as `haproxy -c`
+  // and `nginx -t` do). A rule between options runs only on a group whose values all parsed.
+  const errors = new Errors();
   const file = sources.file;
   const processSettings = resolveGroup(
     processOptions,
     sources,
     file === undefined ? undefined : { values: file.process, prefix: '' },
-  ) as ProcessSettings;
+    errors,
+  ) as ProcessSettings | undefined;
   const fileListeners = file?.listeners ?? [];
   if (fileListeners.length <= 1) {
     const layer =
       fileListeners[0] === undefined
         ? undefined
         : { values: fileListeners[0], prefix: 'listeners[0].' };
-    const listener = resolveGroup(listenerOptions, sources, layer) as ListenerSettings;
-    checkListener(listener, layer === undefined ? '--' : 'listeners[0].');
-    if (listener.backends === null) {
-      throw new ConfigError(
-        layer === undefined ? '--backends' : 'listeners[0].backends',
-        'is required (e.g. --backends static://127.0.0.1:6379)',
-      );
+    const listener = resolveGroup(listenerOptions, sources, layer, errors) as
+      ListenerSettings | undefined;
+    if (listener !== undefined) {
+      errors.attempt(() => checkListener(listener, layer === undefined ? '--' : 'listeners[0].'));
+      if (listener.backends === null) {
+        errors.add(
+          new ConfigError(
+            layer === undefined ? '--backends' : 'listeners[0].backends',
+            'is required (e.g. --backends static://127.0.0.1:6379)',
+          ),
+        );
+      }
     }
-    return checkWorkers({ process: processSettings, listeners: [listener] });
+    errors.throwIfAny();
+    return checkWorkers({
+      process: processSettings as ProcessSettings,
+      listeners: [listener as ListenerSettings],
+    });
   }
   for (const flag of PER_LISTENER_IDENTITY) {
     if (sources.argv[flag] !== undefined) {
-      throw new ConfigError(
-        `--${flag}`,
-        `cannot be given for ${fileListeners.length} listeners of the config file; set it in the file`,
+      errors.add(
+        new ConfigError(
+          `--${flag}`,
+          `cannot be given for ${fileListeners.length} listeners of the config file; set it in the file`,
+        ),
       );
     }
     const env = sources.env[envName(flag)];
     if (env !== undefined && env !== '') {
-      throw new ConfigError(
-        envName(flag),
-        `cannot be given for ${fileListeners.length} listeners of the config file; set it in the file`,
+      errors.add(
+        new ConfigError(
+          envName(flag),
+          `cannot be given for ${fileListeners.length} listeners of the config file; set it in the file`,
+        ),
       );
     }
   }
   const names = new Set<string>();
   const listeners = fileListeners.map((values, i) => {
     const prefix = `listeners[${i}].`;
-    const l = resolveGroup(listenerOptions, sources, {
-      values: { name: `listener-${i}`, ...values },
-      prefix,
-    }) as ListenerSettings;
-    if (l.backends === null) throw new ConfigError(`${prefix}backends`, 'is required');
-    checkListener(l, prefix);
+    const l = resolveGroup(
+      listenerOptions,
+      sources,
+      { values: { name: `listener-${i}`, ...values }, prefix },
+      errors,
+    ) as ListenerSettings | undefined;
+    if (l === undefined) return undefined;
+    if (l.backends === null) errors.add(new ConfigError(`${prefix}backends`, 'is required'));
+    errors.attempt(() => checkListener(l, prefix));
     if (names.has(l.name))
-      throw new ConfigError(`${prefix}name`, `"${l.name}" is used by another listener`);
+      errors.add(new ConfigError(`${prefix}name`, `"${l.name}" is used by another listener`));
     names.add(l.name);
     return l;
   });
-  return checkWorkers({ process: processSettings, listeners });
+  errors.throwIfAny();
+  return checkWorkers({
+    process: processSettings as ProcessSettings,
+    listeners: listeners as ListenerSettings[],
+  });
+}
+
+/** Errors gathered while resolving; one flag's error shared by every listener is kept once. */
+class Errors {
+  readonly #list: ConfigError[] = [];
+  readonly #seen = new Set<string>();
+
+  add(err: ConfigError): void {
+    for (const e of ConfigErrors.flatten(err)) {
+      if (this.#seen.has(e.message)) continue;
+      this.#seen.add(e.message);
+      this.#list.push(e);
+    }
+  }
+
+  /** Run `fn`, keeping a ConfigError it throws; undefined then. */
+  attempt<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.add(err);
+      return undefined;
+    }
+  }
+
+  throwIfAny(): void {
+    const [first, ...rest] = this.#list;
+    if (first !== undefined) throw ConfigErrors.of([first, ...rest]);
+  }
 }
 
 /** Rules between `--workers` and listener options. */
@@ -117,16 +171,22 @@ function checkListener(l: ListenerSettings, prefix: string): void {
   }
 }
 
+/** Every option of a group; undefined when one of them was bad (its error is in `errors`). */
 function resolveGroup(
   specs: Readonly<Record<string, AnyOptionSpec>>,
   sources: RawOptionSources,
   file: FileLayer | undefined,
-): Record<string, unknown> {
+  errors: Errors,
+): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
+  let ok = true;
   for (const [key, spec] of Object.entries(specs)) {
-    out[key] = resolveOne(spec, sources, file);
+    errors.attempt(() => {
+      out[key] = resolveOne(spec, sources, file);
+    });
+    if (!(key in out)) ok = false;
   }
-  return out;
+  return ok ? out : undefined;
 }
 
 function resolveOne(

@@ -46,6 +46,8 @@ export interface OptionSpec<T> {
   // contravariant); the resolver only ever passes values this spec's own `parse` returned.
   readonly combine?: (values: readonly never[]) => T;
   readonly boolean?: boolean;
+  /** A secret (a token): masked wherever the configuration is shown (`check-config --print`). */
+  readonly secret?: boolean;
   /** Any text is valid (a path, a token, bytes): there is no bad value to refuse. */
   readonly freeText?: boolean;
   readonly default: T;
@@ -655,6 +657,7 @@ export const processOptions = {
   adminToken: opt<string | null>({
     flag: 'admin-token',
     freeText: true,
+    secret: true,
     scope: 'process',
     group: 'Admin and logs',
     describe:
