@@ -8,6 +8,7 @@ import { loadProxyConfig } from '../config/load.ts';
 import { takesSeveral } from '../config/resolve.ts';
 import { findRepeatedFlag, kebab } from './duplicate-flags.ts';
 import { printConfig } from '../config/print-config.ts';
+import { closestName } from './did-you-mean.ts';
 import { allOptions } from '../config/schema.ts';
 import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
 import { declareOptions } from './yargs-options.ts';
@@ -52,6 +53,8 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly [ReadonlySet<string>, Read
       new Set(['target']),
     ],
   };
+
+const COMMANDS = ['proxy', 'echo', 'demo', 'check-config', 'bench'];
 
 async function main(argv: string[]): Promise<void> {
   const [known, repeatable] = COMMAND_FLAGS[argv[0] ?? ''] ?? [SCHEMA_FLAGS, REPEATABLE_FLAGS];
@@ -120,6 +123,19 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(benchCommand)
+    .example([
+      ['$0 --listen :6379 --backends static://10.0.0.1:6379,10.0.0.2:6379', 'Two fixed backends'],
+      [
+        '$0 --listen :5432 --backends k8s://db/postgres:5432',
+        'Ready pods of Service postgres in namespace db, from the Kubernetes API',
+      ],
+      [
+        '$0 --listen :6379 --backends dns://redis.db.svc.cluster.local:6379',
+        'Every address of a headless Service, from DNS',
+      ],
+      ['$0 --config headway.yaml', 'Listeners from a config file (SIGHUP reloads it)'],
+      ['$0 check-config headway.yaml --print', 'Check a config file, print what it resolves to'],
+    ])
     .strict()
     .help()
     .alias('h', 'help')
@@ -153,11 +169,15 @@ function describeUsageError(msg: string): string {
     const all = (unknown[1] ?? '').split(', ');
     const names = all.filter((n) => !(/[A-Z]/.test(n) && all.includes(kebab(n))));
     const given = process.argv.slice(2);
+    const [known] = COMMAND_FLAGS[given[0] ?? ''] ?? [new Set([...SCHEMA_FLAGS, 'print'])];
     const described = names.map((n) => {
       const flag = n.length === 1 ? `-${n}` : `--${n}`;
-      return given.some((a) => a === flag || a.startsWith(`${flag}=`))
-        ? `flag ${flag}`
-        : `argument "${n}"`;
+      if (given.some((a) => a === flag || a.startsWith(`${flag}=`))) {
+        const near = closestName(n, known);
+        return `flag ${flag}${near === undefined ? '' : ` (did you mean --${near}?)`}`;
+      }
+      const command = given[0] === n ? closestName(n, COMMANDS) : undefined;
+      return `argument "${n}"${command === undefined ? '' : ` (did you mean ${command}?)`}`;
     });
     return `unknown ${described.join(', ')}`;
   }

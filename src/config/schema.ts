@@ -89,7 +89,8 @@ export const listenerOptions = {
     flag: 'backends',
     scope: 'listener',
     group: 'Listener',
-    describe: 'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...]',
+    describe:
+      'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...] (a fixed list), dns://NAME:PORT (A/AAAA records, e.g. a headless Service), srv://_PORTNAME._tcp.NAME (SRV records), or k8s://[NAMESPACE/]SERVICE[:PORT] (EndpointSlices), e.g. k8s://db/redis:6379; repeatable: static lists merge, one source per listener',
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
