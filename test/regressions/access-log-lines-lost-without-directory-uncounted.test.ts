@@ -44,7 +44,8 @@ describe('access log without its directory', () => {
       proxy.proc.kill('SIGUSR1');
       await proxy.waitForLog((l) => l.msg === 'access log write failed');
       for (let i = 0; i < 3; i++) await oneConnection(proxy.port);
-      await eventually(async () => ((await dropped(proxy.adminUrl)) === 3 ? true : undefined));
+      await eventually(async () => ((await dropped(proxy.adminUrl)) >= 3 ? true : undefined));
+      expect(await dropped(proxy.adminUrl)).toBe(3);
 
       mkdirSync(dir);
       // The retry reopens the path; lines logged after that land in the new file.
