@@ -44,6 +44,8 @@ const REPEATABLE_FLAGS = new Set(
 /** Flags of the other commands: [all, repeatable]. */
 const COMMAND_FLAGS: Readonly<Record<string, readonly [ReadonlySet<string>, ReadonlySet<string>]>> =
   {
+    // `print` is check-config's own: given twice it is refused like the others.
+    'check-config': [new Set([...SCHEMA_FLAGS, 'print']), REPEATABLE_FLAGS],
     echo: [new Set(['listen', 'delay']), new Set(['listen'])],
     demo: [new Set(['listen', 'admin']), new Set()],
     bench: [
@@ -169,7 +171,7 @@ function describeUsageError(msg: string): string {
     const all = (unknown[1] ?? '').split(', ');
     const names = all.filter((n) => !(/[A-Z]/.test(n) && all.includes(kebab(n))));
     const given = process.argv.slice(2);
-    const [known] = COMMAND_FLAGS[given[0] ?? ''] ?? [new Set([...SCHEMA_FLAGS, 'print'])];
+    const [known] = COMMAND_FLAGS[given[0] ?? ''] ?? [SCHEMA_FLAGS];
     const described = names.map((n) => {
       const flag = n.length === 1 ? `-${n}` : `--${n}`;
       if (given.some((a) => a === flag || a.startsWith(`${flag}=`))) {
