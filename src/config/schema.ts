@@ -304,7 +304,8 @@ export const listenerOptions = {
     equivalent: 'HAProxy `tcp-check send`',
     default: null,
     defaultText: '(nothing)',
-    parse: (raw) => wrap(() => parseCheckSend(v.asText(raw))),
+    // Bytes: a trimmed value would lose a line end or a leading space the backend needs.
+    parse: (raw) => wrap(() => parseCheckSend(v.asBytesText(raw))),
   }),
   healthExpect: opt<CheckExpect | null>({
     flag: 'health-expect',
@@ -316,7 +317,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `tcp-check expect string|rstring`',
     default: null,
     defaultText: '(connect is enough)',
-    parse: (raw) => wrap(() => parseCheckExpect(v.asText(raw))),
+    parse: (raw) => wrap(() => parseCheckExpect(v.asBytesText(raw))),
   }),
   ejectAfter: opt({
     flag: 'eject-after',

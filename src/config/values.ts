@@ -22,6 +22,11 @@ export function asText(raw: RawValue): string {
   return typeof raw === 'string' ? raw.trim() : String(raw);
 }
 
+/** The value as given, untrimmed: for options whose value is bytes (`--health-send`). */
+export function asBytesText(raw: RawValue): string {
+  return typeof raw === 'string' ? raw : String(raw);
+}
+
 export function duration(raw: RawValue): number {
   const text = asText(raw);
   const ms = parseDurationMs(text);
