@@ -42,6 +42,7 @@ function record(seq: number): AccessRecord {
     retries: 0,
     outcome: 'ok',
     closedFirst: 'client',
+    attempts: 1,
   };
 }
 
@@ -373,7 +374,7 @@ describe('stdout', () => {
       const log = new AccessLog({ destination: 'stdout', format: 'text', sampleRate: 1,
         random: Math.random, maxBufferBytes: 256 * 1024 });
       const rec = (seq) => ({ timeMs: Date.now(), listener: 'main', peerAddress: '10.0.0.1',
-        peerPort: 1234, bytesFromClient: seq, bytesFromBackend: 0, durationMs: 1, retries: 0,
+        peerPort: 1234, bytesFromClient: seq, bytesFromBackend: 0, durationMs: 1, retries: 0, attempts: 1,
         outcome: 'ok', closedFirst: 'client' });
       const t0 = performance.now();
       for (let seq = 0; seq < 20000; ) {
@@ -431,7 +432,7 @@ describe('stdout redirected to a file', () => {
       process.stdout.write('process log line\\n');
       const log = new AccessLog({ destination: 'stdout', format: 'json', sampleRate: 1, random: Math.random });
       for (let seq = 0; seq < 3; seq++) log.write({ timeMs: 0, listener: 'main', peerAddress: '::1',
-        peerPort: 1, bytesFromClient: seq, bytesFromBackend: 0, durationMs: 1, retries: 0,
+        peerPort: 1, bytesFromClient: seq, bytesFromBackend: 0, durationMs: 1, retries: 0, attempts: 1,
         outcome: 'ok', closedFirst: null });
       await log.close();
     `;

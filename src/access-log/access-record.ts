@@ -19,7 +19,7 @@ export interface AccessRecord {
   /** Original client address from a PROXY protocol header, if one was received. */
   readonly clientAddress?: string | undefined;
   readonly clientPort?: number | undefined;
-  /** Id of the backend of the last connection attempt (none when no backend was picked). */
+  /** Id of the backend of the last connection attempt, failed or not (none when no backend was picked). */
   readonly backendId?: string | undefined;
   /** That backend's `HOST:PORT` (`[IPv6]:PORT` for IPv6). */
   readonly backendAddress?: string | undefined;
@@ -35,6 +35,8 @@ export interface AccessRecord {
   readonly firstByteMs?: number | undefined;
   /** Connection attempts after the first. */
   readonly retries: number;
+  /** Backend connection attempts made (0 when none was: denied, rejected, no backend). */
+  readonly attempts: number;
   readonly outcome: Outcome;
   /**
    * Which side ended the connection first: `client` or `backend` (sent FIN or
@@ -75,7 +77,8 @@ export const ACCESS_LOG_FIELDS: readonly AccessLogField[] = [
   {
     name: 'backendId',
     type: 'string|null',
-    meaning: 'Backend of the last connection attempt (its id in /backends and metrics)',
+    meaning:
+      'Backend of the last connection attempt, the one that failed for connect_error and connect_timeout (its id in /backends and metrics)',
   },
   {
     name: 'backendAddress',
@@ -106,6 +109,11 @@ export const ACCESS_LOG_FIELDS: readonly AccessLogField[] = [
     type: 'string|null',
     meaning:
       'Who ended it first: client, backend (FIN or reset), proxy (timeout, drain, lifetime, no backend, connect failure)',
+  },
+  {
+    name: 'attempts',
+    type: 'number',
+    meaning: 'Backend connection attempts made: 0 when none was (denied, rejected, no backend)',
   },
 ];
 

@@ -21,6 +21,7 @@ const FULL: AccessRecord = {
   retries: 1,
   outcome: 'idle_timeout',
   closedFirst: 'proxy',
+  attempts: 2,
 };
 
 const MINIMAL: AccessRecord = {
@@ -34,6 +35,7 @@ const MINIMAL: AccessRecord = {
   retries: 0,
   outcome: 'no_backend',
   closedFirst: null,
+  attempts: 0,
 };
 
 /** Parse a text line: `key=value` or `key="JSON string"` pairs separated by one space. */
@@ -75,6 +77,7 @@ describe('formatJsonLine', () => {
       retries: 1,
       outcome: 'idle_timeout',
       closedFirst: 'proxy',
+      attempts: 2,
     });
     // Milliseconds always carry three decimals.
     expect(line).toContain('"durationMs":1500.123,"connectMs":0.235,"firstByteMs":12.000,');
@@ -139,7 +142,7 @@ describe('formatTextLine', () => {
         'clientAddress=2001:db8::42 clientPort=40001 backendId=redis-0 ' +
         'backendAddress=10.244.2.5:6379 bytesFromClient=1234 bytesFromBackend=987654321 ' +
         'durationMs=1500.123 connectMs=0.235 firstByteMs=12.000 retries=1 outcome=idle_timeout ' +
-        'closedFirst=proxy\n',
+        'closedFirst=proxy attempts=2\n',
     );
     expect([...parseText(formatTextLine(FULL)).keys()]).toEqual(
       ACCESS_LOG_FIELDS.map((f) => f.name),
@@ -150,7 +153,7 @@ describe('formatTextLine', () => {
     expect(formatTextLine(MINIMAL)).toBe(
       'time=2025-06-01T00:00:00.999Z listener=pg peerAddress=::1 peerPort=1 clientAddress=- ' +
         'clientPort=- backendId=- backendAddress=- bytesFromClient=0 bytesFromBackend=0 ' +
-        'durationMs=0.000 connectMs=- firstByteMs=- retries=0 outcome=no_backend closedFirst=-\n',
+        'durationMs=0.000 connectMs=- firstByteMs=- retries=0 outcome=no_backend closedFirst=- attempts=0\n',
     );
   });
 

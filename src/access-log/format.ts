@@ -46,6 +46,8 @@ export function formatJsonLine(r: AccessRecord): string {
     r.outcome +
     '","closedFirst":' +
     (r.closedFirst === null ? 'null' : '"' + r.closedFirst + '"') +
+    ',"attempts":' +
+    int(r.attempts) +
     '}\n'
   );
 }
@@ -89,6 +91,8 @@ export function formatTextLine(r: AccessRecord): string {
     r.outcome +
     ' closedFirst=' +
     (r.closedFirst ?? '-') +
+    ' attempts=' +
+    int(r.attempts) +
     '\n'
   );
 }

@@ -1,4 +1,4 @@
-import { fstatSync } from 'node:fs';
+import { close, fstatSync, open } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import sonicBoom, { type SonicBoom } from 'sonic-boom';
@@ -155,12 +155,21 @@ export class FileSink implements LogSink {
   readonly #onError: (err: Error) => void;
   /** The first open failed: there is no descriptor to write to. */
   #unopened = false;
+  /**
+   * A reopen failed (its directory was removed, say): the old descriptor points at a file that
+   * is no longer at the path, so lines written to it would be lost without a trace. They are
+   * refused (and counted as dropped) until a reopen succeeds; one is retried every second.
+   */
+  #detached = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #path: string | undefined;
   #closed = false;
   #dropped = false;
   readonly #flushTimer: NodeJS.Timeout;
 
   constructor(dest: string | number, opts: SinkOptions) {
     this.#reopenable = typeof dest === 'string';
+    this.#path = typeof dest === 'string' ? dest : undefined;
     this.#onError = opts.onError;
     this.#boom = new SonicBoomClass({
       dest,
@@ -211,7 +220,7 @@ export class FileSink implements LogSink {
   }
 
   write(chunk: Buffer): boolean {
-    if (this.#closed || this.#unopened) return false;
+    if (this.#closed || this.#unopened || this.#detached) return false;
     this.#dropped = false;
     try {
       // In buffer mode sonic-boom takes Buffers; its typings only know strings.
@@ -242,7 +251,46 @@ export class FileSink implements LogSink {
         this.#onError(err instanceof Error ? err : new Error(String(err)));
       }
     }
-    this.#boom.reopen();
+    this.#reopenBoom();
+  }
+
+  /** Reopen by path, and learn whether it worked: a failure detaches the sink (see #detached). */
+  #reopenBoom(): void {
+    const boom = this.#boom;
+    const onReady = (): void => {
+      boom.off('error', onError);
+      this.#detached = false;
+      if (this.#retryTimer !== undefined) clearInterval(this.#retryTimer);
+      this.#retryTimer = undefined;
+    };
+    const onError = (): void => {
+      boom.off('ready', onReady);
+      this.#detached = true;
+      if (this.#retryTimer === undefined && !this.#closed) {
+        this.#retryTimer = setInterval(retryReopen, REOPEN_RETRY_MS, this);
+        this.#retryTimer.unref();
+      }
+    };
+    boom.once('ready', onReady);
+    boom.once('error', onError);
+    boom.reopen();
+  }
+
+  /**
+   * While detached: try the path first with an open of our own, and hand the reopen to
+   * sonic-boom only once that works. Each failed sonic-boom reopen leaves a listener that closes
+   * the old descriptor on the next success; retrying through it every second would close that
+   * descriptor many times over (and with it, once its number is reused, someone else's file).
+   */
+  retryReopen(): void {
+    const path = this.#path;
+    if (!this.#detached || this.#closed || path === undefined) return;
+    open(path, 'a', (err, fd) => {
+      if (err !== null) return;
+      close(fd, () => {
+        if (this.#detached && !this.#closed) this.#reopenBoom();
+      });
+    });
   }
 
   flush(): Promise<void> {
@@ -256,6 +304,7 @@ export class FileSink implements LogSink {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     clearInterval(this.#flushTimer);
+    if (this.#retryTimer !== undefined) clearInterval(this.#retryTimer);
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -271,6 +320,13 @@ export class FileSink implements LogSink {
       boom.end();
     });
   }
+}
+
+/** How often a detached file sink tries its path again. */
+export const REOPEN_RETRY_MS = 1000;
+
+function retryReopen(sink: FileSink): void {
+  sink.retryReopen();
 }
 
 function flushWaiting(sink: FileSink): void {

@@ -17,6 +17,7 @@ import { renderJson } from '../bench/render-json.ts';
 import { renderTable } from '../bench/render-table.ts';
 import { runBench } from '../bench/run-bench.ts';
 import { formatDurationMs } from '../core/duration.ts';
+import { BENCH_ERROR } from '../bench/error-tally.ts';
 
 const GROUP = 'Bench:';
 
@@ -164,6 +165,8 @@ export async function runBenchCommand(
   const opts = parseBenchOptions(raw);
   await checkWritable(opts.jsonFile, '--json');
   await checkWritable(opts.htmlFile, '--html');
+  // A bench can run for minutes: say how long before starting, not after.
+  io.stderr.write(`headway: ${describePlan(opts)}\n`);
   const hooks = opts.progress
     ? progressHooks(
         io.stderr,
@@ -173,18 +176,48 @@ export async function runBenchCommand(
     : {};
   const report = await runBench(opts, hooks);
   io.stdout.write(renderTable(report));
-  if (opts.jsonFile !== undefined) await writeFile(opts.jsonFile, renderJson(report));
-  if (opts.htmlFile !== undefined) await writeFile(opts.htmlFile, renderHtml(report));
+  if (opts.jsonFile !== undefined) {
+    await writeFile(opts.jsonFile, renderJson(report));
+    io.stderr.write(`headway: bench: wrote the JSON report to ${resolve(opts.jsonFile)}\n`);
+  }
+  if (opts.htmlFile !== undefined) {
+    await writeFile(opts.htmlFile, renderHtml(report));
+    io.stderr.write(`headway: bench: wrote the HTML report to ${resolve(opts.htmlFile)}\n`);
+  }
   const idle = report.targets.filter((t) =>
     report.mode === 'stream' ? t.bytesReceived === 0 : t.operations === 0,
   );
   for (const t of idle) {
     io.stderr.write(
-      `headway: bench target ${t.name} (${t.address}) completed nothing: ${t.errors.total} errors\n`,
+      `headway: bench target ${t.name} (${t.address}) completed nothing: ${t.errors.total} errors${noEchoHint(t.errors.byKind)}\n`,
     );
   }
   if (idle.length > 0) process.exitCode = 1;
   return report;
+}
+
+/** `bench rr: 2 targets × (10s + 2s warm-up) = 24s`: the wall time of the whole run. */
+export function describePlan(opts: BenchOptions): string {
+  const n = opts.targets.length;
+  const per =
+    opts.warmupMs > 0
+      ? `(${formatDurationMs(opts.durationMs)} + ${formatDurationMs(opts.warmupMs)} warm-up)`
+      : formatDurationMs(opts.durationMs);
+  const total = formatDurationMs(n * (opts.durationMs + opts.warmupMs));
+  return `bench ${opts.mode}: ${n} target${n === 1 ? '' : 's'} × ${per} = ${total}`;
+}
+
+/**
+ * Why a target that completed nothing did: connected, but no byte came back (timeouts, or a
+ * close before the echo) or other bytes than were sent. Refused or unreachable targets have
+ * their own error codes and need no hint.
+ */
+function noEchoHint(byKind: Readonly<Record<string, number>>): string {
+  const kinds = Object.keys(byKind);
+  const silent: string[] = [BENCH_ERROR.timeout, BENCH_ERROR.shortReply, BENCH_ERROR.excessReply];
+  return kinds.length > 0 && kinds.every((k) => silent.includes(k))
+    ? ' (no echo: is this an echo server?)'
+    : '';
 }
 
 function unitOf(opts: BenchOptions): string {

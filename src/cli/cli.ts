@@ -5,6 +5,10 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadProxyConfig } from '../config/load.ts';
+import { takesSeveral } from '../config/resolve.ts';
+import { findRepeatedFlag, kebab } from './duplicate-flags.ts';
+import { printConfig } from '../config/print-config.ts';
+import { closestName } from './did-you-mean.ts';
 import { allOptions } from '../config/schema.ts';
 import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
 import { declareOptions } from './yargs-options.ts';
@@ -31,12 +35,42 @@ function fail(message: string, code: number): never {
 }
 
 function handleError(err: unknown): never {
-  if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
+  // Several errors (a config file checked whole): one line each.
+  if (err instanceof ConfigError) fail(err.message.split('\n').join('\nheadway: '), EXIT_USAGE);
   if (err instanceof ListenError) fail(err.message, EXIT_FAILURE);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), EXIT_FAILURE);
 }
 
+/** The schema's flags, and those of them that may be given more than once. */
+const SCHEMA_FLAGS = new Set(allOptions().map(([, spec]) => spec.flag));
+const REPEATABLE_FLAGS = new Set(
+  allOptions()
+    .filter(([, spec]) => takesSeveral(spec))
+    .map(([, spec]) => spec.flag),
+);
+
+/** Flags of the other commands: [all, repeatable]. */
+const COMMAND_FLAGS: Readonly<Record<string, readonly [ReadonlySet<string>, ReadonlySet<string>]>> =
+  {
+    // `print` is check-config's own: given twice it is refused like the others.
+    'check-config': [new Set([...SCHEMA_FLAGS, 'print']), REPEATABLE_FLAGS],
+    echo: [new Set(['listen', 'delay']), new Set(['listen'])],
+    demo: [new Set(['listen', 'admin']), new Set()],
+    bench: [
+      new Set(
+        'target connections duration warmup size rate rounds timeout json html progress'.split(' '),
+      ),
+      new Set(['target']),
+    ],
+  };
+
+const COMMANDS = ['proxy', 'echo', 'demo', 'check-config', 'bench'];
+
 async function main(argv: string[]): Promise<void> {
+  const [known, repeatable] = COMMAND_FLAGS[argv[0] ?? ''] ?? [SCHEMA_FLAGS, REPEATABLE_FLAGS];
+  const repeated = findRepeatedFlag(argv, known, repeatable);
+  if (repeated !== undefined)
+    fail(`--${repeated}: given more than once (it takes one value)`, EXIT_USAGE);
   const cli: Argv = yargs(argv)
     .scriptName('headway')
     .usage('$0 [command] [flags]')
@@ -78,18 +112,41 @@ async function main(argv: string[]): Promise<void> {
     )
     .command(
       'check-config <file>',
-      'Validate a config file (with flags and environment applied) without starting',
+      'Validate a config file with flags and environment applied, as proxy would, without starting: every error is reported as FILE:LINE:COLUMN PATH: problem',
       (y) =>
-        y.positional('file', { type: 'string', demandOption: true, describe: 'YAML config file' }),
+        declareOptions(
+          y
+            .positional('file', {
+              type: 'string',
+              demandOption: true,
+              describe: 'YAML config file',
+            })
+            .option('print', {
+              type: 'boolean',
+              describe:
+                'Also print the effective configuration (defaults, file, environment and flags merged) as YAML, secrets masked',
+            }),
+          allOptions(),
+        ),
       (args) => {
-        const config = loadProxyConfig({ ...args, config: args.file }, process.env);
-        process.stdout.write(
-          `${args.file}: ok (${config.listeners.length} listener${config.listeners.length === 1 ? '' : 's'}: ${config.listeners.map((l) => l.name).join(', ')})\n`,
-        );
+        checkConfig(args);
       },
     )
     .command(benchCommand)
     .command(importCommand)
+    .example([
+      ['$0 --listen :6379 --backends static://10.0.0.1:6379,10.0.0.2:6379', 'Two fixed backends'],
+      [
+        '$0 --listen :5432 --backends k8s://db/postgres:5432',
+        'Ready pods of Service postgres in namespace db, from the Kubernetes API',
+      ],
+      [
+        '$0 --listen :6379 --backends dns://redis.db.svc.cluster.local:6379',
+        'Every address of a headless Service, from DNS',
+      ],
+      ['$0 --config headway.yaml', 'Listeners from a config file (SIGHUP reloads it)'],
+      ['$0 check-config headway.yaml --print', 'Check a config file, print what it resolves to'],
+    ])
     .strict()
     .help()
     .alias('h', 'help')
@@ -104,16 +161,35 @@ async function main(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
+/** `headway check-config FILE [--print] [flags]`: exit 0 and a summary, or exit 2 and every error. */
+function checkConfig(args: Readonly<Record<string, unknown>>): void {
+  const file = String(args.file);
+  if (typeof args.config === 'string' && args.config !== file)
+    throw new ConfigError('--config', `names ${args.config}, but check-config was given ${file}`);
+  const config = loadProxyConfig({ ...args, config: file }, process.env);
+  const n = config.listeners.length;
+  const summary = `${file}: ok (${n} listener${n === 1 ? '' : 's'}: ${config.listeners.map((l) => l.name).join(', ')})`;
+  // With --print, the summary is a YAML comment so the whole output is a valid config file.
+  if (args.print === true) process.stdout.write(`# ${summary}\n${printConfig(config)}`);
+  else process.stdout.write(`${summary}\n`);
+}
+
 function describeUsageError(msg: string): string {
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
   if (unknown !== null) {
-    const names = (unknown[1] ?? '').split(', ');
+    // yargs names an unknown `--idle-timeot` twice, also as `idleTimeot`: keep the one typed.
+    const all = (unknown[1] ?? '').split(', ');
+    const names = all.filter((n) => !(/[A-Z]/.test(n) && all.includes(kebab(n))));
     const given = process.argv.slice(2);
+    const [known] = COMMAND_FLAGS[given[0] ?? ''] ?? [SCHEMA_FLAGS];
     const described = names.map((n) => {
       const flag = n.length === 1 ? `-${n}` : `--${n}`;
-      return given.some((a) => a === flag || a.startsWith(`${flag}=`))
-        ? `flag ${flag}`
-        : `argument "${n}"`;
+      if (given.some((a) => a === flag || a.startsWith(`${flag}=`))) {
+        const near = closestName(n, known);
+        return `flag ${flag}${near === undefined ? '' : ` (did you mean --${near}?)`}`;
+      }
+      const command = given[0] === n ? closestName(n, COMMANDS) : undefined;
+      return `argument "${n}"${command === undefined ? '' : ` (did you mean ${command}?)`}`;
     });
     return `unknown ${described.join(', ')}`;
   }

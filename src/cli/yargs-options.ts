@@ -1,5 +1,6 @@
 import type { Argv, Options } from 'yargs';
 import { envName, type AnyOptionSpec } from '../config/schema.ts';
+import { choicesOf } from '../config/values.ts';
 
 /**
  * Declare schema options on a yargs command. No yargs defaults are set, so
@@ -12,10 +13,11 @@ export function declareOptions<T>(
 ): Argv<T> {
   let out = y;
   for (const [, spec] of specs) {
+    const choices = spec.boolean === true ? undefined : choicesOf(spec.parse);
     const option: Options = {
       group: `${spec.group}:`,
-      describe: `${spec.describe} [default: ${spec.defaultText}] [env: ${envName(spec.flag)}]${
-        spec.repeatable === true ? ' [repeatable]' : ''
+      describe: `${spec.describe}${choices === undefined ? '' : ` [values: ${choices.join('|')}]`} [default: ${spec.defaultText}] [env: ${envName(spec.flag)}]${
+        spec.repeatable === true || spec.combine !== undefined ? ' [repeatable]' : ''
       }`,
     };
     if (spec.boolean === true) {

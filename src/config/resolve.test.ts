@@ -155,9 +155,24 @@ describe('resolveProxyConfig', () => {
     ]);
   });
 
-  it('takes the last value of a non-repeatable flag given twice', () => {
-    const config = resolve({ backends: BACKENDS, 'connect-timeout': ['1s', '2s'] });
-    expect(listener(config).connectTimeout).toBe(2000);
+  it('refuses a non-repeatable flag given twice instead of keeping the last', () => {
+    expect(() => resolve({ backends: BACKENDS, 'connect-timeout': ['1s', '2s'] })).toThrow(
+      '--connect-timeout: given more than once',
+    );
+  });
+
+  it('merges --backends static lists given twice, refuses mixed sources', () => {
+    const config = resolve({ backends: ['static://127.0.0.1:1', 'static://127.0.0.1:2=5'] });
+    expect(listener(config).backends).toMatchObject({
+      scheme: 'static',
+      backends: [
+        { host: '127.0.0.1', port: 1, weight: 1 },
+        { host: '127.0.0.1', port: 2, weight: 5 },
+      ],
+    });
+    expect(() => resolve({ backends: ['static://127.0.0.1:1', 'k8s://db'] })).toThrow(
+      /--backends: a listener takes one discovery source/,
+    );
   });
 
   it('accepts values yargs already turned into numbers or booleans', () => {

@@ -1,6 +1,7 @@
 import type { HostPort } from '../core/address.ts';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.ts';
 import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
+import { combineBackends } from './combine-backends.ts';
 import {
   STICKY_KEYS,
   STRATEGY_NAMES,
@@ -50,7 +51,16 @@ export interface OptionSpec<T> {
   readonly equivalent?: string;
   /** Given more than once (or comma-separated in env), the parsed arrays are concatenated. */
   readonly repeatable?: boolean;
+  /**
+   * Given more than once (flags, or a list in the file), the parsed values are combined into one
+   * (e.g. `--backends` static lists merge); throws ValueError when they cannot be.
+   */
+  // `never[]`: an OptionSpec<X> must stay assignable to OptionSpec<unknown> (parameters are
+  // contravariant); the resolver only ever passes values this spec's own `parse` returned.
+  readonly combine?: (values: readonly never[]) => T;
   readonly boolean?: boolean;
+  /** A secret (a token): masked wherever the configuration is shown (`check-config --print`). */
+  readonly secret?: boolean;
   /** Any text is valid (a path, a token, bytes): there is no bad value to refuse. */
   readonly freeText?: boolean;
   readonly default: T;
@@ -93,17 +103,12 @@ export const listenerOptions = {
     scope: 'listener',
     group: 'Listener',
     describe:
-      'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...], dns://NAME:PORT, srv://NAME, k8s://[NS/]SERVICE[:PORT], sentinel://MASTER@HOST:PORT[,HOST:PORT...][?role=replica]',
+      'Where backends come from: static://HOST:PORT[=WEIGHT][,HOST:PORT[=WEIGHT]...] (a fixed list), dns://NAME:PORT (A/AAAA records, e.g. a headless Service), srv://_PORTNAME._tcp.NAME (SRV records), k8s://[NAMESPACE/]SERVICE[:PORT] (EndpointSlices), or sentinel://MASTER@HOST:PORT[,HOST:PORT...][?role=replica] (the master or replicas Redis Sentinel names), e.g. k8s://db/redis:6379; repeatable: static lists merge, one source per listener',
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
-    parse: (raw) => {
-      try {
-        return parseBackendsUri(v.asText(raw));
-      } catch (err) {
-        throw new v.ValueError(err instanceof Error ? err.message : String(err));
-      }
-    },
+    parse: (raw) => wrap(() => parseBackendsUri(v.asText(raw))),
+    combine: (specs: readonly (BackendsSpec | null)[]) => wrap(() => combineBackends(specs)),
   }),
   strategy: opt<StrategyName>({
     flag: 'strategy',
@@ -312,7 +317,8 @@ export const listenerOptions = {
     equivalent: 'HAProxy `tcp-check send`',
     default: null,
     defaultText: '(nothing)',
-    parse: (raw) => wrap(() => parseCheckSend(v.asText(raw))),
+    // Bytes: a trimmed value would lose a line end or a leading space the backend needs.
+    parse: (raw) => wrap(() => parseCheckSend(v.asBytesText(raw))),
   }),
   healthExpect: opt<CheckExpect | null>({
     flag: 'health-expect',
@@ -324,7 +330,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `tcp-check expect string|rstring`',
     default: null,
     defaultText: '(connect is enough)',
-    parse: (raw) => wrap(() => parseCheckExpect(v.asText(raw))),
+    parse: (raw) => wrap(() => parseCheckExpect(v.asBytesText(raw))),
   }),
   healthReject: opt<readonly CheckExpect[]>({
     flag: 'health-reject',
@@ -524,7 +530,7 @@ export const listenerOptions = {
     group: 'PROXY protocol',
     boolean: true,
     describe:
-      'Read a PROXY protocol header (v1 or v2, auto-detected) from clients: its address feeds sticky hashing, access control, per-client limits and logs. A missing, malformed or late (3 s) header closes that connection (proxy_protocol_error)',
+      'Read a PROXY protocol header (v1 or v2, auto-detected) from clients: its address feeds sticky hashing, access control, per-client limits and logs. A missing, malformed or late (3 s) header closes that connection (proxy_protocol_error). With --allow, --deny or --max-connections-per-client it needs --proxy-protocol-from (else any client could forge its address)',
     equivalent: 'HAProxy `accept-proxy`, NGINX `listen … proxy_protocol`',
     default: false,
     defaultText: 'false',
@@ -536,7 +542,7 @@ export const listenerOptions = {
     group: 'PROXY protocol',
     repeatable: true,
     describe:
-      'With --accept-proxy-protocol, expect the header only from these peers (the load balancers); others are direct clients; repeatable',
+      'With --accept-proxy-protocol, expect the header only from these peers (the load balancers); others are direct clients, checked by their own address; repeatable. Required with --allow, --deny or --max-connections-per-client',
     equivalent: 'Traefik `proxyProtocol.trustedIPs`, NGINX `set_real_ip_from`',
     default: [],
     defaultText: '(every peer)',
@@ -734,6 +740,7 @@ export const processOptions = {
   adminToken: opt<string | null>({
     flag: 'admin-token',
     freeText: true,
+    secret: true,
     scope: 'process',
     group: 'Admin and logs',
     describe:

@@ -122,7 +122,9 @@ describe('hostPort', () => {
     expect(v.hostPort(':80')).toEqual({ host: '::', port: 80 });
     expect(problem(v.hostPort, 'nope')).toBe('"nope" has no port (expected HOST:PORT)');
     expect(problem(v.hostPort, '127.0.0.1:70000')).toBe('port 70000 is out of range (0-65535)');
-    expect(problem(v.hostPort, 8080)).toBe('"8080" has no port (expected HOST:PORT)');
+    expect(problem(v.hostPort, 8080)).toBe(
+      '"8080" has no host: did you mean :8080 (every address)?',
+    );
   });
 });
 

@@ -22,6 +22,11 @@ export function asText(raw: RawValue): string {
   return typeof raw === 'string' ? raw.trim() : String(raw);
 }
 
+/** The value as given, untrimmed: for options whose value is bytes (`--health-send`). */
+export function asBytesText(raw: RawValue): string {
+  return typeof raw === 'string' ? raw : String(raw);
+}
+
 export function duration(raw: RawValue): number {
   const text = asText(raw);
   const ms = parseDurationMs(text);
@@ -88,8 +93,13 @@ export function boolean(raw: RawValue): boolean {
   throw new ValueError(`"${text}" is not a boolean (true or false)`);
 }
 
-export function oneOf<const T extends string>(choices: readonly T[]): (raw: RawValue) => T {
-  return (raw) => {
+/** A parser that takes one of a fixed list of words, which it carries for `--help`. */
+export type ChoiceParser<T extends string> = ((raw: RawValue) => T) & {
+  readonly choices: readonly T[];
+};
+
+export function oneOf<const T extends string>(choices: readonly T[]): ChoiceParser<T> {
+  const parse = (raw: RawValue): T => {
     const text = asText(raw);
     const found = choices.find((c) => c === text);
     if (found === undefined) {
@@ -97,10 +107,22 @@ export function oneOf<const T extends string>(choices: readonly T[]): (raw: RawV
     }
     return found;
   };
+  return Object.assign(parse, { choices });
+}
+
+/** The words a parser takes, when it is a `oneOf` (or `boolean`: on|off). */
+export function choicesOf(parse: (raw: RawValue) => unknown): readonly string[] | undefined {
+  if (parse === boolean) return ['on', 'off'];
+  const choices = (parse as { choices?: unknown }).choices;
+  return Array.isArray(choices) ? (choices as string[]) : undefined;
 }
 
 export function hostPort(raw: RawValue): HostPort {
-  const parsed = parseHostPort(asText(raw));
+  const text = asText(raw);
+  // `--listen 6379`: the port alone, as NGINX's `listen 6379` takes it.
+  if (/^\d+$/.test(text))
+    throw new ValueError(`"${text}" has no host: did you mean :${text} (every address)?`);
+  const parsed = parseHostPort(text);
   if (typeof parsed === 'string') throw new ValueError(parsed);
   return parsed;
 }

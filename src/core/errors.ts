@@ -16,15 +16,60 @@ export class HeadwayError extends Error {
   }
 }
 
+/** A position in a config file, for `FILE:LINE:COLUMN` (both 1-based). */
+export interface FileLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
 /** Bad user input: a flag, environment variable or config-file field. */
 export class ConfigError extends HeadwayError {
   /** Where the bad value came from, e.g. `--listen`, `HEADWAY_LISTEN`, `listeners[1].backends`. */
   readonly field: string;
+  /** What is wrong with it, without the field. */
+  readonly problem: string;
+  /** Where in the config file, when it came from one (`headway.yaml:12:5 listeners[1].backends: …`). */
+  readonly location: FileLocation | undefined;
 
-  constructor(field: string, problem: string, options?: { cause?: unknown }) {
-    super('HW_CONFIG_INVALID', `${field}: ${problem}`, options);
+  constructor(
+    field: string,
+    problem: string,
+    options?: { cause?: unknown; location?: FileLocation | undefined },
+  ) {
+    const at = options?.location;
+    const where = at === undefined ? '' : `${at.file}:${at.line}:${at.column} `;
+    super('HW_CONFIG_INVALID', `${where}${field}: ${problem}`, options);
     this.name = 'ConfigError';
     this.field = field;
+    this.problem = problem;
+    this.location = at;
+  }
+}
+
+/**
+ * Several bad inputs found at once (a config file is checked whole, as `haproxy -c` and
+ * `nginx -t` do): the message has one line per error.
+ */
+export class ConfigErrors extends ConfigError {
+  readonly errors: readonly ConfigError[];
+
+  constructor(errors: readonly [ConfigError, ...ConfigError[]]) {
+    const first = errors[0];
+    super(first.field, first.problem, { location: first.location });
+    this.name = 'ConfigErrors';
+    this.errors = errors;
+    this.message = errors.map((e) => e.message).join('\n');
+  }
+
+  /** The errors inside any ConfigError (one, or several). */
+  static flatten(err: ConfigError): readonly ConfigError[] {
+    return err instanceof ConfigErrors ? err.errors : [err];
+  }
+
+  /** One error as itself, several as a ConfigErrors. */
+  static of(errors: readonly [ConfigError, ...ConfigError[]]): ConfigError {
+    return errors.length === 1 ? errors[0] : new ConfigErrors(errors);
   }
 }
 

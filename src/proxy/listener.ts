@@ -4,6 +4,7 @@ import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
+import { formatCidr } from '../core/cidr.ts';
 import { ListenError, errnoCode } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -150,6 +151,15 @@ export class Listener {
       addresses: this.#addresses,
       backends: this.#route.source.uri,
       strategy: this.#route.strategy,
+      // Who may name the client in a PROXY header: the whole trust of --allow/--deny rests on it.
+      ...(config.acceptProxyProtocol
+        ? {
+            proxyProtocolFrom:
+              config.proxyProtocolFrom.length === 0
+                ? 'every peer'
+                : config.proxyProtocolFrom.map(formatCidr),
+          }
+        : {}),
     });
   }
 

@@ -379,7 +379,9 @@ export class Route implements SessionHost {
   }
 
   #logAccess(log: AccessLog, s: Session): void {
-    const ep = s.backend?.endpoint;
+    // A failed attempt clears s.backend: the last one tried is the backend of the last attempt.
+    const backend = s.backend ?? s.tried[s.tried.length - 1];
+    const ep = backend?.endpoint;
     const proxied = s.peerAddress !== undefined;
     log.write({
       timeMs: this.clock.wallMs(),
@@ -388,7 +390,7 @@ export class Route implements SessionHost {
       peerPort: s.peerPort ?? s.clientPort,
       clientAddress: proxied ? s.clientAddress : undefined,
       clientPort: proxied ? s.clientPort : undefined,
-      backendId: s.backend?.id,
+      backendId: backend?.id,
       backendAddress: ep === undefined ? undefined : formatHostPort(ep.address, ep.port),
       bytesFromClient: s.client.bytesRead,
       bytesFromBackend: s.upstream?.bytesRead ?? 0,
@@ -396,6 +398,7 @@ export class Route implements SessionHost {
       connectMs: s.connectMs,
       firstByteMs: s.firstByteMs,
       retries: Math.max(0, s.attempts - 1),
+      attempts: s.attempts,
       outcome: s.outcome ?? 'ok',
       closedFirst: s.closedFirst,
     });

@@ -53,7 +53,12 @@ describe('headway bench (CLI)', () => {
       '--html',
       html,
     ]);
-    expect(r.stderr).toBe('');
+    // Only the plan up front and the files written: no warnings.
+    expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
+      'headway: bench rr: 1 target × 500ms = 500ms',
+      `headway: bench: wrote the JSON report to ${json}`,
+      `headway: bench: wrote the HTML report to ${html}`,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^headway bench rr: 10 connections/);
     expect(r.stdout).toMatch(/exchanges\/s\s+[\d,]+/);

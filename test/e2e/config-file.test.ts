@@ -62,21 +62,21 @@ describe('config file', () => {
           '  - name: b',
           '    backends: dsn://x:1',
         ].join('\n'),
-        /^headway: listeners\[1\]\.backends: unknown scheme "dsn"/,
+        /^headway: \S+:5:15 listeners\[1\]\.backends: unknown scheme "dsn"/,
       ],
       [
         ['listeners:', '  - backends: static://127.0.0.1:1', '    strategyy: round-robin'].join(
           '\n',
         ),
-        /^headway: listeners\[0\]\.strategyy: unknown option/,
+        /^headway: \S+:3:5 listeners\[0\]\.strategyy: unknown option/,
       ],
       [
         ['listeners:', '  - backends: static://127.0.0.1:1', '    admin: off'].join('\n'),
-        /^headway: listeners\[0\]\.admin: is a process option/,
+        /^headway: \S+:3:5 listeners\[0\]\.admin: is a process option/,
       ],
       [
         ['listeners:', '  - backends: static://127.0.0.1:1', '    connect-timeout: 5'].join('\n'),
-        /^headway: listeners\[0\]\.connect-timeout: "5" is not a duration/,
+        /^headway: \S+:3:22 listeners\[0\]\.connect-timeout: "5" is not a duration/,
       ],
       ['listeners: [', /not valid YAML/],
       [

@@ -283,6 +283,9 @@ describe('access control', () => {
     const backend = await startProxyAwareBackend();
     const proxy = await startProxy([
       '--accept-proxy-protocol',
+      // Access rules on a PROXY address need the trusted peers named (else anyone could forge it).
+      '--proxy-protocol-from',
+      '127.0.0.1/32',
       '--deny',
       '203.0.113.0/24',
       '--proxy-protocol',
