@@ -31,7 +31,8 @@ function resolveText(text: string): ReturnType<typeof resolveProxyConfig> {
 
 describe('printConfig', () => {
   it('prints a config file that resolves to the same configuration', () => {
-    const printed = printConfig(resolveText(FILE));
+    // Without the token: a masked token is deliberately not a valid one (see the next test).
+    const printed = printConfig(resolveText(FILE.replace(/^admin-token: .*\n/m, '')));
     expect(printConfig(resolveText(printed))).toBe(printed);
     expect(printed).toContain('health-expect: /^\\+PONG/');
     expect(printed).toContain('health-send: PING\\r\\n');

@@ -345,14 +345,14 @@ export const listenerOptions = {
     defaultText: '(none)',
     parse: (raw) => [wrap(() => parseCheckExpect(v.asText(raw)))],
   }),
-  healthPort: opt({
+  healthPort: opt<number | null>({
     flag: 'health-port',
     scope: 'listener',
     group: 'Health',
     describe:
       "Port the checks connect to instead of the backend's own (e.g. 8008 for Patroni's REST API); any check type",
     equivalent: 'HAProxy `check port`, Envoy `health_check_config.port_value`',
-    default: 0,
+    default: null,
     defaultText: "(the backend's port)",
     parse: v.integer(1, 65535),
   }),

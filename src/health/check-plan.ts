@@ -58,7 +58,7 @@ export function closesOnDown(s: CheckSettings): boolean {
  * options (timeout, send, expect, close, signal) pass through.
  */
 export function checkProbe(s: CheckSettings, run: ProbeFn = probe): ProbeFn {
-  const portOverride = s.healthPort > 0 ? s.healthPort : undefined;
+  const portOverride = s.healthPort ?? undefined;
   if (s.healthCheck === 'http') {
     const path = s.healthPath;
     const accept = s.healthExpectStatus;

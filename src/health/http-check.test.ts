@@ -110,7 +110,7 @@ const HTTP: CheckSettings = {
   healthSend: null,
   healthExpect: null,
   healthReject: [],
-  healthPort: 0,
+  healthPort: null,
   healthPath: '/primary',
   healthHost: null,
   healthExpectStatus: ANY_2XX,

@@ -344,8 +344,18 @@ function translateFrontend(
   const v2 = backend.servers.some((s) => s.params.has('send-proxy-v2'));
   const v1 = backend.servers.some((s) => s.params.has('send-proxy'));
   if (v1 || v2) options.set('proxy-protocol', v2 ? 'v2' : 'v1');
-  if (acceptProxy) options.set('accept-proxy-protocol', true);
   const access = accessRules(rules);
+  if (acceptProxy) {
+    options.set('accept-proxy-protocol', true);
+    if (access.allow.length > 0 || access.deny.length > 0) {
+      // HAProxy takes a PROXY header from every peer of an accept-proxy bind and applies `src`
+      // rules to the address in it; Headway refuses that combination unless the trust is explicit.
+      options.set('proxy-protocol-from', ['0.0.0.0/0', '::/0']);
+      notes.push(
+        `${file}:${section.line} ${section.kind} ${section.name}: HAProxy trusts a PROXY header from every peer here, so any client can forge its address past allow/deny; narrow proxy-protocol-from to your load balancers' addresses`,
+      );
+    }
+  }
   for (const n of access.notes) notes.push(`${file}: ${n}`);
   if (access.allow.length > 0) options.set('allow', access.allow);
   if (access.deny.length > 0) options.set('deny', access.deny);

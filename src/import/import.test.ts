@@ -166,8 +166,12 @@ backend orphan
       'max-connections-per-backend': 20,
       'proxy-protocol': 'v2',
       'accept-proxy-protocol': true,
+      'proxy-protocol-from': ['0.0.0.0/0', '::/0'],
       allow: ['10.0.0.0/8'],
     });
+    expect(imported.listeners[0]?.notes.join('\n')).toMatch(
+      /trusts a PROXY header from every peer/,
+    );
     expect(imported.notes.join('\n')).toMatch(/backend orphan: no frontend/);
     resolves(renderImportedConfig(imported, 'haproxy'));
   });

@@ -247,6 +247,14 @@ function translateServer(
   }
   const access = accessRules(rules);
   for (const n of access.notes) notes.push(`${file}: ${n}`);
+  if (acceptProxy && !options.has('proxy-protocol-from') && rules.length > 0) {
+    // Without set_real_ip_from NGINX checks allow/deny against the connecting peer (the load
+    // balancer); Headway would check the client address inside the PROXY header instead.
+    notes.push(
+      `${file}:${server.line} allow/deny: on a proxy_protocol listen without set_real_ip_from they restrict the load balancers, which Headway expresses as proxy-protocol-from, not allow/deny: left out`,
+    );
+    return { options, notes };
+  }
   if (access.allow.length > 0) options.set('allow', access.allow);
   if (access.deny.length > 0) options.set('deny', access.deny);
   return { options, notes };
