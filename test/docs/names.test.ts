@@ -38,6 +38,7 @@ const FOREIGN_FLAGS: Readonly<Record<string, string>> = {
   'tcp-services-configmap': 'ingress-nginx',
   replicaof: 'redis-server',
   short: 'git rev-parse --short=12',
+  'listen-metrics-urls': 'etcd',
 };
 
 /** `headway_…` metric names: the registry's, and those src/ registers elsewhere (worker threads). */
