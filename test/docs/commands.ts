@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { parseBenchOptions, type RawBenchArgs } from '../../src/bench/bench-options.ts';
 import { benchCommand } from '../../src/cli/bench-command.ts';
+import { importCommand } from '../../src/cli/import-command.ts';
 import { echoOptions } from '../../src/cli/run-echo.ts';
 import { resolveProxyConfig } from '../../src/config/resolve.ts';
 import { allOptions, type AnyOptionSpec } from '../../src/config/schema.ts';
 import * as v from '../../src/config/values.ts';
 import { REPO } from './pages.ts';
 
-export const SUBCOMMANDS = ['proxy', 'echo', 'demo', 'check-config', 'bench'] as const;
+export const SUBCOMMANDS = ['proxy', 'echo', 'demo', 'check-config', 'bench', 'import'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /** Flags every command takes (yargs adds them). */
@@ -47,7 +48,15 @@ export const COMMAND_FLAGS: Readonly<Record<Subcommand, ReadonlySet<string>>> = 
   bench: new Set(
     yargsKeys((benchCommand.builder as (y: Argv) => Argv)(yargs([]))).filter((k) => k !== 'mode'),
   ),
+  import: new Set(
+    yargsKeys((importCommand.builder as (y: Argv) => Argv)(yargs([]))).filter(
+      (k) => k !== 'format' && k !== 'source',
+    ),
+  ),
 };
+
+/** The formats `headway import` reads (its `format` positional). */
+const IMPORT_FORMATS = new Set(['nginx', 'haproxy', 'ingress-nginx-tcp']);
 
 /** Every flag name of every command. */
 export function allHeadwayFlags(): ReadonlySet<string> {
@@ -203,5 +212,10 @@ function check({ command, positionals, flags }: ParsedArgs): void {
       parseBenchOptions(raw);
       return;
     }
+    case 'import':
+      if (positionals.length !== 2) throw new Error('import takes FORMAT and SOURCE');
+      if (!IMPORT_FORMATS.has(positionals[0] ?? ''))
+        throw new Error(`import: unknown format ${positionals[0] ?? ''}`);
+      return;
   }
 }

@@ -11,6 +11,8 @@ import { FLAG_TABLE_PAGE, renderFlagTable } from '../../src/config/flag-referenc
 import { allOptions } from '../../src/config/schema.ts';
 import { PromMetrics } from '../../src/metrics/prom-metrics.ts';
 import { benchCommand } from '../../src/cli/bench-command.ts';
+import { importCommand } from '../../src/cli/import-command.ts';
+import { BACKEND_STATES } from '../../src/backends/backend.ts';
 import { SUBCOMMANDS, allHeadwayFlags } from './commands.ts';
 import { REPO, page, pages, prose, tables, type Page } from './pages.ts';
 
@@ -35,6 +37,8 @@ const FOREIGN_FLAGS: Readonly<Record<string, string>> = {
   concurrency: 'Envoy',
   'tcp-services-configmap': 'ingress-nginx',
   replicaof: 'redis-server',
+  short: 'git rev-parse --short=12',
+  'listen-metrics-urls': 'etcd',
 };
 
 /** `headway_…` metric names: the registry's, and those src/ registers elsewhere (worker threads). */
@@ -56,14 +60,12 @@ async function metricNames(): Promise<Set<string>> {
   return names;
 }
 
-/** Backend states: discovery's (EndpointState in core/endpoint.ts) and the pool's (Backend.state). */
+/**
+ * Backend states: the one reported state of `/backends`, the status page and `headway_backends`
+ * (BACKEND_STATES in backends/backend.ts folds discovery, maintenance, health and ejection).
+ */
 function backendStates(): Set<string> {
-  const endpoint = readFileSync(join(REPO, 'src/core/endpoint.ts'), 'utf8');
-  const union = /export type EndpointState =([\s\S]*?);/.exec(endpoint)?.[1] ?? '';
-  const backend = readFileSync(join(REPO, 'src/backends/backend.ts'), 'utf8');
-  const getter = /get state\(\): string \{([\s\S]*?)\n {2}\}/.exec(backend)?.[1] ?? '';
-  const states = [...`${union}\n${getter}`.matchAll(/'([a-z-]+)'/g)].map((m) => m[1] ?? '');
-  return new Set(states);
+  return new Set(BACKEND_STATES);
 }
 
 /** First-column names of the tables whose first header is `title`. */
@@ -178,8 +180,11 @@ describe('commands', () => {
     const cli = readFileSync(join(REPO, 'src/cli/cli.ts'), 'utf8');
     const named = [...cli.matchAll(/\.command\(\s*(?:\[\s*)?'([a-z-]+)/g)].map((m) => m[1] ?? '');
     const modules = [...cli.matchAll(/\.command\(([a-zA-Z]+)\)/g)].map((m) => m[1] ?? '');
-    expect(modules).toEqual(['benchCommand']);
-    return [...named, String(benchCommand.command).split(' ')[0] ?? ''];
+    expect(modules).toEqual(['benchCommand', 'importCommand']);
+    return [
+      ...named,
+      ...[benchCommand, importCommand].map((c) => String(c.command).split(' ')[0] ?? ''),
+    ];
   }
 
   it('the checker knows every command of the CLI', () => {
