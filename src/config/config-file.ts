@@ -48,9 +48,10 @@ export function checkShape(path: string, doc: unknown): ConfigFile {
   for (const [key, value] of Object.entries(doc)) {
     if (key === 'listeners') {
       if (!Array.isArray(value)) throw new ConfigError('listeners', 'must be a list of listeners');
-      listeners = value.map((l: unknown, i) => {
-        if (!isRecord(l))
+      listeners = value.map((item: unknown, i) => {
+        if (!isRecord(item))
           throw new ConfigError(`listeners[${i}]`, 'must be a mapping of listener options');
+        const l = withAliases(item, `listeners[${i}]`);
         for (const [k, v] of Object.entries(l)) {
           if (!LISTENER_FLAGS.has(k)) {
             throw new ConfigError(
@@ -96,4 +97,18 @@ function checkValue(field: string, value: unknown): void {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Short file keys for listener options (`v6only`, as NGINX and HAProxy spell it). */
+const LISTENER_ALIASES: Readonly<Record<string, string>> = { v6only: 'listen-v6only' };
+
+function withAliases(l: Record<string, unknown>, at: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(l)) {
+    const key = LISTENER_ALIASES[k] ?? k;
+    if (Object.hasOwn(out, key))
+      throw new ConfigError(`${at}.${k}`, `is the same option as ${key}: give only one`);
+    out[key] = v;
+  }
+  return out;
 }

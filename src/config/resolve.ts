@@ -8,6 +8,7 @@ import {
   type ProcessSettings,
 } from './schema.ts';
 import { ValueError, type RawValue } from './values.ts';
+import { checkListenOverlaps } from './listen-addresses.ts';
 import type { ConfigFile } from './config-file.ts';
 
 /** Raw option values as they came in: yargs argv (kebab keys), the environment, a config file. */
@@ -59,6 +60,9 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
         'is required (e.g. --backends static://127.0.0.1:6379)',
       );
     }
+    checkListenOverlaps([listener], processSettings.admin, () =>
+      layer === undefined ? '--listen' : 'listeners[0].listen',
+    );
     return checkWorkers({ process: processSettings, listeners: [listener] });
   }
   for (const flag of PER_LISTENER_IDENTITY) {
@@ -90,6 +94,7 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
     names.add(l.name);
     return l;
   });
+  checkListenOverlaps(listeners, processSettings.admin, (i) => `listeners[${i}].listen`);
   return checkWorkers({ process: processSettings, listeners });
 }
 
