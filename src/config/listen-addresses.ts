@@ -30,8 +30,8 @@ export interface ListenSpec extends HostPort {
 type Kind = 'any4' | 'any6' | 'ip4' | 'ip6' | 'name';
 
 function kindOf(host: string): Kind {
-  if (host === '0.0.0.0') return 'any4';
-  const family = isIP(host);
+  if (normalHost(host) === '0.0.0.0') return 'any4';
+  const family = isIP(normalHost(host));
   if (family === 4) return 'ip4';
   if (family === 6) return normalHost(host) === '::' ? 'any6' : 'ip6';
   return 'name';
@@ -39,7 +39,15 @@ function kindOf(host: string): Kind {
 
 /** `0:0::0` and `::` are the same address; names compare without case or trailing dot. */
 function normalHost(host: string): string {
-  if (isIP(host) === 6) return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  if (isIP(host) === 6) {
+    const h = new URL(`http://[${host}]/`).hostname.slice(1, -1);
+    // An IPv4-mapped address binds the IPv4 address: `[::ffff:127.0.0.1]:P` is `127.0.0.1:P`.
+    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+    if (m === null) return h;
+    const hi = parseInt(m[1] ?? '0', 16);
+    const lo = parseInt(m[2] ?? '0', 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
   return host.toLowerCase().replace(/\.$/, '');
 }
 
