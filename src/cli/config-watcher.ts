@@ -42,7 +42,12 @@ export class ConfigWatcher {
   }
 
   start(): void {
-    if (!this.#watch()) this.#lost('is missing');
+    if (this.#watch()) {
+      this.#opts.logger.info('watching the config file for changes', {
+        file: this.#file,
+        dir: this.#dir,
+      });
+    } else this.#lost('is missing');
     this.#poll = setInterval(() => this.#check(), this.#opts.pollMs ?? 1000);
     this.#poll.unref();
   }

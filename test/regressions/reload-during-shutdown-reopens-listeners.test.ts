@@ -30,7 +30,7 @@ it('refuses SIGHUP and watched changes after SIGTERM: no listener opens', async 
   ]);
   const p = await startConfigured(config.path, ['--watch-config']);
   cleanup.push(() => p.stop('SIGKILL'));
-  await p.waitForLog((l) => l.msg === 'listener started');
+  await p.waitForLog((l) => l.msg === 'watching the config file for changes');
 
   p.proc.kill('SIGTERM');
   await p.waitForLog((l) => l.msg === 'shutting down');
