@@ -142,12 +142,19 @@ class Reloader {
       this.#logger.info('config unchanged; nothing to apply', { why });
       return;
     }
-    if (report.added.length + report.removed.length + report.applied.length === 0) return;
+    if (report.added.length + report.removed.length + report.applied.length === 0) {
+      this.#logger.warn('config reload applied nothing; the changed options need a restart', {
+        why,
+        needsRestart: report.needsRestart,
+      });
+      return;
+    }
     this.#logger.info('config reloaded', {
       why,
       added: report.added,
       removed: report.removed,
       applied: report.applied,
+      needsRestart: report.needsRestart,
     });
   }
 }

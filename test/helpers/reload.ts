@@ -30,6 +30,7 @@ export interface ConfiguredProxy extends HeadwayProcess {
 export const RELOAD_OUTCOMES = new Set([
   'config reloaded',
   'config unchanged; nothing to apply',
+  'config reload applied nothing; the changed options need a restart',
   'config reload failed; keeping the running configuration',
   'config reload rejected; keeping the running configuration',
   'config reload refused: shutting down',
