@@ -153,26 +153,6 @@ export class Listener {
     return this.#accepting && this.#sockets.some((s) => s.server.listening);
   }
 
-  /**
-   * Bind every address, then start discovery. Throws `ListenError`; nothing
-   * stays bound on failure. `specs` come from the whole process's listeners
-   * (the dual-stack rule); alone, the listener's own addresses decide.
-   */
-  async start(specs: readonly ListenSpec[] = listenSpecs(this.#route.config)): Promise<void> {
-    await this.#route.init();
-    const sockets: BoundSocket[] = [];
-    try {
-      for (const spec of specs) {
-        const bound = await this.bindSocket(spec);
-        if (bound !== null) sockets.push(bound);
-      }
-    } catch (err) {
-      this.abandon(sockets);
-      throw err;
-    }
-    this.open(sockets);
-  }
-
   /** Load what the listener's discovery needs before anything is bound (reload, staged start). */
   init(): Promise<void> {
     return this.#route.init();
