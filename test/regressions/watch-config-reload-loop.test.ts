@@ -35,7 +35,8 @@ it('ignores its own access log and other files, and a touch of the file itself',
   config.write(lines);
   const p = await startConfigured(config.path, ['--watch-config']);
   cleanup.push(() => p.stop());
-  await p.waitForLog((l) => l.msg === 'watching the config file for changes');
+  await p.waitForLog((l) => l.msg === 'listener started');
+  await sleep(500); // the watcher starts right after the listeners
   const mark = p.logs.length;
   // Traffic writes the access log in the watched directory; other files come and go.
   for (let i = 0; i < 5; i++) {
