@@ -26,7 +26,10 @@ describe('settingsEqual', () => {
 
   it('treats any other object as changed unless it is the same one', () => {
     class Opaque {
-      constructor(readonly v: number) {}
+      readonly v: number;
+      constructor(v: number) {
+        this.v = v;
+      }
     }
     const o = new Opaque(1);
     expect(settingsEqual(o, o)).toBe(true);
