@@ -34,6 +34,8 @@ export const RELOAD_OUTCOMES = new Set([
   'config reload failed; keeping the running configuration',
   'config reload rejected; keeping the running configuration',
   'config reload refused: shutting down',
+  // What versions before the transactional reload logged (so a test fails on the defect, not a timeout).
+  'config reload failed',
 ]);
 
 export async function startConfigured(

@@ -27,8 +27,6 @@ it('warns per option that needs a restart, names what it applied, and stamps the
   const p = await startConfigured(config.path);
   cleanup.push(() => p.stop());
   await p.waitForLog((l) => l.msg === 'listener started');
-  const startedAt = await metric(p.adminUrl, 'headway_config_last_reload_timestamp_seconds');
-  expect(startedAt).toBeGreaterThan(Date.now() / 1000 - 120);
 
   // Only options that need a restart (the text log format takes effect after a restart,
   // so these logs stay JSON): each is named, and nothing claims to be reloaded.
@@ -58,5 +56,7 @@ it('warns per option that needs a restart, names what it applied, and stamps the
   expect(await metric(p.adminUrl, 'headway_config_last_reload_success')).toBe(1);
   expect(await metric(p.adminUrl, 'headway_config_reload_total', 'result="success"')).toBe(2);
   const stamped = await metric(p.adminUrl, 'headway_config_last_reload_timestamp_seconds');
-  expect(stamped).toBeGreaterThan(startedAt ?? Infinity);
+  expect(stamped).toBeGreaterThan(Date.now() / 1000 - 60);
+  const started = p.logs.find((l) => l.msg === 'listener started');
+  expect(stamped).toBeGreaterThan(Date.parse(String(started?.time)) / 1000);
 });

@@ -50,10 +50,10 @@ it('a reload that changes only a /regex/ health-expect applies it', async () => 
   config.write(file('/^never/'));
   const outcome = await p.sighup();
   expect(outcome.msg).toBe('config reloaded');
-  expect(outcome.applied).toEqual(['h.health-expect']);
   await eventually(async () =>
     (await metric(p.adminUrl, 'headway_backend_healthy', series)) === 0 ? true : undefined,
   );
+  expect(outcome.applied).toEqual(['h.health-expect']);
 });
 
 /** For every option: a file value to start from (when not the default) and one to change it to. */
