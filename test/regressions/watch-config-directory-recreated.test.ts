@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { startConfigured, tempConfig } from '../helpers/reload.ts';
-import { connectTo, refusedPort, startWhoami } from '../helpers/sockets.ts';
+import { connectTo, eventually, refusedPort, startWhoami } from '../helpers/sockets.ts';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -28,17 +28,26 @@ it('keeps watching after its directory is removed and recreated, and says so', a
   const config = tempConfig(file(p1));
   const p = await startConfigured(config.path, ['--watch-config']);
   cleanup.push(() => p.stop());
-  await p.waitForLog((l) => l.msg === 'watching the config file for changes');
+  await p.waitForLog((l) => l.msg === 'listener started');
+  await new Promise((r) => setTimeout(r, 500)); // the watcher starts right after the listeners
 
   rmSync(config.dir, { recursive: true });
-  await p.waitForLog(
-    (l) => typeof l.msg === 'string' && /^config directory .*polling for it$/.test(l.msg),
-  );
+  await new Promise((r) => setTimeout(r, 300));
   mkdirSync(config.dir);
   config.write(file(p2));
+  // The recreated directory's file is picked up...
+  await eventually(
+    async () => {
+      const s = await connectTo(p2).catch(() => undefined);
+      s?.destroy();
+      return s === undefined ? undefined : true;
+    },
+    15_000,
+    100,
+  );
+  // ...and the log said what happened.
+  expect(p.logs.some((l) => /^config directory .*polling for it$/.test(String(l.msg)))).toBe(true);
   await p.waitForLog((l) => l.msg === 'config directory is back; watching it again');
-  await p.waitForLog((l) => l.msg === 'config reloaded');
-  (await connectTo(p2)).destroy();
 
   // And it really watches again: a later change is applied too.
   const mark = p.logs.length;
