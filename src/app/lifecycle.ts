@@ -3,6 +3,8 @@ import type { BackendPool } from '../backends/backend-pool.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BackendStateCount } from '../metrics/prom-metrics.ts';
+import { listenerOptions, processOptions, type ProcessSettings } from '../config/schema.ts';
+import { changedKeys } from '../config/settings-equal.ts';
 
 /**
  * What the single-thread ProxyApp and the `--workers` ControlPlane share:
@@ -13,6 +15,8 @@ import type { BackendStateCount } from '../metrics/prom-metrics.ts';
 export interface NamedPool {
   readonly name: string;
   readonly pool: BackendPool;
+  /** False when a listener holds no bound socket (a ControlPlane route has none: undefined). */
+  readonly listening?: boolean;
 }
 
 export interface Readiness {
@@ -27,6 +31,13 @@ export function readinessOf(
 ): Readiness {
   if (!state.started) return { ready: false, reason: 'starting' };
   if (state.shuttingDown) return { ready: false, reason: 'shutting down' };
+  const deaf = listeners.filter((l) => l.listening === false);
+  if (deaf.length > 0) {
+    return {
+      ready: false,
+      reason: `no bound socket for ${deaf.map((l) => l.name).join(', ')}`,
+    };
+  }
   if (state.requireBackends) {
     const without = listeners.filter((l) => !l.pool.hasUsableBackend);
     if (without.length > 0) {
@@ -60,14 +71,76 @@ export async function shutdownDelay(
   if (process.shutdownDelay > 0) await delay(process.shutdownDelay);
 }
 
-/** Process-wide options that differ between two configurations (they need a restart). */
+/**
+ * Process options a reload applies at once: they are read where they act
+ * (the shutdown sequence, /readyz). Every other process option is wired in
+ * at start (the admin server, the logger, the access log, the connection
+ * gate, worker threads) and needs a restart.
+ */
+export const LIVE_PROCESS_OPTIONS: ReadonlySet<keyof ProcessSettings> = new Set([
+  'shutdownDelay',
+  'drainTimeout',
+  'readyRequiresBackends',
+] as const);
+
+/**
+ * Listener options a reload cannot apply to a running listener: the
+ * per-pod listeners are set up at start.
+ */
+export const RESTART_LISTENER_OPTIONS: ReadonlySet<string> = new Set(['perPodPorts', 'perPodMax']);
+
+/** Process options that differ between two configurations (compared by value: see settings-equal). */
 export function changedProcessOptions(
   running: ProxyConfig['process'],
   next: ProxyConfig['process'],
 ): string[] {
-  return Object.keys(next).filter(
-    (k) =>
-      JSON.stringify(next[k as keyof ProxyConfig['process']]) !==
-      JSON.stringify(running[k as keyof ProxyConfig['process']]),
+  return changedKeys(running, next);
+}
+
+/** How the process options of a reload split: applied now, or waiting for a restart. */
+export interface ProcessChange {
+  /** The process settings to run with: the live options from `next`, the rest as running. */
+  readonly settings: ProcessSettings;
+  /** Flag names applied now. */
+  readonly applied: readonly string[];
+  /** Flag names that changed in the file but apply only after a restart. */
+  readonly needsRestart: readonly string[];
+}
+
+export function splitProcessChange(running: ProcessSettings, next: ProcessSettings): ProcessChange {
+  const changed = changedKeys(running, next);
+  const live = changed.filter((k) => LIVE_PROCESS_OPTIONS.has(k));
+  const settings: Record<string, unknown> = { ...running };
+  for (const k of live) settings[k] = next[k];
+  return {
+    settings: settings as ProcessSettings,
+    applied: live.map((k) => processOptions[k].flag),
+    needsRestart: changed
+      .filter((k) => !LIVE_PROCESS_OPTIONS.has(k))
+      .map((k) => processOptions[k].flag),
+  };
+}
+
+/** The flag name of a listener option key (`healthExpect` → `health-expect`). */
+export function listenerFlag(key: string): string {
+  return (listenerOptions as Record<string, { flag: string }>)[key]?.flag ?? key;
+}
+
+/** What a reload did, for the log line that says so. */
+export interface ReloadReport {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** `listener.flag` of each applied listener option, and each applied process option's flag. */
+  readonly applied: readonly string[];
+  /** Options that changed but need a restart (`admin`, `log-level`, `a.per-pod-ports`). */
+  readonly needsRestart: readonly string[];
+}
+
+export function reportIsEmpty(r: ReloadReport): boolean {
+  return (
+    r.added.length === 0 &&
+    r.removed.length === 0 &&
+    r.applied.length === 0 &&
+    r.needsRestart.length === 0
   );
 }

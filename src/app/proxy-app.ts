@@ -11,14 +11,18 @@ import { FdBudget } from '../proxy/fd-budget.ts';
 import { ListenerRegistry } from '../proxy/listener-registry.ts';
 import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
-import { ConfigError, errorMessage } from '../core/errors.ts';
+import { ConfigError, ReloadRefusedError, errorMessage } from '../core/errors.ts';
+import { listenSpecs } from '../config/listen-addresses.ts';
 import type { WorkerFeed } from '../workers/thread-link.ts';
 import {
   type Readiness,
+  type ReloadReport,
+  RESTART_LISTENER_OPTIONS,
   backendStateCounts,
-  changedProcessOptions,
+  listenerFlag,
   readinessOf,
   shutdownDelay,
+  splitProcessChange,
 } from './lifecycle.ts';
 
 export interface ProxyAppDeps {
@@ -120,7 +124,7 @@ export class ProxyApp {
         throw new ConfigError('--access-log', `cannot open: ${errorMessage(err)}`, { cause: err });
       });
       for (const l of this.config.listeners) {
-        await this.registry.add(l);
+        await this.registry.add(l, undefined, listenSpecs(l, this.config.listeners));
         if (l.perPodPorts > 0) {
           const manager = new PerPodListeners(l, this.registry, {
             clock: this.#clock,
@@ -174,36 +178,49 @@ export class ProxyApp {
   }
 
   /**
-   * Apply a new configuration: listeners that are gone drain, new ones start,
-   * changed ones take the new settings for new connections while open
-   * connections keep theirs. Process-wide options (admin address, limits,
-   * log settings) need a restart; a change to them is logged.
+   * Apply a new configuration, all or nothing (ListenerRegistry.apply):
+   * new and changed listeners are prepared and every new address bound
+   * while the old sockets serve; only then does everything switch. Gone
+   * listeners drain; changed ones take the new settings for new connections
+   * while open connections keep theirs. Process options that are read where
+   * they act apply now; the rest are reported as needing a restart. Throws
+   * (and changes nothing) on any failure, and once shutdown has started.
    */
-  async reload(next: ProxyConfig): Promise<void> {
-    const changedProcess = changedProcessOptions(this.config.process, next.process);
-    if (changedProcess.length > 0) {
-      this.#logger.warn('process options changed in the config file; they apply after a restart', {
-        options: changedProcess,
-      });
+  async reload(next: ProxyConfig): Promise<ReloadReport> {
+    if (this.#shuttingDown) throw new ReloadRefusedError('shutting down');
+    const proc = splitProcessChange(this.config.process, next.process);
+    const needsRestart = [...proc.needsRestart];
+    for (const l of next.listeners) {
+      // Per-pod listeners are set up at start: a reload does not start, stop or resize them.
+      const running = this.config.listeners.find((r) => r.name === l.name);
+      if (running === undefined) {
+        if (l.perPodPorts > 0) needsRestart.push(`${l.name}.per-pod-ports`);
+        continue;
+      }
+      for (const key of RESTART_LISTENER_OPTIONS) {
+        const k = key as 'perPodPorts' | 'perPodMax';
+        if (running[k] !== l[k]) needsRestart.push(`${l.name}.${listenerFlag(key)}`);
+      }
     }
-    const wanted = new Map(next.listeners.map((l) => [l.name, l]));
-    const drains: Promise<void>[] = [];
-    for (const l of this.registry.list()) {
-      if (!wanted.has(l.name))
-        drains.push(this.registry.remove(l.name, this.config.process.drainTimeout));
-    }
-    for (const settings of next.listeners) {
-      const existing = this.registry.get(settings.name);
-      if (existing === undefined) await this.registry.add(settings);
-      else if (JSON.stringify(existing.config) !== JSON.stringify(settings))
-        await existing.reconfigure(settings);
-    }
-    this.config = { process: this.config.process, listeners: next.listeners };
-    // Removed listeners drain in the background; the new configuration is in force now.
-    void Promise.all(drains).then(() => {
-      if (drains.length > 0)
-        this.#logger.info('removed listeners drained', { count: drains.length });
-    });
+    const change = await this.registry.apply(
+      next.listeners,
+      this.config.process.drainTimeout,
+      () => !this.#shuttingDown,
+    );
+    this.config = { process: proc.settings, listeners: next.listeners };
+    return {
+      added: change.added,
+      removed: change.removed,
+      applied: [
+        ...change.changed.flatMap((c) =>
+          c.options
+            .filter((o) => !RESTART_LISTENER_OPTIONS.has(o))
+            .map((o) => `${c.listener}.${listenerFlag(o)}`),
+        ),
+        ...proc.applied,
+      ],
+      needsRestart,
+    };
   }
 
   /** SIGUSR1: reopen the access log file under its name (log rotation). */

@@ -1,14 +1,19 @@
-import { watch } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ProxyApp } from '../app/proxy-app.ts';
+import { reportIsEmpty, type ReloadReport } from '../app/lifecycle.ts';
 import { ControlPlane } from '../workers/control-plane.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
-import { errorMessage } from '../core/errors.ts';
+import { ReloadRefusedError, errorMessage } from '../core/errors.ts';
 import { buildInfo } from '../metrics/build-info.ts';
+import { ConfigWatcher } from './config-watcher.ts';
 
 /** One thread doing everything (ProxyApp) or the main thread of `--workers` (ControlPlane). */
-type RunningProxy = Pick<ProxyApp, 'start' | 'shutdown' | 'reload' | 'reopenLogs'> & {
+type RunningProxy = Pick<
+  ProxyApp,
+  'start' | 'shutdown' | 'reload' | 'reopenLogs' | 'shuttingDown' | 'metrics'
+> & {
   /** The forced exit: reset every open connection (may wait briefly for worker threads). */
   abort(): void | Promise<void>;
 };
@@ -35,46 +40,140 @@ export async function runProxy(
     config.process.workers > 0
       ? new ControlPlane(config, { logger, onFatal })
       : new ProxyApp(config, { logger, onFatal });
-  const reload = (why: string): void => {
-    if (config.process.config === null) {
-      logger.info(`${why}: no config file to reload; continuing`);
-      return;
-    }
-    let next: ProxyConfig;
-    try {
-      next = reloadConfig();
-    } catch (err) {
-      // A bad file never replaces a running configuration.
-      logger.error('config reload rejected; keeping the running configuration', {
-        why,
-        error: errorMessage(err),
-      });
-      return;
-    }
-    app.reload(next).then(
-      () => logger.info('config reloaded', { why, listeners: next.listeners.map((l) => l.name) }),
-      (err: unknown) => logger.error('config reload failed', { why, error: errorMessage(err) }),
-    );
-  };
-  installSignals(app, logger, reload);
+  app.metrics.enableReloadMetrics(Date.now());
+  const reloader = new Reloader(app, logger, config.process.config, reloadConfig);
+  installSignals(app, logger, (why) => reloader.request(why, true));
   await app.start();
-  if (config.process.watchConfig && config.process.config !== null)
-    watchConfig(config.process.config, reload);
+  if (config.process.watchConfig && config.process.config !== null) {
+    new ConfigWatcher({
+      path: config.process.config,
+      logger,
+      onChange: () => reloader.request('config file changed', false),
+    }).start();
+  }
 }
 
 /**
- * Reload when the config file changes. The directory is watched, not the
- * file: Kubernetes updates a mounted ConfigMap by swapping a `..data`
- * symlink, which a watch on the file itself would never see.
+ * Runs reloads one at a time (a SIGHUP during a reload runs once more
+ * after it, never interleaved), refuses them once shutdown has started,
+ * and logs and counts each outcome. A watch-triggered reload whose file
+ * content is the same as last time is skipped (no "config reloaded" for a
+ * touch); SIGHUP always reloads.
  */
-function watchConfig(path: string, reload: (why: string) => void): void {
-  let timer: NodeJS.Timeout | undefined;
-  const watcher = watch(dirname(resolvePath(path)), () => {
-    // Editors and the kubelet write in several steps: settle first.
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => reload('config file changed'), 250);
-  });
-  watcher.unref();
+class Reloader {
+  readonly #app: RunningProxy;
+  readonly #logger: Logger;
+  readonly #path: string | null;
+  readonly #load: () => ProxyConfig;
+  /** Hash of the file content last loaded (or tried): what "changed" is measured against. */
+  #lastHash: string | undefined;
+  #running: Promise<void> | undefined;
+  #pending: { why: string; force: boolean } | undefined;
+
+  constructor(app: RunningProxy, logger: Logger, path: string | null, load: () => ProxyConfig) {
+    this.#app = app;
+    this.#logger = logger;
+    this.#path = path;
+    this.#load = load;
+    this.#lastHash = path === null ? undefined : hashOf(path);
+  }
+
+  request(why: string, force: boolean): void {
+    if (this.#running !== undefined) {
+      // Coalesce: one more reload after the running one, forced if any request was.
+      this.#pending = { why, force: force || (this.#pending?.force ?? false) };
+      return;
+    }
+    this.#running = this.#run(why, force).finally(() => {
+      this.#running = undefined;
+      const next = this.#pending;
+      this.#pending = undefined;
+      if (next !== undefined) this.request(next.why, next.force);
+    });
+  }
+
+  async #run(why: string, force: boolean): Promise<void> {
+    if (this.#app.shuttingDown) {
+      this.#logger.warn('config reload refused: shutting down', { why });
+      this.#app.metrics.reloaded('refused', Date.now());
+      return;
+    }
+    if (this.#path === null) {
+      this.#logger.info(`${why}: no config file to reload; continuing`);
+      return;
+    }
+    const hash = hashOf(this.#path);
+    if (!force && hash === this.#lastHash) {
+      this.#logger.debug('config file content unchanged; not reloading', { why });
+      return;
+    }
+    if (!force && hash === undefined) {
+      // Mid-update (a ConfigMap swap) or removed: the next event or SIGHUP tells.
+      this.#logger.debug('config file unreadable; not reloading', { why });
+      return;
+    }
+    this.#lastHash = hash;
+    let next: ProxyConfig;
+    try {
+      next = this.#load();
+    } catch (err) {
+      // A bad file never replaces the running configuration.
+      this.#logger.error('config reload rejected; keeping the running configuration', {
+        why,
+        error: errorMessage(err),
+      });
+      this.#app.metrics.reloaded('failure', Date.now());
+      return;
+    }
+    let report: ReloadReport;
+    try {
+      report = await this.#app.reload(next);
+    } catch (err) {
+      if (err instanceof ReloadRefusedError) {
+        this.#logger.warn('config reload refused: shutting down', { why });
+        this.#app.metrics.reloaded('refused', Date.now());
+        return;
+      }
+      // An address that cannot be bound (or discovery that cannot load) changes nothing.
+      this.#logger.error('config reload failed; keeping the running configuration', {
+        why,
+        error: errorMessage(err),
+      });
+      this.#app.metrics.reloaded('failure', Date.now());
+      return;
+    }
+    this.#app.metrics.reloaded('success', Date.now());
+    for (const option of report.needsRestart) {
+      this.#logger.warn('config option changed; it applies after a restart', { why, option });
+    }
+    if (reportIsEmpty(report)) {
+      this.#logger.info('config unchanged; nothing to apply', { why });
+      return;
+    }
+    if (report.added.length + report.removed.length + report.applied.length === 0) {
+      this.#logger.warn('config reload applied nothing; the changed options need a restart', {
+        why,
+        needsRestart: report.needsRestart,
+      });
+      return;
+    }
+    this.#logger.info('config reloaded', {
+      why,
+      added: report.added,
+      removed: report.removed,
+      applied: report.applied,
+      needsRestart: report.needsRestart,
+    });
+  }
+}
+
+/** Content hash of the config file (through symlinks), or undefined when unreadable. */
+function hashOf(path: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch {
+    return undefined;
+  }
 }
 
 function installSignals(app: RunningProxy, logger: Logger, reload: (why: string) => void): void {

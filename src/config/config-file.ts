@@ -116,15 +116,19 @@ export function checkShape(
             location: locate(`listeners[${i}]`),
           });
         const kept: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(l)) {
-          const field = `listeners[${i}].${k}`;
-          if (!LISTENER_FLAGS.has(k)) {
+        for (const [given, v] of Object.entries(l)) {
+          // `v6only` is the config-file spelling of listen-v6only (as NGINX's `listen … ipv6only`).
+          const k = LISTENER_ALIASES[given] ?? given;
+          const field = `listeners[${i}].${given}`;
+          if (Object.hasOwn(kept, k)) {
+            bad(field, `is the same option as ${k}: give only one`, ['listeners', i, given]);
+          } else if (!LISTENER_FLAGS.has(k)) {
             bad(
               field,
               PROCESS_FLAGS.has(k)
                 ? 'is a process option: put it at the top level'
                 : 'unknown option',
-              ['listeners', i, k],
+              ['listeners', i, given],
             );
           } else if (!badValue(field, v)) {
             kept[k] = v;
@@ -193,3 +197,6 @@ function isValue(value: unknown): boolean {
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** Short file keys for listener options (`v6only`, as NGINX and HAProxy spell it). */
+const LISTENER_ALIASES: Readonly<Record<string, string>> = { v6only: 'listen-v6only' };

@@ -9,6 +9,7 @@ import {
   type ProcessSettings,
 } from './schema.ts';
 import { ValueError, type RawValue } from './values.ts';
+import { checkListenOverlaps } from './listen-addresses.ts';
 import type { ConfigFile } from './config-file.ts';
 
 /** Raw option values as they came in: yargs argv (kebab keys), the environment, a config file. */
@@ -69,6 +70,13 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
         );
       }
     }
+    if (listener !== undefined && processSettings !== undefined) {
+      errors.attempt(() =>
+        checkListenOverlaps([listener], processSettings.admin, () =>
+          layer === undefined ? '--listen' : 'listeners[0].listen',
+        ),
+      );
+    }
     errors.throwIfAny();
     return checkWorkers({
       process: processSettings as ProcessSettings,
@@ -111,6 +119,12 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
     names.add(l.name);
     return l;
   });
+  const complete = listeners.filter((l) => l !== undefined);
+  if (complete.length === listeners.length && processSettings !== undefined) {
+    errors.attempt(() =>
+      checkListenOverlaps(complete, processSettings.admin, (i) => `listeners[${i}].listen`),
+    );
+  }
   errors.throwIfAny();
   return checkWorkers({
     process: processSettings as ProcessSettings,

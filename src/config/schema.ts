@@ -98,6 +98,23 @@ export const listenerOptions = {
     defaultText: '[::]:8080',
     parse: (raw) => [v.hostPort(raw)],
   }),
+  listenV6only: opt<'auto' | 'on' | 'off'>({
+    flag: 'listen-v6only',
+    scope: 'listener',
+    group: 'Listener',
+    describe:
+      'Whether a [::]:PORT listen address also accepts IPv4 (off: dual-stack) or IPv6 only (on). auto: IPv6 only when an IPv4 address with the same port is also configured (0.0.0.0:P plus [::]:P), else dual-stack. Config file key: v6only',
+    equivalent: 'NGINX `listen [::]:P ipv6only=on`, HAProxy `bind ... v6only`',
+    default: 'auto',
+    defaultText: 'auto',
+    parse: (raw) => {
+      const text = v.asText(raw).toLowerCase();
+      if (text === 'auto') return 'auto';
+      if (['on', 'true', 'yes'].includes(text)) return 'on';
+      if (['off', 'false', 'no'].includes(text)) return 'off';
+      throw new v.ValueError(`"${v.asText(raw)}" is not auto, on or off`);
+    },
+  }),
   backends: opt<BackendsSpec | null>({
     flag: 'backends',
     scope: 'listener',

@@ -4,7 +4,11 @@
  * `ListenError` to exit code 1.
  */
 export type ErrorCode =
-  'HW_CONFIG_INVALID' | 'HW_LISTEN_FAILED' | 'HW_DISCOVERY_FAILED' | 'HW_INTERNAL';
+  | 'HW_CONFIG_INVALID'
+  | 'HW_LISTEN_FAILED'
+  | 'HW_DISCOVERY_FAILED'
+  | 'HW_INTERNAL'
+  | 'HW_RELOAD_REFUSED';
 
 export class HeadwayError extends Error {
   readonly code: ErrorCode;
@@ -95,4 +99,12 @@ export function errnoCode(err: unknown): string | undefined {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A reload that was not attempted or not switched to (shutdown has started). */
+export class ReloadRefusedError extends HeadwayError {
+  constructor(reason: string) {
+    super('HW_RELOAD_REFUSED', `reload refused: ${reason}`);
+    this.name = 'ReloadRefusedError';
+  }
 }

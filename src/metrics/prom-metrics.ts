@@ -238,6 +238,49 @@ export class PromMetrics implements ProxyMetrics {
     this.acceptErrors.inc({ kind });
   }
 
+  #reloads: ReloadMetrics | undefined;
+
+  /**
+   * `headway_config_reload_total{result}`, `headway_config_last_reload_success`
+   * and `headway_config_last_reload_timestamp_seconds` (as Prometheus and
+   * Alertmanager expose them). Registered by the process that reloads (not
+   * by worker threads), and set as a success at start-up.
+   */
+  enableReloadMetrics(startedAtMs: number): void {
+    if (this.#reloads !== undefined) return;
+    this.#reloads = {
+      total: new Counter({
+        name: 'headway_config_reload_total',
+        help: 'Config reloads by result (success, failure: the running config was kept; refused: shutting down)',
+        labelNames: ['result'],
+        registers: [this.registry],
+      }),
+      success: new Gauge({
+        name: 'headway_config_last_reload_success',
+        help: 'Whether the last config reload succeeded (1) or failed and the previous config is still running (0)',
+        registers: [this.registry],
+      }),
+      timestamp: new Gauge({
+        name: 'headway_config_last_reload_timestamp_seconds',
+        help: 'When the running configuration was loaded (start-up or the last successful reload), Unix seconds',
+        registers: [this.registry],
+      }),
+    };
+    for (const result of ['success', 'failure', 'refused']) this.#reloads.total.inc({ result }, 0);
+    this.#reloads.success.set(1);
+    this.#reloads.timestamp.set(startedAtMs / 1000);
+  }
+
+  /** Count one reload attempt (after `enableReloadMetrics`). */
+  reloaded(result: 'success' | 'failure' | 'refused', atMs: number): void {
+    const m = this.#reloads;
+    if (m === undefined) return;
+    m.total.inc({ result });
+    if (result === 'refused') return;
+    m.success.set(result === 'success' ? 1 : 0);
+    if (result === 'success') m.timestamp.set(atMs / 1000);
+  }
+
   listener(name: string): ListenerMetrics {
     let l = this.#listeners.get(name);
     if (l === undefined) {
@@ -246,6 +289,12 @@ export class PromMetrics implements ProxyMetrics {
     }
     return l;
   }
+}
+
+interface ReloadMetrics {
+  readonly total: Counter<'result'>;
+  readonly success: Gauge;
+  readonly timestamp: Gauge;
 }
 
 class PromListenerMetrics implements ListenerMetrics {

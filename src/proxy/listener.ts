@@ -2,13 +2,14 @@ import { createServer, type Server } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
-import { formatHostPort, type HostPort } from '../core/address.ts';
+import { formatHostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import { formatCidr } from '../core/cidr.ts';
 import { ListenError, errnoCode } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
+import { DEFAULT_LISTEN, listenSpecs, type ListenSpec } from '../config/listen-addresses.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import type { ActiveHealthChecker } from '../health/active-checker.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
@@ -40,9 +41,27 @@ export interface ListenerDeps {
   readonly reusePort?: boolean;
 }
 
-/** Where to listen when `--listen` is not given: dual-stack, else IPv4 only. */
-export const DEFAULT_LISTEN: readonly HostPort[] = [{ host: '::', port: 8080 }];
-const IPV4_FALLBACK: HostPort = { host: '0.0.0.0', port: 8080 };
+export { DEFAULT_LISTEN };
+
+/** A listening socket and the address spec it was bound for; it can move between listeners on reload. */
+export interface BoundSocket {
+  /** Same key, same socket: a reload keeps (or hands over) a socket whose key it still wants. */
+  readonly key: string;
+  readonly spec: ListenSpec;
+  readonly server: Server;
+  /** The address actually bound (with the real port when 0 was asked). */
+  readonly address: string;
+}
+
+/** What identifies a listening socket across reloads. */
+export function socketKey(spec: ListenSpec): string {
+  return `${formatHostPort(spec.host, spec.port)}${spec.v6only ? '/v6only' : ''}`;
+}
+
+/** Close listening sockets (open connections are not theirs: they continue). */
+export function closeSockets(sockets: Iterable<BoundSocket>): void {
+  for (const s of sockets) s.server.close();
+}
 
 const kListener = Symbol('headway.listener');
 type TaggedServer = Server & { [kListener]?: Listener };
@@ -59,12 +78,13 @@ export class Listener {
   #route: Route;
   /** Routes replaced by a reload, kept until their connections end. */
   readonly #retired = new Set<Route>();
-  #servers: Server[] = [];
-  #addresses: string[] = [];
-  #bound: readonly HostPort[] = [];
+  #sockets: BoundSocket[] = [];
   #accepting = false;
   /** Connections lost or refused at accept, logged at most every 10 s. */
   readonly #acceptWarning: RateLimitedWarning;
+  /** Bound but not yet open (a reload not yet committed): accepted handles wait here. */
+  #opened = false;
+  readonly #staged: { handle: ServerHandle; waiting: object[] }[] = [];
 
   /** @param source discovery to use instead of the one `config.backends` names (per-pod listeners). */
   constructor(config: ListenerSettings, deps: ListenerDeps, source?: DiscoverySource) {
@@ -124,79 +144,139 @@ export class Listener {
 
   /** Addresses actually bound (with the real port when 0 was asked). */
   get addresses(): readonly string[] {
-    return this.#addresses;
+    return this.#sockets.map((s) => s.address);
+  }
+
+  /** The listening sockets, for a reload to keep or hand over. */
+  get sockets(): readonly BoundSocket[] {
+    return this.#sockets;
   }
 
   get accepting(): boolean {
     return this.#accepting;
   }
 
-  /** Bind every address, then start discovery. Throws `ListenError`; nothing stays bound on failure. */
-  async start(): Promise<void> {
-    await this.#route.init();
-    const config = this.#route.config;
-    const wanted = config.listen.length > 0 ? config.listen : DEFAULT_LISTEN;
-    try {
-      for (const hp of wanted) {
-        await this.#bindWithFallback(hp, config.listen.length === 0);
-      }
-    } catch (err) {
-      await this.#closeServers();
-      throw err;
+  /** Open and holding at least one listening socket (else /readyz fails). */
+  get listening(): boolean {
+    return this.#accepting && this.#sockets.some((s) => s.server.listening);
+  }
+
+  /** Load what the listener's discovery needs before anything is bound (reload, staged start). */
+  init(): Promise<void> {
+    return this.#route.init();
+  }
+
+  /**
+   * Start serving on `sockets` (bound by `bindSocket`, or handed over from
+   * another listener by a reload): connections that arrived while staged are
+   * accepted now, and discovery starts.
+   */
+  open(sockets: readonly BoundSocket[]): void {
+    if (sockets.length === 0) {
+      throw new ListenError(
+        `listener "${this.name}"`,
+        'no address could be bound (IPv6 unavailable?)',
+      );
     }
-    this.#bound = config.listen;
+    this.#adopt(sockets);
+    this.#sockets = [...sockets];
     this.#accepting = true;
+    this.#opened = true;
+    this.#releaseStaged(true);
     this.#route.startDiscovery();
     this.#logger.info('listener started', {
-      addresses: this.#addresses,
+      addresses: this.addresses,
       backends: this.#route.source.uri,
       strategy: this.#route.strategy,
       // Who may name the client in a PROXY header: the whole trust of --allow/--deny rests on it.
-      ...(config.acceptProxyProtocol
+      ...(this.config.acceptProxyProtocol
         ? {
             proxyProtocolFrom:
-              config.proxyProtocolFrom.length === 0
+              this.config.proxyProtocolFrom.length === 0
                 ? 'every peer'
-                : config.proxyProtocolFrom.map(formatCidr),
+                : this.config.proxyProtocolFrom.map(formatCidr),
           }
         : {}),
     });
   }
 
-  /**
-   * Apply a changed configuration: new connections take a new route (new
-   * discovery, pool, balancer, limits); connections already open keep the
-   * route they were accepted on until they end. A changed `listen` list
-   * rebinds: new addresses are bound first, dropped ones stop accepting.
-   */
-  async reconfigure(config: ListenerSettings): Promise<void> {
-    const next = new Route(config, this.#deps, this.#logger);
-    await next.init();
-    if (!sameAddresses(this.#bound, config.listen)) {
-      const old = this.#servers;
-      this.#servers = [];
-      this.#addresses = [];
-      try {
-        const wanted = config.listen.length > 0 ? config.listen : DEFAULT_LISTEN;
-        // Addresses kept across the reload are rebound once the old servers let go of them.
-        for (const s of old) s.close();
-        for (const hp of wanted) await this.#bindWithFallback(hp, config.listen.length === 0);
-      } catch (err) {
-        next.retire();
-        throw err;
-      }
-      this.#bound = config.listen;
+  /** A staged listener that will not open: close its sockets and reset what waited on them. */
+  abandon(sockets: readonly BoundSocket[]): void {
+    closeSockets(sockets);
+    if (!this.#opened) {
+      this.#releaseStaged(false);
+      this.#route.retire();
     }
-    next.startDiscovery();
+  }
+
+  /** Build (and load) the route a reload would switch this listener to, without switching. */
+  async prepareRoute(config: ListenerSettings): Promise<Route> {
+    const next = new Route(config, this.#deps, this.#logger);
+    try {
+      await next.init();
+    } catch (err) {
+      next.retire();
+      throw err;
+    }
+    return next;
+  }
+
+  /**
+   * The commit step of a reload (synchronous, so no connection sees half of
+   * it): serve on `sockets` from now on, and take `route` for new
+   * connections when given (open ones keep theirs). Sockets this listener
+   * no longer holds are the caller's to close or hand on.
+   */
+  commit(sockets: readonly BoundSocket[], route: Route | null): void {
+    this.#adopt(sockets);
+    this.#sockets = [...sockets];
+    if (route === null) return;
+    route.startDiscovery();
     const previous = this.#route;
-    this.#route = next;
-    for (const server of this.#servers) setInheritedOptions(server, next.settings.keepAliveMs);
+    this.#route = route;
+    for (const s of this.#sockets) setInheritedOptions(s.server, route.settings.keepAliveMs);
     this.#retire(previous);
     this.#logger.info('listener reconfigured', {
-      addresses: this.#addresses,
-      backends: next.source.uri,
-      strategy: next.strategy,
+      addresses: this.addresses,
+      backends: route.source.uri,
+      strategy: route.strategy,
     });
+  }
+
+  /** Give up the listening sockets without closing them (a reload hands them to another listener). */
+  releaseSockets(): BoundSocket[] {
+    const out = this.#sockets;
+    this.#sockets = [];
+    return out;
+  }
+
+  /**
+   * Apply a changed configuration on its own (not part of a registry
+   * reload): bind what is new first, then switch, then close what is gone.
+   */
+  async reconfigure(config: ListenerSettings, specs = listenSpecs(config)): Promise<void> {
+    const next = await this.prepareRoute(config);
+    const have = new Map(this.#sockets.map((s) => [s.key, s]));
+    const fresh: BoundSocket[] = [];
+    const keep: BoundSocket[] = [];
+    try {
+      for (const spec of specs) {
+        const old = have.get(socketKey(spec));
+        if (old !== undefined) {
+          have.delete(old.key);
+          keep.push(old);
+          continue;
+        }
+        const bound = await this.bindSocket(spec);
+        if (bound !== null) fresh.push(bound);
+      }
+    } catch (err) {
+      closeSockets(fresh);
+      next.retire();
+      throw err;
+    }
+    this.commit([...keep, ...fresh], next);
+    closeSockets(have.values());
   }
 
   #retire(route: Route): void {
@@ -206,24 +286,38 @@ export class Listener {
     void route.waitEmpty().then(() => this.#retired.delete(route));
   }
 
-  async #bindWithFallback(hp: HostPort, isDefault: boolean): Promise<void> {
+  /**
+   * Bind one address for this listener (its connections come here; while
+   * the listener is staged they wait). Null when the address is skipped:
+   * an automatic IPv6-only `[::]:P` where IPv6 is unavailable, whose IPv4
+   * half the listener's own `0.0.0.0:P` serves.
+   */
+  async bindSocket(spec: ListenSpec): Promise<BoundSocket | null> {
     try {
-      await this.#bind(hp);
+      return await this.#bind(spec);
     } catch (err) {
       const code = errnoCode((err as { cause?: unknown }).cause);
-      if (isDefault && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+      if (spec.withoutIPv6 !== 'none' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+        if (spec.withoutIPv6 === 'skip') {
+          this.#logger.info('IPv6 unavailable; IPv4 is served by 0.0.0.0 on the same port', {
+            port: spec.port,
+          });
+          return null;
+        }
         this.#logger.info('IPv6 unavailable; listening on IPv4 only');
-        await this.#bind(IPV4_FALLBACK);
-        return;
+        return await this.#bind(
+          { host: '0.0.0.0', port: spec.port, v6only: false, withoutIPv6: 'none' },
+          spec,
+        );
       }
       throw err;
     }
   }
 
-  #bind(hp: HostPort): Promise<void> {
+  #bind(spec: ListenSpec, keyed: ListenSpec = spec): Promise<BoundSocket> {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }) as TaggedServer;
     server[kListener] = this;
-    const label = formatHostPort(hp.host, hp.port);
+    const label = formatHostPort(spec.host, spec.port);
     return new Promise((resolve, reject) => {
       const onListenError = (err: Error): void => {
         reject(new ListenError(label, describeListenError(err), { cause: err }));
@@ -231,23 +325,62 @@ export class Listener {
       server.once('error', onListenError);
       const reusePort = this.#deps.reusePort === true;
       server.listen(
-        { host: hp.host, port: hp.port, backlog: 4096, ipv6Only: false, reusePort },
+        { host: spec.host, port: spec.port, backlog: 4096, ipv6Only: spec.v6only, reusePort },
         () => {
           server.off('error', onListenError);
           server.on('error', onServerError);
-          installAcceptHook(server, this);
+          this.#hook(server);
           setInheritedOptions(server, this.#route.settings.keepAliveMs);
           const addr = server.address();
-          this.#addresses.push(
-            addr !== null && typeof addr === 'object'
-              ? formatHostPort(addr.address, addr.port)
-              : label,
-          );
-          this.#servers.push(server);
-          resolve();
+          resolve({
+            key: socketKey(keyed),
+            spec: keyed,
+            server,
+            address:
+              addr !== null && typeof addr === 'object'
+                ? formatHostPort(addr.address, addr.port)
+                : label,
+          });
         },
       );
     });
+  }
+
+  /** Point a socket's accepts at this listener (bound here, or handed over by a reload). */
+  #adopt(sockets: readonly BoundSocket[]): void {
+    for (const s of sockets) {
+      const server = s.server as TaggedServer;
+      if (server[kListener] === this) continue;
+      server[kListener] = this;
+      this.#hook(server);
+      setInheritedOptions(server, this.#route.settings.keepAliveMs);
+    }
+  }
+
+  #hook(server: Server): void {
+    if (this.#opened) {
+      installAcceptHook(server, this);
+      return;
+    }
+    // Staged: hold accepted handles until the reload commits (or reset them if it does not).
+    const handle = serverHandle(server);
+    const entry = { handle, waiting: [] as object[] };
+    handle[kListener] = this;
+    handle.onconnection = (status, client) => {
+      if (status === 0 && client !== undefined) entry.waiting.push(client);
+      else this.acceptFailed(status === 0 ? 'unknown' : getSystemErrorName(status));
+    };
+    this.#staged.push(entry);
+  }
+
+  #releaseStaged(accept: boolean): void {
+    for (const { handle, waiting } of this.#staged.splice(0)) {
+      handle.onconnection = onRawConnection;
+      for (const client of waiting) {
+        if (accept) onRawConnection.call(handle, 0, client);
+        else (client as { close?: () => void }).close?.();
+      }
+    }
   }
 
   accept(socket: RawSocket): void {
@@ -322,22 +455,10 @@ export class Listener {
   }
 
   #closeServers(): Promise<void> {
-    const servers = this.#servers;
-    this.#servers = [];
     // net.Server.close() waits for open connections; only the listening socket matters here.
-    for (const s of servers) s.close();
+    closeSockets(this.#sockets.splice(0));
     return Promise.resolve();
   }
-}
-
-function sameAddresses(a: readonly HostPort[], b: readonly HostPort[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every((x, i) => {
-      const y = b[i];
-      return y !== undefined && x.host === y.host && x.port === y.port;
-    })
-  );
 }
 
 /** The listening handle net.Server keeps; its `onconnection` is called for each accepted connection. */
@@ -354,14 +475,19 @@ interface ServerHandle {
  * each accepted handle becomes a RawSocket (raw-socket.ts).
  */
 function installAcceptHook(server: Server, listener: Listener): void {
+  const handle = serverHandle(server);
+  handle[kListener] = listener;
+  handle.onconnection = onRawConnection;
+}
+
+function serverHandle(server: Server): ServerHandle {
   const handle = (server as unknown as { _handle: ServerHandle | null })._handle;
   if (handle === null || typeof handle.onconnection !== 'function') {
     throw new Error(
       'this Node.js version has no net.Server handle to accept on (need Node.js >= 22.19)',
     );
   }
-  handle[kListener] = listener;
-  handle.onconnection = onRawConnection;
+  return handle;
 }
 
 function onRawConnection(this: ServerHandle, status: number, clientHandle?: object): void {

@@ -13,15 +13,20 @@ import { adminAuthFrom } from '../admin/admin-auth.ts';
 import {
   type Readiness,
   changedProcessOptions,
+  type ReloadReport,
+  backendStateCounts,
+  listenerFlag,
   readinessOf,
   shutdownDelay,
+  splitProcessChange,
 } from '../app/lifecycle.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { EndpointSnapshot } from '../core/endpoint.ts';
-import { errorMessage } from '../core/errors.ts';
+import { ReloadRefusedError, errorMessage } from '../core/errors.ts';
+import { changedKeys } from '../config/settings-equal.ts';
 import type { Logger } from '../core/logger.ts';
 import { PromMetrics, type BackendStateCount } from '../metrics/prom-metrics.ts';
 import { ConnectionGate } from '../proxy/connection-gate.ts';
@@ -196,32 +201,45 @@ export class ControlPlane implements RouteObserver {
   }
 
   /** New listeners start, removed ones stop, changed ones get a new route; then the workers follow. */
-  async reload(next: ProxyConfig): Promise<void> {
-    const changed = changedProcessOptions(this.config.process, next.process);
-    if (changed.length > 0) {
-      this.#logger.warn('process options changed in the config file; they apply after a restart', {
-        options: changed,
-      });
-    }
+  async reload(next: ProxyConfig): Promise<ReloadReport> {
+    if (this.#shuttingDown) throw new ReloadRefusedError('shutting down');
+    const proc = splitProcessChange(this.config.process, next.process);
     const config = await this.#withConcretePorts({
-      process: this.config.process,
+      process: proc.settings,
       listeners: next.listeners,
     });
     const wanted = new Set(config.listeners.map((l) => l.name));
+    const removed: string[] = [];
+    const added: string[] = [];
+    const applied: string[] = [];
     for (const [name, route] of this.#routes) {
       if (!wanted.has(name)) {
         route.retire();
         this.#routes.delete(name);
+        removed.push(name);
       }
     }
     for (const l of config.listeners) {
       const existing = this.#routes.get(l.name);
-      if (existing !== undefined && JSON.stringify(existing.config) === JSON.stringify(l)) continue;
+      const options = existing === undefined ? [] : changedKeys(existing.config, l);
+      if (existing !== undefined && options.length === 0) continue;
+      if (existing === undefined) added.push(l.name);
+      else applied.push(...options.map((o) => `${l.name}.${listenerFlag(o)}`));
       existing?.retire();
       await this.#addRoute(l);
     }
     this.config = config;
     this.#broadcast({ type: 'reload', config });
+    return {
+      added,
+      removed,
+      applied: [...applied, ...proc.applied],
+      needsRestart: proc.needsRestart,
+    };
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
   }
 
   reopenLogs(): void {
