@@ -89,14 +89,6 @@ export const LIVE_PROCESS_OPTIONS: ReadonlySet<keyof ProcessSettings> = new Set(
  */
 export const RESTART_LISTENER_OPTIONS: ReadonlySet<string> = new Set(['perPodPorts', 'perPodMax']);
 
-/** Process options that differ between two configurations (compared by value: see settings-equal). */
-export function changedProcessOptions(
-  running: ProxyConfig['process'],
-  next: ProxyConfig['process'],
-): string[] {
-  return changedKeys(running, next);
-}
-
 /** How the process options of a reload split: applied now, or waiting for a restart. */
 export interface ProcessChange {
   /** The process settings to run with: the live options from `next`, the rest as running. */

@@ -12,9 +12,7 @@ import { processReport } from '../admin/process-report.ts';
 import { adminAuthFrom } from '../admin/admin-auth.ts';
 import {
   type Readiness,
-  changedProcessOptions,
   type ReloadReport,
-  backendStateCounts,
   listenerFlag,
   readinessOf,
   shutdownDelay,
