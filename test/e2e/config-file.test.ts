@@ -61,6 +61,8 @@ describe('config file', () => {
           '    backends: static://127.0.0.1:1',
           '  - name: b',
           '    backends: dsn://x:1',
+          // Its own port: two listeners on the default address would be an error of their own.
+          '    listen: 127.0.0.1:0',
         ].join('\n'),
         /^headway: \S+:5:15 listeners\[1\]\.backends: unknown scheme "dsn"/,
       ],
@@ -86,6 +88,7 @@ describe('config file', () => {
           '    backends: static://127.0.0.1:1',
           '  - name: a',
           '    backends: static://127.0.0.1:2',
+          '    listen: 127.0.0.1:0',
         ].join('\n'),
         /listeners\[1\]\.name: "a" is used by another listener/,
       ],

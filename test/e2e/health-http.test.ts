@@ -156,10 +156,13 @@ describe('HTTP health check on another port (Patroni style)', () => {
       `HTTP check on another port: routing followed the flip after ${movedAt - flippedAt} ms (interval ${INTERVAL_MS} ms)`,
     );
     expect(movedAt - flippedAt).toBeLessThan(INTERVAL_MS + SLACK_MS);
-    // Settled on the new primary: the old one is out, and says why.
+    // Settled on the new primary: the old one is out (and says why), the new one in. Between the
+    // two checks no backend passes, and panic mode spreads connections over all of them.
     await eventually(async () => {
-      const b = (await report()).find((x) => x.id.startsWith(NODES[0]));
-      return b?.health?.healthy === false ? true : undefined;
+      const r = await report();
+      const old = r.find((x) => x.id.startsWith(NODES[0]));
+      const now = r.find((x) => x.id.startsWith(NODES[1]));
+      return old?.health?.healthy === false && now?.health?.healthy === true ? true : undefined;
     });
     for (let i = 0; i < 6; i++) {
       const { who, socket } = await whoAnswers(proxy.port);

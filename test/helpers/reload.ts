@@ -45,8 +45,8 @@ export async function startConfigured(
   const p = spawnHeadway([
     '--config',
     path,
-    '--health-check',
-    'none',
+    // Health probes would be extra connections to the tests' backends: opt in per test.
+    ...(args.includes('--health-check') ? [] : ['--health-check', 'none']),
     '--log-level',
     'debug',
     ...args,

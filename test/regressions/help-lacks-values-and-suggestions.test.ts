@@ -20,7 +20,7 @@ describe('help and hints', () => {
     expect(help).toContain('least-conn|round-robin|random|sticky|latency|primary');
     expect(help).toContain('json|text');
     expect(help).toContain('debug|info|warn|error');
-    expect(help).toContain('auto|tcp|none');
+    expect(help).toContain('auto|tcp|http|none');
     expect(help).toContain('off|v1|v2');
     for (const scheme of ['static://', 'dns://', 'srv://', 'k8s://'])
       expect(help).toContain(scheme);

@@ -7,6 +7,9 @@
  * applied or reported as needing a restart: a new option without a row
  * fails it.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyApp } from '../../src/app/proxy-app.ts';
 import { LIVE_PROCESS_OPTIONS } from '../../src/app/lifecycle.ts';
@@ -57,7 +60,16 @@ it('a reload that changes only a /regex/ health-expect applies it', async () => 
 });
 
 /** For every option: a file value to start from (when not the default) and one to change it to. */
-const TABLE: Readonly<Record<string, { base?: unknown; next: unknown }>> = {
+/** A readable token file (the option reads it while resolving). */
+const TOKEN_FILE = join(mkdtempSync(join(tmpdir(), 'headway-token-')), 'token');
+writeFileSync(TOKEN_FILE, 'a-token-from-a-file-of-32-bytes!\n', { mode: 0o600 });
+
+/** HTTP checks take no send/expect: rows for their options change them on an HTTP check. */
+const ON_HTTP = { 'health-check': 'http', 'health-send': null, 'health-expect': null };
+
+const TABLE: Readonly<
+  Record<string, { base?: unknown; next: unknown; with?: Readonly<Record<string, unknown>> }>
+> = {
   name: { next: 'renamed' },
   listen: { base: '127.0.0.1:0', next: '127.0.0.2:0' },
   'listen-v6only': { next: 'on' },
@@ -81,6 +93,12 @@ const TABLE: Readonly<Record<string, { base?: unknown; next: unknown }>> = {
   'close-on-down': { next: 'on' },
   'health-send': { base: 'PING\\r\\n', next: 'PONG\\r\\n' },
   'health-expect': { base: '/^\\+PONG/', next: '/^\\+PONG/i' },
+  'health-reject': { next: 'role:slave' },
+  'health-port': { next: 8008 },
+  'health-path': { next: '/primary', with: ON_HTTP },
+  'health-host': { next: 'pg.test', with: ON_HTTP },
+  'health-expect-status': { next: '200,204', with: ON_HTTP },
+  'sentinel-password-file': { next: '/nonexistent/sentinel-password' },
   'eject-after': { next: 7 },
   'max-ejection-percent': { next: 20 },
   'slow-start': { next: '10s' },
@@ -112,6 +130,9 @@ const TABLE: Readonly<Record<string, { base?: unknown; next: unknown }>> = {
   config: { next: '/nonexistent/other.yaml' },
   'watch-config': { next: true },
   'admin-token': { next: 'a-token-of-at-least-16-bytes' },
+  'admin-token-file': { next: TOKEN_FILE },
+  'admin-auth': { next: 'all' },
+  'fd-reserve': { next: 64 },
   'log-format': { next: 'text' },
   'log-level': { next: 'debug' },
   'max-connections': { next: 100 },
@@ -129,12 +150,18 @@ const TABLE: Readonly<Record<string, { base?: unknown; next: unknown }>> = {
 const listenerFlags = new Map(Object.entries(listenerOptions).map(([k, s]) => [s.flag, k]));
 const processFlags = new Map(Object.entries(processOptions).map(([k, s]) => [s.flag, k]));
 
-function build(change?: [string, unknown]): ProxyConfig {
+function build(
+  change?: [string, unknown],
+  extra: Readonly<Record<string, unknown>> = {},
+): ProxyConfig {
   const listener: Record<string, unknown> = { name: 't' };
   const proc: Record<string, unknown> = {};
   for (const [flag, row] of Object.entries(TABLE)) {
     if (row.base === undefined) continue;
     (listenerFlags.has(flag) ? listener : proc)[flag] = row.base;
+  }
+  for (const [flag, value] of Object.entries(extra)) {
+    (listenerFlags.has(flag) ? listener : proc)[flag] = value;
   }
   if (change !== undefined) (listenerFlags.has(change[0]) ? listener : proc)[change[0]] = change[1];
   return resolveProxyConfig({
@@ -153,8 +180,8 @@ describe('every option, changed alone, is applied by a reload or reported as nee
 
   for (const [flag, row] of Object.entries(TABLE)) {
     it(flag, async () => {
-      const base = build();
-      const next = build([flag, row.next]);
+      const base = build(undefined, row.with);
+      const next = build([flag, row.next], row.with);
       const app = new ProxyApp(base, {
         logger: silentLogger,
         metrics: new PromMetrics({ processMetrics: false }),
