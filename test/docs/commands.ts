@@ -29,8 +29,9 @@ function yargsKeys(y: Argv): string[] {
 /** The demo command's flags, read from its declaration in cli.ts (they live only there). */
 function demoFlags(): string[] {
   const cli = readFileSync(join(REPO, 'src/cli/cli.ts'), 'utf8');
-  const start = cli.indexOf("'demo',");
-  const end = cli.indexOf('.command(', start);
+  // The `.command('demo', …)` declaration, not another mention of 'demo' (a list of commands).
+  const start = cli.search(/\.command\(\s*'demo',/);
+  const end = cli.indexOf('.command(', start + 1);
   if (start < 0 || end < 0) throw new Error('src/cli/cli.ts: no demo command found');
   return [...cli.slice(start, end).matchAll(/\.option\('([a-z-]+)'/g)].map((m) => m[1] ?? '');
 }
