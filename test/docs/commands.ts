@@ -43,7 +43,8 @@ export const PROXY_SPECS: ReadonlyMap<string, AnyOptionSpec> = new Map(
 /** The flags of each command, without `--`. */
 export const COMMAND_FLAGS: Readonly<Record<Subcommand, ReadonlySet<string>>> = {
   proxy: new Set(PROXY_SPECS.keys()),
-  'check-config': new Set(PROXY_SPECS.keys()),
+  // `--print` is check-config's own flag (src/cli/cli.ts).
+  'check-config': new Set([...PROXY_SPECS.keys(), 'print']),
   echo: new Set(yargsKeys(echoOptions(yargs([])))),
   demo: new Set(demoFlags()),
   bench: new Set(
@@ -63,6 +64,8 @@ const IMPORT_FORMATS = new Set(['nginx', 'haproxy', 'ingress-nginx-tcp']);
 export function allHeadwayFlags(): ReadonlySet<string> {
   const all = new Set(GLOBAL_FLAGS);
   for (const flags of Object.values(COMMAND_FLAGS)) for (const f of flags) all.add(f);
+  // yargs takes `--no-FLAG` for every boolean flag (`--no-sni-strict`).
+  for (const spec of PROXY_SPECS.values()) if (spec.boolean === true) all.add(`no-${spec.flag}`);
   return all;
 }
 
@@ -107,6 +110,7 @@ interface ParsedArgs {
 const BOOLEAN_FLAGS = new Set([
   ...[...PROXY_SPECS.values()].filter((s) => s.boolean === true).map((s) => s.flag),
   'progress',
+  'print',
   'help',
   'version',
 ]);
