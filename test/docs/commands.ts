@@ -29,8 +29,9 @@ function yargsKeys(y: Argv): string[] {
 /** The demo command's flags, read from its declaration in cli.ts (they live only there). */
 function demoFlags(): string[] {
   const cli = readFileSync(join(REPO, 'src/cli/cli.ts'), 'utf8');
-  const start = cli.indexOf("'demo',");
-  const end = cli.indexOf('.command(', start);
+  // The `.command('demo', …)` declaration, not another mention of 'demo' (a list of commands).
+  const start = cli.search(/\.command\(\s*'demo',/);
+  const end = cli.indexOf('.command(', start + 1);
   if (start < 0 || end < 0) throw new Error('src/cli/cli.ts: no demo command found');
   return [...cli.slice(start, end).matchAll(/\.option\('([a-z-]+)'/g)].map((m) => m[1] ?? '');
 }
@@ -42,7 +43,8 @@ export const PROXY_SPECS: ReadonlyMap<string, AnyOptionSpec> = new Map(
 /** The flags of each command, without `--`. */
 export const COMMAND_FLAGS: Readonly<Record<Subcommand, ReadonlySet<string>>> = {
   proxy: new Set(PROXY_SPECS.keys()),
-  'check-config': new Set(PROXY_SPECS.keys()),
+  // `--print` is check-config's own flag (src/cli/cli.ts).
+  'check-config': new Set([...PROXY_SPECS.keys(), 'print']),
   echo: new Set(yargsKeys(echoOptions(yargs([])))),
   demo: new Set(demoFlags()),
   bench: new Set(
@@ -62,6 +64,8 @@ const IMPORT_FORMATS = new Set(['nginx', 'haproxy', 'ingress-nginx-tcp']);
 export function allHeadwayFlags(): ReadonlySet<string> {
   const all = new Set(GLOBAL_FLAGS);
   for (const flags of Object.values(COMMAND_FLAGS)) for (const f of flags) all.add(f);
+  // yargs takes `--no-FLAG` for every boolean flag (`--no-sni-strict`).
+  for (const spec of PROXY_SPECS.values()) if (spec.boolean === true) all.add(`no-${spec.flag}`);
   return all;
 }
 
@@ -106,6 +110,7 @@ interface ParsedArgs {
 const BOOLEAN_FLAGS = new Set([
   ...[...PROXY_SPECS.values()].filter((s) => s.boolean === true).map((s) => s.flag),
   'progress',
+  'print',
   'help',
   'version',
 ]);

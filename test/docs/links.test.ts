@@ -13,6 +13,12 @@ const STALE = [/being built/i, /not yet/i, /reserved for/i, /coming soon/i, /\bT
 
 const all = pages();
 
+describe('docs/', () => {
+  it('holds no docs/pending/: notes left there are folded into the pages, never left to linger', () => {
+    expect(existsSync(join(REPO, 'docs/pending'))).toBe(false);
+  });
+});
+
 describe('relative links in the docs', () => {
   it('resolve to a file, and to a heading when they name one', () => {
     const broken: string[] = [];

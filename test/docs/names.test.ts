@@ -17,7 +17,7 @@ import { SUBCOMMANDS, allHeadwayFlags } from './commands.ts';
 import { REPO, page, pages, prose, tables, type Page } from './pages.ts';
 
 /**
- * Flags of other programs that the docs name on purpose, with their owner. A Headway flag that
+ * Flags of other programs (or typos) that the docs name on purpose, with their owner. A Headway flag that
  * is renamed or removed cannot hide here: each entry must be foreign.
  */
 const FOREIGN_FLAGS: Readonly<Record<string, string>> = {
@@ -39,6 +39,7 @@ const FOREIGN_FLAGS: Readonly<Record<string, string>> = {
   replicaof: 'redis-server',
   short: 'git rev-parse --short=12',
   'listen-metrics-urls': 'etcd',
+  backend: 'a typo on purpose: the "did you mean --backends?" example',
 };
 
 /** `headway_…` metric names: the registry's, and those src/ registers elsewhere (worker threads). */

@@ -1,8 +1,6 @@
 /**
  * The documentation pages the docs tests guard, and the pieces they look at: fenced code blocks,
- * prose (everything outside code blocks), tables, headings and links. docs/pending/ holds notes
- * other branches leave for the lead to fold into the pages; it is not documentation yet and is
- * left out of every check.
+ * prose (everything outside code blocks), tables, headings and links.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
