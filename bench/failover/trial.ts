@@ -65,6 +65,8 @@ export interface Trial {
   readonly lostLate: number;
   readonly lastLostMs: number | null;
   readonly firstNewMs: number | null;
+  /** T0 → the first write that reached the new primary at all (negative: before T0; READONLY then). */
+  readonly firstToNewMs: number | null;
   readonly otherErrors: number;
   /** Sentinel role change: `+promoted-slave` and `+switch-master` after T0 (first on any sentinel). */
   readonly promotedSlaveMs: number | null;
@@ -186,6 +188,8 @@ async function figures(
   const after = writes.filter((w) => w.replied >= 0);
   const toOld = after.filter((w) => w.server === OLD);
   const okNew = writes.filter((w) => w.reply === '+OK' && w.server === NEW && w.replied >= 0);
+  // Before T0 too: a proxy that moves early meets a replica that answers READONLY.
+  const toNew = writes.filter((w) => w.server === NEW && w.sent > -1000);
   const since = (event: string): number | null => {
     const at = watch?.first.get(event);
     return at === undefined ? null : at - t0;
@@ -204,6 +208,7 @@ async function figures(
     lostLate: lost.filter((w) => w.replied > LATE_MS).length,
     lastLostMs: lost.length === 0 ? null : Math.max(...lost.map((w) => w.replied)),
     firstNewMs: okNew.length === 0 ? null : Math.min(...okNew.map((w) => w.replied)),
+    firstToNewMs: toNew.length === 0 ? null : Math.min(...toNew.map((w) => w.sent)),
     otherErrors: writes.filter((w) => w.reply !== '+OK' && !w.reply.startsWith('-READONLY')).length,
     promotedSlaveMs: since('+promoted-slave'),
     switchMasterMs: since('+switch-master'),
