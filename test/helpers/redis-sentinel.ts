@@ -129,24 +129,15 @@ export class SentinelCluster {
     for (const [i, host] of sentinelHosts.entries()) {
       const port = base + redisHosts.length + (this.opts.sharedSentinelPort === true ? 0 : i);
       const configFile = join(this.dir, `sentinel-${host}-${port}.conf`);
-      const lines = [
-        `port ${port}`,
-        `bind ${host}`,
-        'protected-mode no',
-        `dir ${this.dir}`,
-        `sentinel announce-ip ${host}`,
-        `sentinel monitor ${this.opts.master} ${master} ${base} 2`,
-        `sentinel down-after-milliseconds ${this.opts.master} 1000`,
-        `sentinel failover-timeout ${this.opts.master} 10000`,
-        `sentinel parallel-syncs ${this.opts.master} 2`,
-      ];
-      if (this.opts.sentinelPassword !== undefined) {
-        lines.push(
-          `requirepass ${this.opts.sentinelPassword}`,
-          `sentinel sentinel-pass ${this.opts.sentinelPassword}`,
-        );
-      }
-      writeFileSync(configFile, lines.join('\n') + '\n');
+      writeSentinelConfig(configFile, {
+        host,
+        port,
+        dir: this.dir,
+        master: this.opts.master,
+        masterHost: master,
+        masterPort: base,
+        password: this.opts.sentinelPassword,
+      });
       const s: SentinelInstance = {
         host,
         port,
@@ -186,41 +177,12 @@ export class SentinelCluster {
 
   /** The sentinels agree on the master, see every replica with a working link, and see each other. */
   async ready(timeoutMs = 30_000): Promise<void> {
-    const want = this.redis.length - 1;
-    await eventually(
-      async () => {
-        for (const s of this.sentinels) {
-          try {
-            const m = fieldsOf(
-              await redisCommand(
-                s.host,
-                s.port,
-                ['SENTINEL', 'master', this.opts.master],
-                this.opts.sentinelPassword,
-              ),
-            );
-            if (Number(m['num-other-sentinels']) !== this.sentinels.length - 1) return undefined;
-            const replicas = await redisCommand(
-              s.host,
-              s.port,
-              ['SENTINEL', 'replicas', this.opts.master],
-              this.opts.sentinelPassword,
-            );
-            if (!Array.isArray(replicas)) return undefined;
-            const ok = (replicas as RespValue[])
-              .map(fieldsOf)
-              .filter(
-                (f) => f['master-link-status'] === 'ok' && !(f['flags'] ?? '').includes('down'),
-              );
-            if (ok.length < want) return undefined;
-          } catch {
-            return undefined;
-          }
-        }
-        return true;
-      },
+    await sentinelsReady(
+      this.sentinels,
+      this.opts.master,
+      this.redis.length - 1,
+      this.opts.sentinelPassword,
       timeoutMs,
-      200,
     );
   }
 
@@ -264,10 +226,87 @@ export class SentinelCluster {
   }
 }
 
-function spawnSentinel(s: SentinelInstance): ChildProcess {
+/** `redis-server CONFIG --sentinel`, output discarded. */
+export function spawnSentinel(s: { readonly configFile: string }): ChildProcess {
   return spawn('redis-server', [s.configFile, '--sentinel'], { stdio: 'ignore' });
 }
 
 function textOf(v: RespValue | undefined): string {
   return typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v);
+}
+
+export interface SentinelConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Sentinel's working directory (it rewrites its configuration file). */
+  readonly dir: string;
+  readonly master: string;
+  readonly masterHost: string;
+  readonly masterPort: number;
+  readonly quorum?: number;
+  readonly downAfterMs?: number;
+  readonly failoverTimeoutMs?: number;
+  readonly password?: string;
+}
+
+/** A sentinel's configuration file: announces its own loopback alias, monitors one master. */
+export function writeSentinelConfig(file: string, c: SentinelConfig): void {
+  const lines = [
+    `port ${c.port}`,
+    `bind ${c.host}`,
+    'protected-mode no',
+    `dir ${c.dir}`,
+    `sentinel announce-ip ${c.host}`,
+    `sentinel monitor ${c.master} ${c.masterHost} ${c.masterPort} ${c.quorum ?? 2}`,
+    `sentinel down-after-milliseconds ${c.master} ${c.downAfterMs ?? 1000}`,
+    `sentinel failover-timeout ${c.master} ${c.failoverTimeoutMs ?? 10_000}`,
+    `sentinel parallel-syncs ${c.master} 2`,
+  ];
+  if (c.password !== undefined) {
+    lines.push(`requirepass ${c.password}`, `sentinel sentinel-pass ${c.password}`);
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/**
+ * The sentinels answer, agree on `master`, see `replicas` replicas with a
+ * working link, and see each other (bounded by `timeoutMs`).
+ */
+export async function sentinelsReady(
+  sentinels: readonly { readonly host: string; readonly port: number }[],
+  master: string,
+  replicas: number,
+  password?: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await eventually(
+    async () => {
+      for (const s of sentinels) {
+        try {
+          const m = fieldsOf(
+            await redisCommand(s.host, s.port, ['SENTINEL', 'master', master], password),
+          );
+          if (Number(m['num-other-sentinels']) !== sentinels.length - 1) return undefined;
+          const list = await redisCommand(
+            s.host,
+            s.port,
+            ['SENTINEL', 'replicas', master],
+            password,
+          );
+          if (!Array.isArray(list)) return undefined;
+          const ok = (list as RespValue[])
+            .map(fieldsOf)
+            .filter(
+              (f) => f['master-link-status'] === 'ok' && !(f['flags'] ?? '').includes('down'),
+            );
+          if (ok.length < replicas) return undefined;
+        } catch {
+          return undefined;
+        }
+      }
+      return true;
+    },
+    timeoutMs,
+    200,
+  );
 }
