@@ -139,8 +139,11 @@ export function ownFigures(listener: ReportedListener): FigureSource {
   };
 }
 
-/** One backend's own figures, at monotonic time `nowMs`. */
-export function figuresOf(b: Backend, nowMs: number): BackendFigures {
+/** The figures of a backend that add up across threads (everything but latency). */
+export type CountedFigures = Omit<BackendFigures, 'latency' | 'ejectedByWorkers'>;
+
+/** One backend's own counters, at monotonic time `nowMs`. */
+export function countedFiguresOf(b: Backend, nowMs: number): CountedFigures {
   const ejected = b.ejectedUntilMs > nowMs;
   return {
     total: b.total,
@@ -151,6 +154,13 @@ export function figuresOf(b: Backend, nowMs: number): BackendFigures {
     outcomes: countsOf(b.metrics.outcomes?.()),
     ejectedForMs: ejected ? b.ejectedUntilMs - nowMs : 0,
     ejectedAgoMs: ejected && b.state === 'ejected' ? nowMs - b.stateSinceMs : undefined,
+  };
+}
+
+/** One backend's own figures, at monotonic time `nowMs`. */
+export function figuresOf(b: Backend, nowMs: number): BackendFigures {
+  return {
+    ...countedFiguresOf(b, nowMs),
     latency: b.latency === null ? null : b.latency.report(nowMs),
   };
 }

@@ -1,8 +1,10 @@
 import type { Backend } from '../backends/backend.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import {
+  countedFiguresOf,
   countsOf,
   type BackendFigures,
+  type CountedFigures,
   type FigureSource,
   type OutcomeCounts,
 } from '../admin/backends-report.ts';
@@ -17,15 +19,7 @@ import { mergeBackendLatency, type EncodedBackendLatency } from '../metrics/late
  */
 
 /** One backend's figures in one worker thread (structured-clone friendly). */
-export interface WorkerBackendFigures {
-  readonly total: number;
-  readonly failures: number;
-  readonly bytesFromClient: number;
-  readonly bytesFromBackend: number;
-  readonly ejections: number;
-  readonly outcomes: OutcomeCounts;
-  readonly ejectedForMs: number;
-  readonly ejectedAgoMs: number | undefined;
+export interface WorkerBackendFigures extends CountedFigures {
   /** Histograms, compressed: percentiles of several threads cannot be added, histograms can. */
   readonly latency: EncodedBackendLatency | null;
 }
@@ -66,16 +60,8 @@ export function collectFigures(listeners: Iterable<FigureListener>): WorkerFigur
 }
 
 function backendFigures(b: Backend, nowMs: number): WorkerBackendFigures {
-  const ejected = b.ejectedUntilMs > nowMs;
   return {
-    total: b.total,
-    failures: b.failures,
-    bytesFromClient: b.bytesFromClient,
-    bytesFromBackend: b.bytesFromBackend,
-    ejections: b.ejections,
-    outcomes: countsOf(b.metrics.outcomes?.()),
-    ejectedForMs: ejected ? b.ejectedUntilMs - nowMs : 0,
-    ejectedAgoMs: ejected && b.state === 'ejected' ? nowMs - b.stateSinceMs : undefined,
+    ...countedFiguresOf(b, nowMs),
     latency: b.latency === null ? null : b.latency.export(nowMs),
   };
 }
