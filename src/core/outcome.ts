@@ -17,6 +17,9 @@ export const OUTCOMES = [
   'proxy_protocol_error',
   // A resource of this process ran out (EMFILE, ENFILE, ENOBUFS, ENOMEM): never the backend's fault.
   'local_error',
+  // The client half-closed with nothing sent before a backend answered: the attempt was abandoned
+  // (HAProxy logs this as "CC", client closed during connect).
+  'client_left',
 ] as const;
 
 export type Outcome = (typeof OUTCOMES)[number];

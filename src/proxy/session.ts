@@ -274,7 +274,7 @@ export class Session implements PickContext, Closable {
     this.#clientEnded = true;
     this.#closedFirst ??= 'client';
     if ((this.#early?.length ?? 0) > 0) return;
-    this.#outcome ??= 'reset';
+    this.#outcome ??= 'client_left';
     this.client.destroy();
   }
 
