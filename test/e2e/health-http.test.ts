@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy } from '../helpers/headway-process.ts';
-import { eventually, getJson, whoAnswers } from '../helpers/sockets.ts';
+import { eventually, getJson, identify } from '../helpers/sockets.ts';
 
 /**
  * Issue #21 item 2 through the CLI: `--health-check http` on `--health-port`,
@@ -124,11 +124,7 @@ describe('HTTP health check on another port (Patroni style)', () => {
       const b = await report();
       return b.filter((x) => x.health?.healthy === true).length === 1 ? true : undefined;
     }, 10_000);
-    for (let i = 0; i < 6; i++) {
-      const { who, socket } = await whoAnswers(proxy.port);
-      socket.destroy();
-      expect(who).toBe(NODES[0]);
-    }
+    for (let i = 0; i < 6; i++) expect(await identify(proxy.port)).toBe(NODES[0]);
     const before = await report();
     const b0 = before.find((b) => b.id.startsWith(NODES[0]));
     const b1 = before.find((b) => b.id.startsWith(NODES[1]));
@@ -144,11 +140,7 @@ describe('HTTP health check on another port (Patroni style)', () => {
     const flippedAt = Date.now();
     primary = NODES[1];
     const movedAt = await eventually(
-      async () => {
-        const { who, socket } = await whoAnswers(proxy.port);
-        socket.destroy();
-        return who === NODES[1] ? Date.now() : undefined;
-      },
+      async () => ((await identify(proxy.port)) === NODES[1] ? Date.now() : undefined),
       INTERVAL_MS + SLACK_MS + 5000,
       10,
     );
@@ -164,11 +156,7 @@ describe('HTTP health check on another port (Patroni style)', () => {
       const now = r.find((x) => x.id.startsWith(NODES[1]));
       return old?.health?.healthy === false && now?.health?.healthy === true ? true : undefined;
     });
-    for (let i = 0; i < 6; i++) {
-      const { who, socket } = await whoAnswers(proxy.port);
-      socket.destroy();
-      expect(who).toBe(NODES[1]);
-    }
+    for (let i = 0; i < 6; i++) expect(await identify(proxy.port)).toBe(NODES[1]);
     const down = await proxy.waitForLog(
       (l) => l.msg === 'backend failed its health checks' && String(l.backend).startsWith(NODES[0]),
     );
