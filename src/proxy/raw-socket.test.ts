@@ -39,14 +39,14 @@ function open(host: string, port: number) {
     },
   });
   const closed = new Promise<void>((resolve) => {
-    socket.on('connect', () => events.push('connect'));
-    socket.on('end', () => events.push('end'));
-    socket.on('drain', () => events.push('drain'));
-    socket.on('error', (err) => {
+    socket.setHandler('connect', () => events.push('connect'));
+    socket.setHandler('end', () => events.push('end'));
+    socket.setHandler('drain', () => events.push('drain'));
+    socket.setHandler('error', (err) => {
       errorCode = errnoCode(err);
       events.push('error');
     });
-    socket.on('close', () => {
+    socket.setHandler('close', () => {
       events.push('close');
       resolve();
     });
@@ -61,7 +61,7 @@ describe('RawSocket', () => {
       s.on('end', () => s.end());
     });
     const c = open('127.0.0.1', port);
-    await new Promise<void>((resolve) => c.socket.on('connect', () => resolve()));
+    await new Promise<void>((resolve) => c.socket.setHandler('connect', () => resolve()));
     expect(c.socket.write(Buffer.from('hello'))).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     c.socket.end();
@@ -81,7 +81,7 @@ describe('RawSocket', () => {
       s.on('end', () => peerEnded());
     });
     const c = open('127.0.0.1', port);
-    await new Promise<void>((resolve) => c.socket.on('end', () => resolve()));
+    await new Promise<void>((resolve) => c.socket.setHandler('end', () => resolve()));
     expect(c.socket.write(Buffer.from('still here'))).toBe(true);
     c.socket.end();
     await Promise.all([c.closed, ended]);
@@ -100,7 +100,7 @@ describe('RawSocket', () => {
   it('resolves a host name before connecting', async () => {
     const port = await serve((s) => s.end('hi'));
     const c = open('localhost', port);
-    await new Promise<void>((resolve) => c.socket.on('end', () => resolve()));
+    await new Promise<void>((resolve) => c.socket.setHandler('end', () => resolve()));
     c.socket.end();
     await c.closed;
     expect(Buffer.concat(c.chunks).toString()).toBe('hi');
@@ -113,12 +113,12 @@ describe('RawSocket', () => {
       s.pause();
     });
     const c = open('127.0.0.1', port);
-    await new Promise<void>((resolve) => c.socket.on('connect', () => resolve()));
+    await new Promise<void>((resolve) => c.socket.setHandler('connect', () => resolve()));
     const chunk = Buffer.alloc(1024 * 1024);
     let writes = 0;
     while (c.socket.write(chunk) && writes < 256) writes++;
     expect(c.socket.writableLength).toBeGreaterThan(0);
-    const drained = new Promise<void>((resolve) => c.socket.on('drain', () => resolve()));
+    const drained = new Promise<void>((resolve) => c.socket.setHandler('drain', () => resolve()));
     peer?.resume();
     await drained;
     expect(c.socket.writableLength).toBe(0);
@@ -133,7 +133,7 @@ describe('RawSocket', () => {
         s.on('close', () => resolve(undefined));
       }).then((port) => {
         const c = open('127.0.0.1', port);
-        c.socket.on('connect', () => c.socket.resetAndDestroy());
+        c.socket.setHandler('connect', () => c.socket.resetAndDestroy());
       });
     });
     expect(await peerError).toBe('ECONNRESET');

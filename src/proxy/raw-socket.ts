@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import type { StreamEvent, StreamHandler, StreamReadCallback, TcpStream } from './tcp-stream.ts';
 
 /**
  * A TCP connection on a bare libuv handle: the part of net.Socket the relay
@@ -23,10 +24,9 @@ import { getSystemErrorName } from 'node:util';
  */
 
 /** Called with the bytes of each read; returns the buffer for the next read. */
-export type ReadCallback = (socket: RawSocket, nread: number, buf: Buffer) => Buffer;
-
-type EventName = 'connect' | 'end' | 'drain' | 'error' | 'close';
-type Handler = (this: RawSocket, err?: Error) => void;
+export type ReadCallback = StreamReadCallback;
+type EventName = StreamEvent;
+type Handler = StreamHandler;
 
 interface Req {
   handle: TcpHandle;
@@ -94,7 +94,7 @@ export interface RawSocketOptions {
   readonly optionsInherited?: boolean;
 }
 
-export class RawSocket {
+export class RawSocket implements TcpStream {
   /** Whatever the user of the socket ties to it (the session). */
   owner: unknown = undefined;
   connecting = false;
@@ -156,7 +156,7 @@ export class RawSocket {
     return socket;
   }
 
-  on(event: EventName, handler: Handler): this {
+  setHandler(event: EventName, handler: Handler): void {
     switch (event) {
       case 'connect':
         this.#onConnect = handler;
@@ -174,13 +174,11 @@ export class RawSocket {
         this.#onClose = handler;
         break;
     }
-    return this;
   }
 
   /** Remove the `end` handler if it is `handler` (the only event the session stops listening to). */
-  off(_event: 'end', handler: Handler): this {
-    if (this.#onEnd === handler) this.#onEnd = undefined;
-    return this;
+  clearHandler(event: EventName, handler: Handler): void {
+    if (event === 'end' && this.#onEnd === handler) this.#onEnd = undefined;
   }
 
   get remoteAddress(): string | undefined {

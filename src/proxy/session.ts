@@ -10,6 +10,7 @@ import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { ProxyHeaderReader, encodeProxyHeader, proxyAddressInfo } from '../proxy-protocol/index.ts';
 import { ClientHelloReader, matchSniPattern } from '../sni/index.ts';
 import { RawSocket } from './raw-socket.ts';
+import type { TcpStream } from './tcp-stream.ts';
 import { LARGE_READ, acquireLarge, copyOfScratch, releaseLarge, scratch } from './read-buffers.ts';
 
 /** Per-connection settings a listener hands to its sessions. */
@@ -186,8 +187,8 @@ export class Session implements PickContext, Closable {
     this.clientPort = client.remotePort ?? 0;
     this.startedMs = this.nowMs = host.clock.nowMs();
     client.owner = this;
-    client.on('error', onClientError);
-    client.on('close', onClientClose);
+    client.setHandler('error', onClientError);
+    client.setHandler('close', onClientClose);
   }
 
   /**
@@ -201,7 +202,7 @@ export class Session implements PickContext, Closable {
       this.#header = new ProxyHeaderReader();
       this.#headerTimer = setTimeout(headerTimedOut, PROXY_HEADER_TIMEOUT_MS, this);
       this.#headerTimer.unref();
-      this.client.on('end', onClientEndDuringHeader);
+      this.client.setHandler('end', onClientEndDuringHeader);
       this.client.resume();
       return;
     }
@@ -250,7 +251,7 @@ export class Session implements PickContext, Closable {
 
   /** Read the client while it waits for a backend (see EARLY_LIMIT). */
   #watchClient(): void {
-    this.client.on('end', onClientEndWhileConnecting);
+    this.client.setHandler('end', onClientEndWhileConnecting);
     if ((this.#early?.length ?? 0) < EARLY_LIMIT) this.client.resume();
     else this.client.pause();
   }
@@ -284,7 +285,7 @@ export class Session implements PickContext, Closable {
     this.#hello = new ClientHelloReader();
     this.#headerTimer = setTimeout(headerTimedOut, SNI_TIMEOUT_MS, this);
     this.#headerTimer.unref();
-    this.client.on('end', onClientEndDuringHeader);
+    this.client.setHandler('end', onClientEndDuringHeader);
     const early = this.#early;
     this.#early = undefined;
     if (early !== undefined && this.#helloRead(early)) return;
@@ -298,7 +299,7 @@ export class Session implements PickContext, Closable {
     const result = reader.push(Buffer.from(chunk));
     if (result.kind === 'need-more') return false;
     this.client.pause();
-    this.client.off('end', onClientEndDuringHeader);
+    this.client.clearHandler('end', onClientEndDuringHeader);
     clearTimeout(this.#headerTimer);
     this.#headerTimer = undefined;
     this.#hello = undefined;
@@ -329,7 +330,7 @@ export class Session implements PickContext, Closable {
     const result = (this.#header as ProxyHeaderReader).push(Buffer.from(chunk));
     if (result.kind === 'need-more') return;
     this.client.pause();
-    this.client.off('end', onClientEndDuringHeader);
+    this.client.clearHandler('end', onClientEndDuringHeader);
     clearTimeout(this.#headerTimer);
     this.#headerTimer = undefined;
     this.#header = undefined;
@@ -497,9 +498,9 @@ export class Session implements PickContext, Closable {
     up.owner = this;
     this.upstream = up;
     this.#upstreamClosed = false;
-    up.on('connect', onUpstreamConnect);
-    up.on('error', onUpstreamError);
-    up.on('close', onUpstreamClose);
+    up.setHandler('connect', onUpstreamConnect);
+    up.setHandler('error', onUpstreamError);
+    up.setHandler('close', onUpstreamClose);
     this.#connectTimer = setTimeout(connectTimedOut, host.settings.connectTimeoutMs, this);
     this.#connectStartMs = this.nowMs;
   }
@@ -567,10 +568,10 @@ export class Session implements PickContext, Closable {
       this.#firstSentMs = now;
     }
     const client = this.client;
-    client.on('end', onClientEnd);
-    client.on('drain', onClientDrain);
-    up.on('end', onUpstreamEnd);
-    up.on('drain', onUpstreamDrain);
+    client.setHandler('end', onClientEnd);
+    client.setHandler('drain', onClientDrain);
+    up.setHandler('end', onUpstreamEnd);
+    up.setHandler('drain', onUpstreamDrain);
     this.#armQuiet(host.settings.idleTimeoutMs);
     if (this.#clientEnded) {
       // The client half-closed while the proxy dialled: pass its FIN on after its bytes.
@@ -820,7 +821,7 @@ export class Session implements PickContext, Closable {
   }
 }
 
-function resetSocket(socket: RawSocket): void {
+function resetSocket(socket: TcpStream): void {
   if (socket.destroyed) return;
   if (socket.connecting) socket.destroy();
   else socket.resetAndDestroy();
@@ -838,11 +839,11 @@ function headerTimedOut(session: Session): void {
   session.headerFailed();
 }
 
-function onClientEndDuringHeader(this: RawSocket): void {
+function onClientEndDuringHeader(this: TcpStream): void {
   sessionOf(this)?.headerFailed();
 }
 
-function onClientEndWhileConnecting(this: RawSocket): void {
+function onClientEndWhileConnecting(this: TcpStream): void {
   sessionOf(this)?.clientEndedWhileConnecting();
 }
 
@@ -854,7 +855,7 @@ function endLifetime(session: Session): void {
   session.closeGracefully('lifetime');
 }
 
-function sessionOf(socket: RawSocket): Session | undefined {
+function sessionOf(socket: TcpStream): Session | undefined {
   return socket.owner as Session | undefined;
 }
 
@@ -862,44 +863,44 @@ function sessionOf(socket: RawSocket): Session | undefined {
 // failed attempt already replaced) are ignored by comparing with session.upstream.
 
 /** The read callback of accepted client sockets (see listener.ts): returns the next read buffer. */
-export function onClientRead(socket: RawSocket, nread: number, buf: Buffer): Buffer {
+export function onClientRead(socket: TcpStream, nread: number, buf: Buffer): Buffer {
   const s = sessionOf(socket);
   return s === undefined ? buf : s.clientRead(nread, buf);
 }
 
-function onUpstreamRead(socket: RawSocket, nread: number, buf: Buffer): Buffer {
+function onUpstreamRead(socket: TcpStream, nread: number, buf: Buffer): Buffer {
   const s = sessionOf(socket);
   return s === undefined || s.upstream !== socket ? buf : s.upstreamRead(nread, buf);
 }
 
-function onClientEnd(this: RawSocket): void {
+function onClientEnd(this: TcpStream): void {
   sessionOf(this)?.clientEnded();
 }
 
-function onUpstreamEnd(this: RawSocket): void {
+function onUpstreamEnd(this: TcpStream): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.upstreamEnded();
 }
 
-function onClientDrain(this: RawSocket): void {
+function onClientDrain(this: TcpStream): void {
   sessionOf(this)?.drainClient();
 }
 
-function onUpstreamDrain(this: RawSocket): void {
+function onUpstreamDrain(this: TcpStream): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.drainUpstream();
 }
 
-function onUpstreamConnect(this: RawSocket): void {
+function onUpstreamConnect(this: TcpStream): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.connected();
 }
 
-function onClientError(this: RawSocket): void {
+function onClientError(this: TcpStream): void {
   sessionOf(this)?.clientErrored();
 }
 
-function onUpstreamError(this: RawSocket, err?: Error): void {
+function onUpstreamError(this: TcpStream, err?: Error): void {
   const s = sessionOf(this);
   if (s?.upstream !== this) return;
   if (!s.connecting) {
@@ -915,11 +916,11 @@ function onUpstreamError(this: RawSocket, err?: Error): void {
   s.attemptFailed('local_error');
 }
 
-function onClientClose(this: RawSocket): void {
+function onClientClose(this: TcpStream): void {
   sessionOf(this)?.clientClosed();
 }
 
-function onUpstreamClose(this: RawSocket): void {
+function onUpstreamClose(this: TcpStream): void {
   const s = sessionOf(this);
   if (s?.upstream === this) s.upstreamClosed();
 }

@@ -28,9 +28,9 @@ describe('RawSocket.resetAndDestroy() after end() with writes still queued', () 
       buffer: Buffer.alloc(64 * 1024),
       keepAliveMs: 0,
     });
-    const closedPromise = new Promise<void>((resolve) => s.on('close', () => resolve()));
-    s.on('error', () => undefined);
-    await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+    const closedPromise = new Promise<void>((resolve) => s.setHandler('close', () => resolve()));
+    s.setHandler('error', () => undefined);
+    await new Promise<void>((resolve) => s.setHandler('connect', () => resolve()));
     // Far more than the socket buffers hold: most of it waits in libuv's queue.
     for (let i = 0; i < 64; i++) s.write(Buffer.alloc(1024 * 1024));
     s.end();
