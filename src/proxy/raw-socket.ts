@@ -447,3 +447,8 @@ function errnoError(status: number, syscall: string): NodeJS.ErrnoException {
   const code = getSystemErrorName(status);
   return Object.assign(new Error(`${syscall} ${code}`), { code, errno: status, syscall });
 }
+
+/** Open a connection on a bare libuv handle (the default `StreamConnector`). */
+export function connectRawSocket(host: string, port: number, opts: RawSocketOptions): RawSocket {
+  return RawSocket.connect(host, port, opts);
+}

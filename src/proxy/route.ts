@@ -23,7 +23,9 @@ import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { matchesSelectors } from '../discovery/selector.ts';
 import type { ListenerDeps } from './listener.ts';
+import { connectRawSocket } from './raw-socket.ts';
 import type { Session, SessionHost, SessionSettings } from './session.ts';
+import type { StreamConnector } from './tcp-stream.ts';
 
 /**
  * One configuration of a listener: discovery source, backend pool, balancer,
@@ -39,6 +41,7 @@ export class Route implements SessionHost {
   readonly pool: BackendPool;
   readonly metrics: ListenerMetrics;
   readonly clock: Clock;
+  readonly connectUpstream: StreamConnector = connectRawSocket;
   readonly random: () => number;
   readonly source: DiscoverySource;
   readonly strategy: string;

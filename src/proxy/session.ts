@@ -9,8 +9,7 @@ import type { ClosedFirst } from '../access-log/access-record.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { ProxyHeaderReader, encodeProxyHeader, proxyAddressInfo } from '../proxy-protocol/index.ts';
 import { ClientHelloReader, matchSniPattern } from '../sni/index.ts';
-import { RawSocket } from './raw-socket.ts';
-import type { TcpStream } from './tcp-stream.ts';
+import type { StreamConnector, TcpStream } from './tcp-stream.ts';
 import { LARGE_READ, acquireLarge, copyOfScratch, releaseLarge, scratch } from './read-buffers.ts';
 
 /** Per-connection settings a listener hands to its sessions. */
@@ -44,6 +43,8 @@ export interface SessionHost {
   readonly pool: BackendPool;
   readonly metrics: ListenerMetrics;
   readonly clock: Clock;
+  /** Opens the connection to a backend (bare libuv handles, or a fake in unit tests). */
+  readonly connectUpstream: StreamConnector;
   /** Randomness for lifetime jitter. */
   readonly random: () => number;
   /** Whether this peer must first send a PROXY protocol header. */
@@ -117,7 +118,7 @@ type FirstByte = typeof FB_WAITING | typeof FB_TIMING | typeof FB_SETTLED;
  */
 export class Session implements PickContext, Closable {
   readonly host: SessionHost;
-  readonly client: RawSocket;
+  readonly client: TcpStream;
   /** The client's address: the peer's, or the one its PROXY protocol header gave. */
   clientAddress: string;
   clientPort: number;
@@ -137,7 +138,7 @@ export class Session implements PickContext, Closable {
   readonly startedMs: number;
   nowMs: number;
   tried: readonly Backend[] = NO_BACKENDS;
-  upstream: RawSocket | null = null;
+  upstream: TcpStream | null = null;
   backend: Backend | null = null;
   attempts = 0;
   #phase: Phase = CONNECTING;
@@ -180,7 +181,7 @@ export class Session implements PickContext, Closable {
    */
   readonly #pinned: [Buffer[] | null, Buffer[] | null] = [null, null];
 
-  constructor(host: SessionHost, client: RawSocket) {
+  constructor(host: SessionHost, client: TcpStream) {
     this.host = host;
     this.client = client;
     this.clientAddress = unmapIPv4(client.remoteAddress ?? '');
@@ -490,7 +491,7 @@ export class Session implements PickContext, Closable {
     this.backend = backend;
     host.pool.attach(backend, this);
     const keepAliveMs = host.settings.keepAliveMs;
-    const up = RawSocket.connect(backend.endpoint.address, backend.endpoint.port, {
+    const up = host.connectUpstream(backend.endpoint.address, backend.endpoint.port, {
       onRead: onUpstreamRead,
       buffer: scratch,
       keepAliveMs,
@@ -548,7 +549,7 @@ export class Session implements PickContext, Closable {
 
   connected(): void {
     const host = this.host;
-    const up = this.upstream as RawSocket;
+    const up = this.upstream as TcpStream;
     this.#phase = RELAYING;
     this.#connected = true;
     this.#clearConnectTimer();
@@ -603,7 +604,7 @@ export class Session implements PickContext, Closable {
       this.#firstByte = FB_TIMING;
       this.#firstSentMs = this.host.clock.nowMs();
     }
-    return this.#relay(this.client, this.upstream as RawSocket, nread, buf, 0);
+    return this.#relay(this.client, this.upstream as TcpStream, nread, buf, 0);
   }
 
   /** `nread` backend bytes landed in `buf`: relay them to the client; returns the next read buffer. */
@@ -621,7 +622,7 @@ export class Session implements PickContext, Closable {
       }
       this.#firstByte = FB_SETTLED;
     }
-    return this.#relay(this.upstream as RawSocket, this.client, nread, buf, 1);
+    return this.#relay(this.upstream as TcpStream, this.client, nread, buf, 1);
   }
 
   /**
@@ -631,7 +632,7 @@ export class Session implements PickContext, Closable {
    * connection's that the write still references (not flushed synchronously)
    * is pinned until `to` drains; otherwise it is reused or returned.
    */
-  #relay(from: RawSocket, to: RawSocket, nread: number, buf: Buffer, dir: 0 | 1): Buffer {
+  #relay(from: TcpStream, to: TcpStream, nread: number, buf: Buffer, dir: 0 | 1): Buffer {
     if (this.#pinned[dir] !== null && to.writableLength === 0) this.#releasePinned(dir);
     if (buf === scratch) {
       if (nread < LARGE_READ) {
@@ -646,7 +647,7 @@ export class Session implements PickContext, Closable {
     return this.#writeOwn(from, to, buf, nread, dir);
   }
 
-  #writeOwn(from: RawSocket, to: RawSocket, own: Buffer, nread: number, dir: 0 | 1): Buffer {
+  #writeOwn(from: TcpStream, to: TcpStream, own: Buffer, nread: number, dir: 0 | 1): Buffer {
     if (!to.write(nread === own.length ? own : own.subarray(0, nread))) from.pause();
     const flushed = to.writableLength === 0;
     if (!flushed) (this.#pinned[dir] ??= []).push(own);
@@ -688,7 +689,7 @@ export class Session implements PickContext, Closable {
 
   /** The upstream socket flushed its writes: release their buffers, resume the client. */
   drainUpstream(): void {
-    if ((this.upstream as RawSocket).writableLength === 0) this.#releasePinned(0);
+    if ((this.upstream as TcpStream).writableLength === 0) this.#releasePinned(0);
     if (this.#phase === RELAYING) this.client.resume();
   }
 
