@@ -1,6 +1,7 @@
 import type { Balancer, PickContext } from '../balancing/balancer.ts';
 import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Outcome } from '../core/outcome.ts';
 import { BackendLatency } from '../metrics/latency.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import type { OutlierDetector } from '../health/outlier-detector.ts';
@@ -45,6 +46,17 @@ const SLOW_START_STEP_MS = 1000;
 
 /** `pick` found usable backends, but every one is at `--max-connections-per-backend`. */
 export const ALL_FULL = Symbol('all backends full');
+
+/** What a client connection that used a backend amounted to, once both its sockets closed. */
+export interface SessionFigures {
+  readonly outcome: Outcome;
+  readonly bytesFromClient: number;
+  readonly bytesFromBackend: number;
+  /** Accept to close, when the backend connection was established (else no latency sample). */
+  readonly durationMs: number | undefined;
+  /** Monotonic ms at the close. */
+  readonly nowMs: number;
+}
 
 /** Which endpoints currently get new connections. */
 export type PoolTier = 'ready' | 'draining-fallback' | 'panic' | 'none';
@@ -379,6 +391,51 @@ export class BackendPool {
       this.refresh();
     }
     return true;
+  }
+
+  // The data path's accounting: sessions report what happened to their
+  // backend here, and the pool is the one writer of a backend's counters,
+  // latency histograms and per-backend metrics.
+
+  /**
+   * A connection attempt to `backend` failed before it was established.
+   * `blamed`: the backend refused or did not answer in time, so it counts as
+   * its failure and feeds passive ejection; false for a local resource error
+   * of this process (EMFILE...), where the backend was never asked.
+   */
+  attemptFailed(backend: Backend, session: Closable, blamed: boolean): void {
+    this.detach(backend, session);
+    if (!blamed) return;
+    backend.failures++;
+    this.connectFailed(backend);
+  }
+
+  /** A connection attempt to `backend` succeeded after `connectMs`. */
+  connected(backend: Backend, connectMs: number, nowMs: number): void {
+    backend.recordConnect(connectMs, nowMs);
+    this.connectSucceeded(backend);
+    this.#opts.balancer.onConnect?.(backend, connectMs);
+  }
+
+  /** `backend` answered `ms` after the client's first bytes were sent. */
+  firstByte(backend: Backend, ms: number, nowMs: number): void {
+    backend.recordFirstByte(ms, nowMs);
+    this.#opts.balancer.onFirstByte?.(backend, ms);
+  }
+
+  /** A client connection that used `backend` closed: count it and detach it. */
+  sessionEnded(backend: Backend, session: Closable, figures: SessionFigures): void {
+    backend.bytesFromClient += figures.bytesFromClient;
+    backend.bytesFromBackend += figures.bytesFromBackend;
+    if (figures.durationMs !== undefined) backend.recordSession(figures.durationMs, figures.nowMs);
+    // Count before detaching: detaching the last connection of a backend that
+    // left discovery removes its series, and they must not come back.
+    backend.metrics.connectionClosed(
+      figures.outcome,
+      figures.bytesFromClient,
+      figures.bytesFromBackend,
+    );
+    this.detach(backend, session);
   }
 
   /** A connection (or attempt) to `backend` started. */
