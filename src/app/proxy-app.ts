@@ -13,7 +13,7 @@ import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
 import { ConfigError, ReloadRefusedError, errorMessage } from '../core/errors.ts';
 import { listenSpecs } from '../config/listen-addresses.ts';
-import type { WorkerFeed } from '../workers/thread-link.ts';
+import type { UpstreamFeed } from '../upstream/thread-link.ts';
 import {
   type Readiness,
   type ReloadReport,
@@ -34,7 +34,7 @@ export interface ProxyAppDeps {
   readonly clock?: Clock;
   readonly metrics?: PromMetrics;
   /** Set in a worker thread (`--workers`): discovery, health and shared counts come from the main thread. */
-  readonly feed?: WorkerFeed;
+  readonly feed?: UpstreamFeed;
   /** Bind with SO_REUSEPORT (worker threads share their ports). */
   readonly reusePort?: boolean;
 }

@@ -3,8 +3,9 @@ import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { createDiscoverySource, type DiscoveryDeps } from '../discovery/create-source.ts';
-import type { DiscoverySink, DiscoverySource } from '../discovery/discovery-source.ts';
-import { DEFAULT_LISTEN } from './listener.ts';
+import type { DiscoverySource } from '../discovery/discovery-source.ts';
+import { PushSource } from '../discovery/push-source.ts';
+import { DEFAULT_LISTEN } from '../config/listen-addresses.ts';
 import type { ListenerRegistry } from './listener-registry.ts';
 
 /** One pod's own listener, as `GET /pods` shows it. */
@@ -31,37 +32,10 @@ export function ordinalOf(ep: Endpoint): number | undefined {
   return undefined;
 }
 
-/** A discovery source fed by the per-pod manager: one pod's slice of the shared view. */
-class FeedSource implements DiscoverySource {
-  readonly kind: string;
-  readonly uri: string;
-  #sink: DiscoverySink | undefined;
-  #last: EndpointSnapshot | undefined;
-
-  constructor(kind: string, uri: string) {
-    this.kind = kind;
-    this.uri = uri;
-  }
-
-  start(sink: DiscoverySink): void {
-    this.#sink = sink;
-    if (this.#last !== undefined) sink.onSnapshot(this.#last);
-  }
-
-  push(snapshot: EndpointSnapshot): void {
-    this.#last = snapshot;
-    this.#sink?.onSnapshot(snapshot);
-  }
-
-  stop(): void {
-    this.#sink = undefined;
-  }
-}
-
 interface PodListener {
   readonly ordinal: number;
   readonly name: string;
-  readonly feed: FeedSource;
+  readonly feed: PushSource;
   endpoint: Endpoint | undefined;
 }
 
@@ -185,7 +159,7 @@ export class PerPodListeners {
     const port = this.#config.perPodPorts + ordinal;
     const hosts = this.#config.listen.length > 0 ? this.#config.listen : DEFAULT_LISTEN;
     const name = `${this.#config.name}-${ordinal}`;
-    const feed = new FeedSource(
+    const feed = new PushSource(
       this.#source.kind,
       `${this.#config.backends?.uri ?? ''}#${ordinal}`,
     );

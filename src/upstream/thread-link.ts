@@ -3,11 +3,12 @@ import type { EndpointSnapshot } from '../core/endpoint.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 
 /**
- * What a worker thread's routes get from the main thread (`--workers`):
+ * What a worker thread's upstreams get from the main thread (`--workers`):
  * discovery and shared connection counts. Their health comes as messages
- * (Route.applyHealth); they run no discovery and no active checks of their own.
+ * (Upstream.applyHealth); they run no discovery and no active checks of
+ * their own.
  */
-export interface WorkerFeed {
+export interface UpstreamFeed {
   /** The discovery source of a listener: snapshots the main thread forwards. */
   sourceFor(listener: string, uri: string): DiscoverySource;
   /** The shared cell of a backend, if the main thread assigned one. */
@@ -15,10 +16,10 @@ export interface WorkerFeed {
 }
 
 /**
- * What the main thread's routes pass on to the worker threads: each
+ * What the main thread's upstreams pass on to the worker threads: each
  * snapshot and each health verdict, and the cells that count connections.
  */
-export interface RouteObserver {
+export interface UpstreamObserver {
   /** The shared cell of a backend, assigned on first sight. */
   sharedCount(listener: string, id: string): SharedCount | null;
   snapshot(listener: string, snapshot: EndpointSnapshot): void;
