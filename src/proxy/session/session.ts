@@ -6,9 +6,8 @@ import type { Outcome } from '../../core/outcome.ts';
 import { encodeProxyHeader, proxyAddressInfo } from '../../proxy-protocol/index.ts';
 import type { TcpStream } from '../tcp-stream.ts';
 import { Connector, type AttemptFailure } from './connect.ts';
+import { Ending, resetStream } from './ending.ts';
 import {
-  graceExpired,
-  lifetimeEnded,
   onClientClose,
   onClientDrain,
   onClientEnd,
@@ -29,13 +28,6 @@ import {
   releasePinned,
   type PinnedBuffers,
 } from './relay.ts';
-
-/**
- * After a graceful close (FIN both ways), how long the peers get to finish
- * before both sockets are reset. Long enough for a reply in flight on a
- * healthy network, short enough that a drain deadline still means something.
- */
-export const CLOSE_GRACE_MS = 2000;
 
 /**
  * Client bytes read before a backend is connected (while the client waits
@@ -95,28 +87,11 @@ export class Session implements HostedSession, SessionEvents, Closable {
   #preambleTimer: NodeJS.Timeout | undefined;
   /** Client bytes read before a backend was connected: sent to it first. */
   #early: Buffer | undefined;
-  #outcome: Outcome | null = null;
-  /** Who ended the connection first, for the access log. */
-  #closedFirst: ClosedFirst | null = null;
+  readonly #end: Ending;
   #firstByte: FirstByte = 'waiting';
   #firstSentMs = 0;
   #firstByteMs: number | undefined;
   #endedMs = 0;
-  #sawReset = false;
-  #clientEnded = false;
-  #upstreamEnded = false;
-  #clientClosed = false;
-  #upstreamClosed = true;
-  #graceTimer: NodeJS.Timeout | undefined;
-  #lifetimeTimer: NodeJS.Timeout | undefined;
-  /**
-   * Idle and half-close timeouts: the host sweeps its sessions (checkQuiet)
-   * instead of each socket carrying a timer that every read and write would
-   * re-arm. `#quietLimitMs` is the timeout in force (0 = none),
-   * `#lastActiveMs` when bytes last arrived from either side or it was armed.
-   */
-  #quietLimitMs = 0;
-  #lastActiveMs = 0;
   readonly #pinned: PinnedBuffers = [null, null];
 
   constructor(host: SessionHost, client: TcpStream) {
@@ -126,6 +101,7 @@ export class Session implements HostedSession, SessionEvents, Closable {
     this.clientPort = client.remotePort ?? 0;
     this.startedMs = host.clock.nowMs();
     this.#dial = new Connector(host, this);
+    this.#end = new Ending(host, client, this.#dial, this);
     client.owner = this;
     client.setHandler('error', onClientError);
     client.setHandler('close', onClientClose);
@@ -159,11 +135,11 @@ export class Session implements HostedSession, SessionEvents, Closable {
   }
 
   get outcome(): Outcome | null {
-    return this.#outcome;
+    return this.#end.outcome;
   }
 
   get closedFirst(): ClosedFirst | null {
-    return this.#closedFirst;
+    return this.#end.closedFirst;
   }
 
   get connectMs(): number | undefined {
@@ -219,7 +195,7 @@ export class Session implements HostedSession, SessionEvents, Closable {
   /** A slot under `--max-connections` freed up for this waiting session. */
   granted(): void {
     this.#dial.stopWaiting();
-    if (this.#state !== 'connecting' || this.#clientClosed) return;
+    if (this.#state !== 'connecting' || this.#end.clientClosed) return;
     this.#proceed();
   }
 
@@ -305,8 +281,7 @@ export class Session implements HostedSession, SessionEvents, Closable {
 
   /** Close at once without touching a backend (rejected, denied, ...). */
   refuse(outcome: Outcome): void {
-    this.#outcome ??= outcome;
-    this.#closedFirst ??= 'proxy';
+    this.#end.note(outcome, 'proxy');
     this.client.destroy();
   }
 
@@ -335,16 +310,15 @@ export class Session implements HostedSession, SessionEvents, Closable {
    */
   clientEndedWhileConnecting(): void {
     if (this.#state !== 'connecting') return;
-    this.#clientEnded = true;
-    this.#closedFirst ??= 'client';
-    if ((this.#early?.length ?? 0) > 0) return;
-    this.#outcome ??= 'client_left';
-    this.client.destroy();
+    this.#end.clientEnded = true;
+    const leaving = (this.#early?.length ?? 0) === 0;
+    this.#end.note(leaving ? 'client_left' : null, 'client');
+    if (leaving) this.client.destroy();
   }
 
   /** A queued session: a backend may have room now. */
   retry(): void {
-    if (this.#state === 'connecting' && !this.#clientClosed) this.#connectNext();
+    if (this.#state === 'connecting' && !this.#end.clientClosed) this.#connectNext();
   }
 
   /** Waited `--queue-timeout` for a slot or a backend with room. */
@@ -356,18 +330,8 @@ export class Session implements HostedSession, SessionEvents, Closable {
   #connectNext(): void {
     const result = this.#dial.next();
     if (result === 'queued') return;
-    if (result === 'dialling') {
-      this.#upstreamClosed = false;
-      return;
-    }
-    this.#giveUp(result);
-  }
-
-  /** No backend connection to be had: close the client. */
-  #giveUp(outcome: Outcome): void {
-    this.#outcome ??= outcome;
-    this.#closedFirst ??= 'proxy';
-    this.client.destroy();
+    if (result === 'dialling') this.#end.upstreamClosed = false;
+    else this.refuse(result);
   }
 
   connectTimedOut(): void {
@@ -378,13 +342,13 @@ export class Session implements HostedSession, SessionEvents, Closable {
     const hadAttempt = this.#dial.upstream !== null;
     const mayRetry = this.#dial.failed(kind);
     if (!hadAttempt) return;
-    this.#upstreamClosed = true;
-    if (this.#state !== 'connecting' || this.#clientClosed) {
+    this.#end.upstreamClosed = true;
+    if (this.#state !== 'connecting' || this.#end.clientClosed) {
       this.#maybeFinish();
       return;
     }
     if (mayRetry) this.#connectNext();
-    else this.#giveUp(kind);
+    else this.refuse(kind);
   }
 
   connected(): void {
@@ -406,22 +370,14 @@ export class Session implements HostedSession, SessionEvents, Closable {
     client.setHandler('drain', onClientDrain);
     up.setHandler('end', onUpstreamEnd);
     up.setHandler('drain', onUpstreamDrain);
-    this.#armQuiet(host.settings.idleTimeoutMs);
-    if (this.#clientEnded) {
+    const end = this.#end;
+    end.armQuiet(host.settings.idleTimeoutMs);
+    if (end.clientEnded) {
       // The client half-closed while the proxy dialled: pass its FIN on after its bytes.
       up.end();
-      this.#armHalfClose();
+      end.armHalfClose();
     }
-    const lifetimeMs = host.settings.maxLifetimeMs;
-    if (lifetimeMs > 0) {
-      // ±10 % jitter, so connections opened together do not all reconnect together.
-      this.#lifetimeTimer = setTimeout(
-        lifetimeEnded,
-        lifetimeMs * (0.9 + 0.2 * host.random()),
-        this,
-      );
-      this.#lifetimeTimer.unref();
-    }
+    end.startLifetime();
     client.resume();
   }
 
@@ -437,7 +393,8 @@ export class Session implements HostedSession, SessionEvents, Closable {
       else if (this.#state === 'connecting') this.#earlyRead(buf.subarray(0, nread));
       return buf;
     }
-    if (this.#quietLimitMs > 0) this.#lastActiveMs = this.host.clock.nowMs();
+    const end = this.#end;
+    if (end.quietLimitMs > 0) end.lastActiveMs = this.host.clock.nowMs();
     if (this.#firstByte === 'waiting') {
       this.#firstByte = 'timing';
       this.#firstSentMs = this.host.clock.nowMs();
@@ -456,7 +413,8 @@ export class Session implements HostedSession, SessionEvents, Closable {
   upstreamRead(nread: number, buf: Buffer): Buffer {
     // While closing gracefully the backend's reply still reaches the client.
     if (this.#state !== 'relaying' && this.#state !== 'closing') return buf;
-    if (this.#quietLimitMs > 0) this.#lastActiveMs = this.host.clock.nowMs();
+    const end = this.#end;
+    if (end.quietLimitMs > 0) end.lastActiveMs = this.host.clock.nowMs();
     if (this.#firstByte !== 'settled') {
       if (this.#firstByte === 'timing') {
         const now = this.host.clock.nowMs();
@@ -488,55 +446,28 @@ export class Session implements HostedSession, SessionEvents, Closable {
     if (this.#state === 'relaying' || this.#state === 'closing') this.upstream?.resume();
   }
 
-  // Half-close, resets, timeouts and the close primitive.
+  // Half-close, resets, timeouts and the close primitive (ending.ts carries them out).
 
   clientEnded(): void {
-    this.#clientEnded = true;
-    this.#closedFirst ??= 'client';
-    this.upstream?.end();
-    this.#armHalfClose();
+    this.#end.clientFin();
   }
 
   upstreamEnded(): void {
-    this.#upstreamEnded = true;
-    this.#closedFirst ??= 'backend';
-    this.client.end();
-    this.#armHalfClose();
-  }
-
-  /** Once one side has sent FIN, the half-close timeout replaces the idle timeout. */
-  #armHalfClose(): void {
-    const ms = this.host.settings.halfCloseTimeoutMs;
-    if (ms <= 0 || this.#clientEnded === this.#upstreamEnded) return;
-    this.#armQuiet(ms);
-  }
-
-  #armQuiet(limitMs: number): void {
-    this.#quietLimitMs = limitMs;
-    if (limitMs > 0) this.#lastActiveMs = this.host.clock.nowMs();
+    this.#end.backendFin();
   }
 
   /** The host's periodic sweep: close the connection once it has been quiet past its timeout. */
   checkQuiet(nowMs: number): void {
-    if (this.#quietLimitMs === 0 || nowMs - this.#lastActiveMs < this.#quietLimitMs) return;
-    if (this.#state === 'relaying' || this.#state === 'closing') {
-      this.#quietLimitMs = 0;
-      this.#timedOut();
-    }
-  }
-
-  /**
-   * The idle (or half-close) timeout fired. Nothing in flight: FIN both
-   * ways, as for any idle connection. Bytes still unsent in either direction
-   * (a peer stopped reading mid-reply): RST both ways, so that the peer that
-   * misses them never takes the cut stream for a complete one.
-   */
-  #timedOut(): void {
-    if (this.client.writableLength > 0 || (this.upstream?.writableLength ?? 0) > 0) {
-      this.abort('idle_timeout');
-      return;
-    }
-    this.closeGracefully('idle_timeout');
+    const end = this.#end;
+    if (!end.quietExpired(nowMs)) return;
+    if (this.#state !== 'relaying' && this.#state !== 'closing') return;
+    end.quietLimitMs = 0;
+    // Nothing in flight: FIN both ways, as for any idle connection. Bytes
+    // still unsent in either direction (a peer stopped reading mid-reply):
+    // RST both ways, so that the peer that misses them never takes the cut
+    // stream for a complete one.
+    if (end.unsent()) this.abort('idle_timeout');
+    else this.closeGracefully('idle_timeout');
   }
 
   lifetimeEnded(): void {
@@ -544,8 +475,8 @@ export class Session implements HostedSession, SessionEvents, Closable {
   }
 
   clientErrored(): void {
-    this.#sawReset = true;
-    this.#closedFirst ??= 'client';
+    this.#end.sawReset = true;
+    this.#end.note(null, 'client');
     const up = this.upstream;
     if (up === null) return;
     if (this.#state === 'connecting') up.destroy();
@@ -560,46 +491,32 @@ export class Session implements HostedSession, SessionEvents, Closable {
       this.#attemptFailed(local === undefined ? 'connect_error' : 'local_error');
       return;
     }
-    if (local !== undefined) this.#outcome ??= 'local_error';
-    this.#sawReset = true;
-    this.#closedFirst ??= 'backend';
+    this.#end.sawReset = true;
+    this.#end.note(local === undefined ? null : 'local_error', 'backend');
     resetStream(this.client);
   }
 
   /**
    * The one close primitive: FIN both ways, then after a grace period reset
-   * whatever is still open. Serves shutdown drain, backend drain expiry and
-   * idle timeouts; the first outcome recorded wins.
+   * whatever is still open (see Ending.closeGracefully). Serves shutdown
+   * drain, backend drain expiry, lifetime and idle timeouts; the first
+   * outcome recorded wins. A session still waiting or dialling closes at once.
    */
   closeGracefully(outcome: Outcome): void {
     if (this.#state === 'closing' || this.#state === 'done') return;
-    this.#outcome ??= outcome;
-    this.#closedFirst ??= 'proxy';
-    if (this.#state === 'connecting') {
-      this.#state = 'closing';
+    this.#end.note(outcome, 'proxy');
+    const connecting = this.#state === 'connecting';
+    this.#state = 'closing';
+    if (connecting) {
       this.upstream?.destroy();
       this.client.destroy();
       return;
     }
-    this.#state = 'closing';
-    // Close from the client's side first: the backend gets FIN, and what it
-    // still sends (a reply in flight) keeps flowing to the client until the
-    // backend's own FIN, which ends the client side as usual. Client bytes
-    // are read and discarded from now on, so its FIN is seen too. Whatever
-    // is still open when the grace runs out is reset, so a client never
-    // takes a cut reply for a complete one.
-    // An idle connection has nothing in flight: both sides get FIN at once.
-    this.client.resume();
-    this.upstream?.resume();
-    if (outcome === 'idle_timeout' || this.upstream === null || this.#upstreamEnded)
-      this.client.end();
-    this.upstream?.end();
-    this.#graceTimer = setTimeout(graceExpired, CLOSE_GRACE_MS, this);
-    this.#graceTimer.unref();
+    this.#end.closeGracefully(outcome === 'idle_timeout');
   }
 
   graceExpired(): void {
-    this.reset();
+    this.#end.resetBoth();
   }
 
   /**
@@ -609,76 +526,47 @@ export class Session implements HostedSession, SessionEvents, Closable {
    */
   abort(outcome: Outcome): void {
     if (this.#state === 'done') return;
-    this.#outcome ??= outcome;
-    this.#closedFirst ??= 'proxy';
+    this.#end.note(outcome, 'proxy');
     this.#state = 'closing';
-    this.reset();
-  }
-
-  /** Reset both sockets now (the last step of the close primitive). */
-  reset(): void {
-    resetStream(this.client);
-    const up = this.upstream;
-    if (up !== null) resetStream(up);
+    this.#end.resetBoth();
   }
 
   clientClosed(): void {
-    this.#clientClosed = true;
+    const end = this.#end;
+    end.clientClosed = true;
     const up = this.upstream;
-    if (up !== null && !this.#upstreamClosed) {
+    if (up !== null && !end.upstreamClosed) {
       const settings = this.host.settings;
       if (this.#state === 'connecting') {
         // The client is gone before a backend answered: abandon the attempt.
-        this.#outcome ??= 'reset';
+        end.outcome ??= 'reset';
         up.destroy();
       } else if (settings.idleTimeoutMs > 0 || settings.halfCloseTimeoutMs > 0) {
         // The upstream may still be flushing what the client sent; bound how long.
-        this.#armQuiet(settings.halfCloseTimeoutMs || settings.idleTimeoutMs);
+        end.armQuiet(settings.halfCloseTimeoutMs || settings.idleTimeoutMs);
       }
     }
     this.#maybeFinish();
   }
 
   upstreamClosed(): void {
-    this.#upstreamClosed = true;
+    this.#end.upstreamClosed = true;
     this.#maybeFinish();
   }
 
   /** Once both sockets are closed: stop every timer, account for the connection, tell the host. */
   #maybeFinish(): void {
-    if (!this.#clientClosed || !this.#upstreamClosed || this.#state === 'done') return;
+    const end = this.#end;
+    if (!end.clientClosed || !end.upstreamClosed || this.#state === 'done') return;
     this.#state = 'done';
     const now = this.host.clock.nowMs();
     this.#endedMs = now;
     this.#dial.finish();
-    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
-    if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
     if (this.#preambleTimer !== undefined) clearTimeout(this.#preambleTimer);
     // Both sockets are closed: no write references the pinned buffers any more.
     releasePinned(this.#pinned, CLIENT_TO_BACKEND);
     releasePinned(this.#pinned, BACKEND_TO_CLIENT);
-    const outcome = this.#outcome ?? (this.#sawReset ? 'reset' : 'ok');
-    this.#outcome = outcome;
-    const backend = this.backend;
-    const bytesFromClient = this.client.bytesRead;
-    if (backend !== null) {
-      this.host.pool.sessionEnded(backend, this, {
-        outcome,
-        bytesFromClient,
-        bytesFromBackend: this.upstream?.bytesRead ?? 0,
-        durationMs: this.#dial.connectMs === undefined ? undefined : now - this.startedMs,
-        nowMs: now,
-      });
-    } else {
-      this.host.metrics.connectionClosedWithoutBackend(outcome, bytesFromClient);
-    }
+    end.finish(now, this.startedMs);
     this.host.sessionEnded(this);
   }
-}
-
-/** Reset a stream (RST); one still connecting is just closed. */
-function resetStream(stream: TcpStream): void {
-  if (stream.destroyed) return;
-  if (stream.connecting) stream.destroy();
-  else stream.resetAndDestroy();
 }
