@@ -185,6 +185,21 @@ export class ControlPlane implements UpstreamObserver {
     this.#broadcast({ type: 'health', listener, id, healthy });
   }
 
+  ejected(listener: string, id: string, forMs: number): void {
+    // The streak that ejected it is over; back in, it needs `--eject-after` fresh failures.
+    this.#countsOf(listener).resetStreak(id);
+    this.#broadcast({ type: 'eject', listener, id, forMs });
+  }
+
+  /** A worker's connect outcome: the input of this thread's outlier detection for every worker. */
+  #connectOutcome(listener: string, id: string, ok: boolean): void {
+    const pool = this.#upstreams.get(listener)?.pool;
+    const backend = pool?.get(id);
+    if (pool === undefined || backend === undefined) return;
+    if (ok) pool.connectSucceeded(backend);
+    else pool.connectFailed(backend);
+  }
+
   readiness(): Readiness {
     return readinessOf(
       {
@@ -335,6 +350,9 @@ export class ControlPlane implements UpstreamObserver {
             return;
           case 'fatal':
             this.#deps.onFatal(new Error(message.message));
+            return;
+          case 'connect-outcome':
+            this.#connectOutcome(message.listener, message.id, message.ok);
             return;
           case 'metrics':
             this.#waiters.get(message.request)?.(message.metrics);
