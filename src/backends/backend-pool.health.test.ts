@@ -407,6 +407,65 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
       expect(vi.getTimerCount()).toBe(0);
     });
 
+    it('without a detector, passes connect outcomes on and follows ejections decided elsewhere', () => {
+      const outcomes: string[] = [];
+      const follower = new BackendPool({
+        listener: 'test',
+        balancer,
+        metrics,
+        logger: silentLogger,
+        backendDrainTimeoutMs: 0,
+        nowMs: () => Date.now(),
+        connectOutcomes: {
+          failed: (b) => outcomes.push(`fail ${b.id}`),
+          succeeded: (b) => outcomes.push(`ok ${b.id}`),
+        },
+      });
+      pool.dispose();
+      pool = follower;
+      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      fail('b:1', 3);
+      pool.connectSucceeded(backend('a:1'));
+      expect(outcomes).toEqual(['fail b:1', 'fail b:1', 'fail b:1', 'ok a:1']);
+      expect(backend('b:1').ejectedUntilMs).toBe(0);
+      pool.eject('b:1', 5000);
+      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      // Counted by the thread that decided it, not here.
+      expect(backend('b:1').ejections).toBe(0);
+      expect(metrics.ejections).toEqual([]);
+      vi.advanceTimersByTime(5001);
+      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+    });
+
+    it('tells its owner of each ejection it decides, with its length', () => {
+      const seen: string[] = [];
+      pool = makePool({ ejectAfter: 2 });
+      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      const decided = new BackendPool({
+        listener: 'test',
+        balancer,
+        metrics,
+        logger: silentLogger,
+        backendDrainTimeoutMs: 0,
+        nowMs: () => Date.now(),
+        outlier: new OutlierDetector({
+          ejectAfter: 2,
+          maxEjectionPercent: 50,
+          totalBackends: () => 2,
+          nowMs: () => Date.now(),
+        }),
+        onEjected: (b, forMs) => seen.push(`${b.id} ${forMs}`),
+      });
+      decided.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      const b = decided.get('b:1');
+      if (b === undefined) throw new Error('no b:1');
+      decided.connectFailed(b);
+      expect(seen).toEqual([]);
+      decided.connectFailed(b);
+      expect(seen).toEqual(['b:1 10000']);
+      decided.dispose();
+    });
+
     it('logs the ejection with its length', () => {
       const warn = vi.fn<(msg: string, fields?: LogFields) => void>();
       pool = makePool({ ejectAfter: 1, logger: { ...silentLogger, warn } });

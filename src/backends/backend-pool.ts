@@ -25,8 +25,16 @@ export interface BackendPoolOptions {
   readonly maxPerBackend?: number;
   /** A connection to a backend ended: room may have opened for a queued client. */
   readonly onRoom?: () => void;
-  /** Passive ejection after consecutive connect failures (absent: off). */
+  /** Passive ejection after consecutive connect failures (absent: off, or decided elsewhere). */
   readonly outlier?: OutlierDetector | undefined;
+  /**
+   * Where connect outcomes go when another thread decides ejections (a
+   * worker thread of `--workers` reports to the main thread, which sends
+   * its verdicts back through `eject`). Used only without `outlier`.
+   */
+  readonly connectOutcomes?: ConnectOutcomes | undefined;
+  /** This pool's outlier detection ejected a backend for `forMs` (the main thread tells the workers). */
+  readonly onEjected?: (backend: Backend, forMs: number) => void;
   /** `--slow-start`: ramp a new or recovered backend's weight over this long (0 = off). */
   readonly slowStartMs?: number;
   /** Every candidate is unhealthy or ejected: traffic goes to all of them (counted). */
@@ -37,6 +45,12 @@ export interface BackendPoolOptions {
   readonly sharedCount?: (id: string) => SharedCount | null;
   /** Log `backend added/removed` (default on; off in worker threads, whose main thread logs). */
   readonly logMembership?: boolean;
+}
+
+/** The connect outcomes a pool passes on when ejection is decided elsewhere. */
+export interface ConnectOutcomes {
+  failed(backend: Backend): void;
+  succeeded(backend: Backend): void;
 }
 
 /** Slow start begins at this share of the weight (Envoy's min_weight_percent). */
@@ -223,8 +237,11 @@ export class BackendPool {
   }
 
   #scheduleEjectionExpiry(now: number): void {
-    const next = this.#opts.outlier?.nextExpiryMs(now);
-    if (next !== undefined) this.#refreshAt(next + 1);
+    // From the backends rather than the detector: an ejection may have been decided in another thread.
+    let next = Infinity;
+    for (const b of this.#byId.values())
+      if (b.ejectedUntilMs > now) next = Math.min(next, b.ejectedUntilMs);
+    if (next !== Infinity) this.#refreshAt(next + 1);
   }
 
   #refreshAt(atMs: number): void {
@@ -278,23 +295,40 @@ export class BackendPool {
   /** A connect attempt to `backend` failed: passive ejection may take it out. */
   connectFailed(backend: Backend): void {
     const outlier = this.#opts.outlier;
-    if (outlier === undefined) return;
+    if (outlier === undefined) {
+      this.#opts.connectOutcomes?.failed(backend);
+      return;
+    }
     const now = this.#now();
     if (outlier.connectFailed(backend.id, now)) {
       backend.ejectedUntilMs = outlier.ejectedUntil(backend.id, now) ?? now;
       backend.ejections++;
       backend.metrics.ejected();
+      const forMs = backend.ejectedUntilMs - now;
       this.#opts.logger.warn('backend ejected after consecutive connect failures', {
         listener: this.#opts.listener,
         backend: backend.id,
-        forMs: Math.round(backend.ejectedUntilMs - now),
+        forMs: Math.round(forMs),
       });
       this.refresh();
+      this.#opts.onEjected?.(backend, forMs);
     }
   }
 
   connectSucceeded(backend: Backend): void {
-    this.#opts.outlier?.connectSucceeded(backend.id);
+    if (this.#opts.outlier === undefined) this.#opts.connectOutcomes?.succeeded(backend);
+    else this.#opts.outlier.connectSucceeded(backend.id);
+  }
+
+  /**
+   * An ejection decided by another thread's outlier detection (`--workers`):
+   * out for `forMs` from now. Counted, logged and reported there, not here.
+   */
+  eject(id: string, forMs: number): void {
+    const backend = this.#byId.get(id);
+    if (backend === undefined || forMs <= 0) return;
+    backend.ejectedUntilMs = this.#now() + forMs;
+    this.refresh();
   }
 
   /** Times panic mode was entered. */

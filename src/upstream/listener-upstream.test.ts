@@ -90,6 +90,7 @@ describe('ListenerUpstream', () => {
       },
       snapshot: (_listener: string, s: EndpointSnapshot) => seen.push(s),
       health: () => undefined,
+      ejected: () => undefined,
     };
     const upstream = new ListenerUpstream(
       settings({ 'health-check': 'tcp' }),
@@ -113,6 +114,7 @@ describe('ListenerUpstream', () => {
         return fed;
       },
       sharedCount: () => null,
+      connectOutcomes: () => ({ failed: () => undefined, succeeded: () => undefined }),
     };
     const upstream = new ListenerUpstream(
       settings({ 'health-check': 'tcp', name: 'db' }),

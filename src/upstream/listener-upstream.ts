@@ -81,8 +81,9 @@ export class ListenerUpstream implements Upstream {
       trackLatency: config.latencyTracking,
       nowMs: () => deps.clock.nowMs(),
       maxPerBackend: config.maxConnectionsPerBackend,
+      // A worker thread's connect outcomes go to the main thread, whose verdicts come back (`eject`).
       outlier:
-        config.ejectAfter > 0
+        config.ejectAfter > 0 && !follower
           ? new OutlierDetector({
               ejectAfter: config.ejectAfter,
               maxEjectionPercent: config.maxEjectionPercent,
@@ -90,6 +91,10 @@ export class ListenerUpstream implements Upstream {
               nowMs: () => deps.clock.nowMs(),
             })
           : undefined,
+      connectOutcomes: config.ejectAfter > 0 ? deps.feed?.connectOutcomes(config.name) : undefined,
+      onEjected: (b, forMs) => {
+        deps.observer?.ejected(config.name, b.id, forMs);
+      },
       // Sticky is exempt: a moving weight would move live keys.
       slowStartMs: config.strategy === 'sticky' ? 0 : config.slowStart,
       healthChecked: checksEnabled(config.healthCheck, config.backends.scheme),

@@ -28,6 +28,7 @@ import { changedKeys } from '../config/settings-equal.ts';
 import type { Logger } from '../core/logger.ts';
 import { PromMetrics, type BackendStateCount } from '../metrics/prom-metrics.ts';
 import { DEFAULT_LISTEN } from '../config/listen-addresses.ts';
+import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
 import { ListenerUpstream } from '../upstream/listener-upstream.ts';
 import type { UpstreamObserver } from '../upstream/thread-link.ts';
 import type { Upstream, UpstreamDeps } from '../upstream/upstream.ts';
@@ -81,6 +82,10 @@ export class ControlPlane implements UpstreamObserver {
   readonly #upstreamDeps: UpstreamDeps;
   /** Discovery and health checks of every listener, run once here for all the workers. */
   readonly #upstreams = new Map<string, Upstream>();
+  /** Upstreams of per-pod listeners (`--per-pod-ports`), opened and closed as pods come and go. */
+  readonly #podUpstreams = new Map<string, Upstream>();
+  /** One per listener with `--per-pod-ports`: the same split of the pods as every worker makes. */
+  readonly #perPod: PerPodListeners[] = [];
   readonly #counts = new Map<string, SharedCounts>();
   /** Concrete ports chosen for listen addresses given as port 0, by listener. */
   readonly #resolvedListen = new Map<string, { asked: string; bound: HostPort[] }>();
@@ -127,7 +132,10 @@ export class ControlPlane implements UpstreamObserver {
     const config = await this.#withConcretePorts(this.config);
     this.config = config;
     try {
-      for (const l of config.listeners) await this.#addUpstream(l);
+      for (const l of config.listeners) {
+        await this.#addUpstream(l);
+        if (l.perPodPorts > 0) await this.#startPerPod(l);
+      }
       await Promise.all(
         Array.from({ length: config.process.workers }, (_, i) => this.#startWorker(i, config)),
       );
@@ -139,7 +147,9 @@ export class ControlPlane implements UpstreamObserver {
             readiness: () => this.readiness(),
             backends: () => this.#backendsReport(),
             metrics: () => this.#mergedMetrics(),
-            pods: () => ({ listeners: [] }),
+            pods: () => ({
+              listeners: this.#perPod.map((m) => ({ name: m.name, pods: m.ports() })),
+            }),
             setDrain: (id, listener, drained) => this.#setDrain(id, listener, drained),
           },
           this.#logger,
@@ -148,7 +158,7 @@ export class ControlPlane implements UpstreamObserver {
       }
     } catch (err) {
       await this.#stopWorkers(0);
-      for (const u of this.#upstreams.values()) retire(u);
+      this.#retireAll();
       throw err;
     }
     this.#started = true;
@@ -185,6 +195,21 @@ export class ControlPlane implements UpstreamObserver {
     this.#broadcast({ type: 'health', listener, id, healthy });
   }
 
+  ejected(listener: string, id: string, forMs: number): void {
+    // The streak that ejected it is over; back in, it needs `--eject-after` fresh failures.
+    this.#countsOf(listener).resetStreak(id);
+    this.#broadcast({ type: 'eject', listener, id, forMs });
+  }
+
+  /** A worker's connect outcome: the input of this thread's outlier detection for every worker. */
+  #connectOutcome(listener: string, id: string, ok: boolean): void {
+    const pool = this.#upstreamNamed(listener)?.pool;
+    const backend = pool?.get(id);
+    if (pool === undefined || backend === undefined) return;
+    if (ok) pool.connectSucceeded(backend);
+    else pool.connectFailed(backend);
+  }
+
   readiness(): Readiness {
     return readinessOf(
       {
@@ -192,7 +217,7 @@ export class ControlPlane implements UpstreamObserver {
         shuttingDown: this.#shuttingDown,
         requireBackends: this.config.process.readyRequiresBackends,
       },
-      [...this.#upstreams.values()],
+      this.#everyUpstream(),
     );
   }
 
@@ -272,7 +297,7 @@ export class ControlPlane implements UpstreamObserver {
     this.#shuttingDown = true;
     await shutdownDelay(this.config.process, this.#logger);
     await this.#stopWorkers(this.config.process.drainTimeout + STOP_MARGIN_MS);
-    for (const u of this.#upstreams.values()) retire(u);
+    this.#retireAll();
     await this.#admin?.close();
     this.#logger.info('shutdown complete');
   }
@@ -288,6 +313,56 @@ export class ControlPlane implements UpstreamObserver {
     upstream.start();
   }
 
+  /**
+   * `--per-pod-ports` with workers: this thread splits the pods as each
+   * worker does (same snapshots, same ordinals) and runs each pod's upstream
+   * (checks, ejection, shared counts) under the pod listener's name; the
+   * workers open the listeners and take the slices from here.
+   */
+  async #startPerPod(settings: ListenerSettings): Promise<void> {
+    const manager = new PerPodListeners(
+      settings,
+      {
+        open: async (pod, slice) => {
+          const upstream = new ListenerUpstream(
+            pod,
+            this.#upstreamDeps,
+            this.#logger.child({ listener: pod.name }),
+            slice,
+          );
+          await upstream.init();
+          this.#podUpstreams.set(pod.name, upstream);
+          upstream.start();
+        },
+        close: (name) => {
+          const upstream = this.#podUpstreams.get(name);
+          this.#podUpstreams.delete(name);
+          if (upstream !== undefined) retire(upstream);
+          return Promise.resolve();
+        },
+      },
+      this.#upstreamDeps,
+    );
+    await manager.start();
+    this.#perPod.push(manager);
+    // The pods known now are in the workers' start state.
+    await manager.settled();
+  }
+
+  #upstreamNamed(name: string): Upstream | undefined {
+    return this.#upstreams.get(name) ?? this.#podUpstreams.get(name);
+  }
+
+  /** The configured listeners' upstreams and the per-pod ones. */
+  #everyUpstream(): Upstream[] {
+    return [...this.#upstreams.values(), ...this.#podUpstreams.values()];
+  }
+
+  #retireAll(): void {
+    for (const m of this.#perPod) m.stop();
+    for (const u of this.#everyUpstream()) retire(u);
+  }
+
   #countsOf(listener: string): SharedCounts {
     let counts = this.#counts.get(listener);
     if (counts === undefined) {
@@ -299,7 +374,8 @@ export class ControlPlane implements UpstreamObserver {
 
   #feedState(): Record<string, ListenerFeedState> {
     const feed: Record<string, ListenerFeedState> = {};
-    for (const [name, upstream] of this.#upstreams) {
+    for (const upstream of this.#everyUpstream()) {
+      const name = upstream.name;
       const counts = this.#countsOf(name);
       const backends = [...upstream.pool.backends()].filter((b) => b.listed);
       feed[name] = {
@@ -335,6 +411,9 @@ export class ControlPlane implements UpstreamObserver {
             return;
           case 'fatal':
             this.#deps.onFatal(new Error(message.message));
+            return;
+          case 'connect-outcome':
+            this.#connectOutcome(message.listener, message.id, message.ok);
             return;
           case 'metrics':
             this.#waiters.get(message.request)?.(message.metrics);
@@ -436,7 +515,7 @@ export class ControlPlane implements UpstreamObserver {
     const figures = await this.#collectFigures();
     return {
       ...processReport(this.config.process.workers, this.#clock.wallMs()),
-      listeners: [...this.#upstreams.values()].map((u) =>
+      listeners: this.#everyUpstream().map((u) =>
         reportListener(this.#reported(u), mergedFigures(u.name, figures)),
       ),
     };
@@ -444,7 +523,7 @@ export class ControlPlane implements UpstreamObserver {
 
   /** `headway_backends{listener,state}` with the workers' ejections folded in. */
   *#stateCounts(): Generator<BackendStateCount> {
-    for (const upstream of this.#upstreams.values()) {
+    for (const upstream of this.#everyUpstream()) {
       const figures = mergedFigures(upstream.name, this.#lastFigures);
       const counts = new Map<string, number>();
       for (const b of upstream.pool.backends()) {
@@ -472,8 +551,8 @@ export class ControlPlane implements UpstreamObserver {
 
   #setDrain(id: string, listener: string | undefined, drained: boolean): number {
     let matched = 0;
-    for (const [name, upstream] of this.#upstreams) {
-      if (listener !== undefined && name !== listener) continue;
+    for (const upstream of this.#everyUpstream()) {
+      if (listener !== undefined && upstream.name !== listener) continue;
       if (upstream.pool.setAdminDrain(id, drained)) {
         matched++;
       }

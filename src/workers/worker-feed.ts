@@ -1,3 +1,4 @@
+import type { ConnectOutcomes } from '../backends/backend-pool.ts';
 import type { SharedCount } from '../backends/backend.ts';
 import type { EndpointSnapshot } from '../core/endpoint.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
@@ -22,8 +23,14 @@ interface ListenerFeed {
  */
 export class MainThreadFeed implements UpstreamFeed {
   readonly #listeners = new Map<string, ListenerFeed>();
+  readonly #report: (listener: string, id: string, ok: boolean) => void;
 
-  constructor(initial: Readonly<Record<string, ListenerFeedState>>) {
+  /** @param report passes a connect outcome to the main thread's outlier detection. */
+  constructor(
+    initial: Readonly<Record<string, ListenerFeedState>>,
+    report: (listener: string, id: string, ok: boolean) => void,
+  ) {
+    this.#report = report;
     for (const [name, state] of Object.entries(initial)) {
       const feed = this.#feed(name);
       feed.counts = new SharedCounts(state.counts);
@@ -57,6 +64,29 @@ export class MainThreadFeed implements UpstreamFeed {
 
   sharedCount(listener: string, id: string): SharedCount | null {
     return this.#listeners.get(listener)?.counts?.lookup(id) ?? null;
+  }
+
+  /**
+   * Every failure is reported; a success only when it ends a streak of
+   * failures (in any thread, read from shared memory), so a healthy backend
+   * costs no message per connection.
+   */
+  connectOutcomes(listener: string): ConnectOutcomes {
+    return {
+      failed: (b) => {
+        const feed = this.#listeners.get(listener);
+        const cell = feed?.counts?.lookup(b.id);
+        if (cell !== undefined && cell !== null) feed?.counts?.failed(cell.index);
+        this.#report(listener, b.id, false);
+      },
+      succeeded: (b) => {
+        const feed = this.#listeners.get(listener);
+        const cell = feed?.counts?.lookup(b.id);
+        // Without a cell (none left), every success is reported.
+        if (cell === undefined || cell === null || feed?.counts?.succeeded(cell.index) === true)
+          this.#report(listener, b.id, true);
+      },
+    };
   }
 
   sourceFor(listener: string, uri: string): DiscoverySource {

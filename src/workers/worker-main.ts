@@ -24,7 +24,9 @@ const logger = createLogger({
   level: start.config.process.logLevel,
   format: start.config.process.logFormat,
 }).child({ worker: start.index });
-const feed = new MainThreadFeed(start.feed);
+const feed = new MainThreadFeed(start.feed, (listener, id, ok) => {
+  post({ type: 'connect-outcome', listener, id, ok });
+});
 const workerConfig = (c: WorkerStart['config']): WorkerStart['config'] => ({
   ...c,
   process: { ...c.process, admin: null },
@@ -50,6 +52,9 @@ function onMessage(message: ToWorker): void {
       return;
     case 'health':
       app.registry.get(message.listener)?.route.upstream.applyHealth(message.id, message.healthy);
+      return;
+    case 'eject':
+      app.registry.get(message.listener)?.pool.eject(message.id, message.forMs);
       return;
     case 'drain':
       for (const l of app.registry.list()) {
