@@ -23,7 +23,7 @@ import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import { matchesSelectors } from '../discovery/selector.ts';
 import type { ListenerDeps } from './listener.ts';
-import { connectRawSocket } from './raw-socket.ts';
+import { connectorFor } from './socket-impl.ts';
 import type { Session, SessionHost, SessionSettings } from './session.ts';
 import type { StreamConnector } from './tcp-stream.ts';
 
@@ -41,7 +41,7 @@ export class Route implements SessionHost {
   readonly pool: BackendPool;
   readonly metrics: ListenerMetrics;
   readonly clock: Clock;
-  readonly connectUpstream: StreamConnector = connectRawSocket;
+  readonly connectUpstream: StreamConnector;
   readonly random: () => number;
   readonly source: DiscoverySource;
   readonly strategy: string;
@@ -88,6 +88,7 @@ export class Route implements SessionHost {
     this.config = config;
     this.#deps = deps;
     this.clock = deps.clock;
+    this.connectUpstream = connectorFor(deps.socketImpl ?? 'raw');
     this.#logger = logger;
     this.#localWarning = new RateLimitedWarning(
       logger,
