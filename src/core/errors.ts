@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'HW_LISTEN_FAILED'
   | 'HW_DISCOVERY_FAILED'
   | 'HW_INTERNAL'
+  | 'HW_NODE_INTERNALS_CHANGED'
   | 'HW_RELOAD_REFUSED';
 
 export class HeadwayError extends Error {
@@ -85,6 +86,27 @@ export class ListenError extends HeadwayError {
     super('HW_LISTEN_FAILED', `cannot listen on ${address}: ${problem}`, options);
     this.name = 'ListenError';
     this.address = address;
+  }
+}
+
+/**
+ * The Node.js internals the raw data path is built on (libuv handle bindings,
+ * net.Server's listening handle) are not what Headway expects: the start-up
+ * self-test found it, before any client byte went through them. Exit 2, like
+ * bad input: the cure is a flag (`--socket-impl net`) or another Node.js.
+ */
+export class NodeInternalsChangedError extends HeadwayError {
+  /** What is missing or misbehaving, for the message and logs. */
+  readonly detail: string;
+
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      'HW_NODE_INTERNALS_CHANGED',
+      `this Node.js version changed an internal Headway relies on (${detail}); run with --socket-impl net`,
+      options,
+    );
+    this.name = 'NodeInternalsChangedError';
+    this.detail = detail;
   }
 }
 
