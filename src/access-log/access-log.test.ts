@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { seededRandom } from '../balancing/conformance.case.ts';
+import { seededRandom } from '../../test/kit/random.ts';
 import { AccessLog, DEFAULT_MAX_BUFFER_BYTES } from './access-log.ts';
 import type { AccessRecord } from './access-record.ts';
 import { formatJsonLine, formatTextLine } from './format.ts';
