@@ -7,6 +7,7 @@ import type { Endpoint, EndpointState } from '../core/endpoint.ts';
 import { silentLogger } from '../core/logger.ts';
 import { noopMetrics } from '../metrics/proxy-metrics.ts';
 import type { Balancer, PickContext } from './balancer.ts';
+import { InternalError } from '../core/errors.ts';
 
 /**
  * The shared balancer suite (in the style of hono's `common.case.test.ts`):
@@ -113,14 +114,14 @@ export function simulateLoad(
     if (open.length >= opts.concurrency) {
       const k = Math.floor(random() * open.length);
       const closing = open[k];
-      if (closing === undefined) throw new Error('no open connection to close');
+      if (closing === undefined) throw new InternalError('no open connection to close');
       open[k] = open[open.length - 1] as Backend;
       open.pop();
       closing.active--;
       balancer.onClose?.(closing);
     }
     const b = balancer.pick(clientContext(i));
-    if (b === undefined) throw new Error('no pick');
+    if (b === undefined) throw new InternalError('no pick');
     b.active++;
     b.total++;
     open.push(b);

@@ -1,6 +1,7 @@
 import { localErrorKind } from '../core/local-errors.ts';
 import type { CheckExpect } from './check-string.ts';
 import { probe, type ProbeOptions, type ProbeResult, type ProbeTarget } from './tcp-probe.ts';
+import { OptionRangeError } from '../core/errors.ts';
 
 /** The probe the checker runs; `probe` from `tcp-probe.ts` unless a test injects a fake. */
 export type ProbeFn = (target: ProbeTarget, opts: ProbeOptions) => Promise<ProbeResult>;
@@ -111,12 +112,12 @@ export class ActiveHealthChecker {
   constructor(opts: ActiveHealthCheckerOptions, onChange: HealthChangeListener) {
     for (const key of ['intervalMs', 'timeoutMs'] as const) {
       if (!(opts[key] > 0) || !Number.isFinite(opts[key])) {
-        throw new RangeError(`${key} must be a positive number, got ${opts[key]}`);
+        throw new OptionRangeError(`${key} must be a positive number, got ${opts[key]}`);
       }
     }
     for (const key of ['rise', 'fall'] as const) {
       if (!Number.isInteger(opts[key]) || opts[key] < 1) {
-        throw new RangeError(`${key} must be an integer of at least 1, got ${opts[key]}`);
+        throw new OptionRangeError(`${key} must be an integer of at least 1, got ${opts[key]}`);
       }
     }
     this.#opts = opts;

@@ -1,3 +1,4 @@
+import { OptionRangeError } from '../core/errors.ts';
 /** First ejection time (Envoy's `base_ejection_time` default). */
 export const DEFAULT_BASE_EJECT_MS = 10_000;
 /** Longest ejection (Envoy's `max_ejection_time` default). */
@@ -65,16 +66,20 @@ export class OutlierDetector {
     const baseMs = opts.baseEjectMs ?? DEFAULT_BASE_EJECT_MS;
     const maxMs = opts.maxEjectMs ?? DEFAULT_MAX_EJECT_MS;
     if (!Number.isInteger(opts.ejectAfter) || opts.ejectAfter < 0) {
-      throw new RangeError(`ejectAfter must be an integer of at least 0, got ${opts.ejectAfter}`);
+      throw new OptionRangeError(
+        `ejectAfter must be an integer of at least 0, got ${opts.ejectAfter}`,
+      );
     }
     if (!(baseMs > 0) || !Number.isFinite(baseMs)) {
-      throw new RangeError(`baseEjectMs must be a positive number, got ${baseMs}`);
+      throw new OptionRangeError(`baseEjectMs must be a positive number, got ${baseMs}`);
     }
     if (!(maxMs >= baseMs) || !Number.isFinite(maxMs)) {
-      throw new RangeError(`maxEjectMs must be at least baseEjectMs (${baseMs}), got ${maxMs}`);
+      throw new OptionRangeError(
+        `maxEjectMs must be at least baseEjectMs (${baseMs}), got ${maxMs}`,
+      );
     }
     if (!(opts.maxEjectionPercent >= 0 && opts.maxEjectionPercent <= 100)) {
-      throw new RangeError(
+      throw new OptionRangeError(
         `maxEjectionPercent must be between 0 and 100, got ${opts.maxEjectionPercent}`,
       );
     }

@@ -5,7 +5,7 @@ import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import { formatCidr } from '../core/cidr.ts';
-import { ListenError, errnoCode } from '../core/errors.ts';
+import { errnoCode, ListenError, NodeIncompatibleError } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
@@ -483,7 +483,7 @@ function installAcceptHook(server: Server, listener: Listener): void {
 function serverHandle(server: Server): ServerHandle {
   const handle = (server as unknown as { _handle: ServerHandle | null })._handle;
   if (handle === null || typeof handle.onconnection !== 'function') {
-    throw new Error(
+    throw new NodeIncompatibleError(
       'this Node.js version has no net.Server handle to accept on (need Node.js >= 22.19)',
     );
   }

@@ -2,6 +2,7 @@ import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { StreamEvent, StreamHandler, StreamReadCallback, TcpStream } from './tcp-stream.ts';
+import { SystemCallError } from '../core/errors.ts';
 
 /**
  * A TCP connection on a bare libuv handle: the part of net.Socket the relay
@@ -444,8 +445,7 @@ function afterShutdown(this: Req, status: number): void {
 
 /** The error net raises for a failed system call: message, code, errno, syscall. */
 function errnoError(status: number, syscall: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(status);
-  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: status, syscall });
+  return new SystemCallError(syscall, getSystemErrorName(status), status);
 }
 
 /** Open a connection on a bare libuv handle (the default `StreamConnector`). */

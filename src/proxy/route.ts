@@ -5,7 +5,7 @@ import { formatHostPort } from '../core/address.ts';
 import { createBalancer } from '../balancing/create-balancer.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, InternalError } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
@@ -83,7 +83,7 @@ export class Route implements SessionHost {
     logger: Logger,
     source?: DiscoverySource,
   ) {
-    if (config.backends === null) throw new Error('listener needs backends');
+    if (config.backends === null) throw new InternalError('listener needs backends');
     this.name = config.name;
     this.config = config;
     this.#deps = deps;
