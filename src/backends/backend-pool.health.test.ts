@@ -12,6 +12,7 @@ import {
 } from '../metrics/proxy-metrics.ts';
 import type { Backend } from './backend.ts';
 import { BackendPool, type BackendPoolOptions } from './backend-pool.ts';
+import type { Clock } from '../core/clock.ts';
 
 /** Monotonic start of the fake clock (not 0: 0 means "not ejected" in Backend). */
 const T0 = 1_000_000;
@@ -110,14 +111,15 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
   }
 
   function makePool(setup: PoolSetup = {}): BackendPool {
-    const now = (): number => Date.now();
+    // Date.now, which vi.useFakeTimers() moves (performance.now it leaves alone).
+    const clock: Clock = { nowMs: () => Date.now(), wallMs: () => Date.now() };
     const opts: BackendPoolOptions = {
       listener: 'test',
       balancer: setup.balancer ?? balancer,
       metrics,
       logger: setup.logger ?? silentLogger,
       backendDrainTimeoutMs: 0,
-      nowMs: now,
+      clock,
       slowStartMs: setup.slowStartMs ?? 0,
       onPanic,
       outlier:
@@ -128,7 +130,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
               maxEjectionPercent: setup.maxEjectionPercent ?? 50,
               // As route.ts does: the percentage is of the listed backends.
               totalBackends: () => [...created.backends()].filter((b) => b.listed).length,
-              nowMs: now,
+              clock,
             }),
     };
     const created = new BackendPool(opts);

@@ -6,6 +6,7 @@ import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import type { OutlierDetector } from '../health/outlier-detector.ts';
 import { Backend, type Closable, type SharedCount } from './backend.ts';
 import { logMembership } from './membership-log.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 export interface BackendPoolOptions {
   readonly listener: string;
@@ -18,8 +19,8 @@ export interface BackendPoolOptions {
   readonly zone?: string | undefined;
   /** Per-backend latency histograms; off with `--latency-tracking off`. */
   readonly trackLatency?: boolean;
-  /** Monotonic clock for latency windows. */
-  readonly nowMs?: () => number;
+  /** Its monotonic time drives latency windows, drains and slow start (default: the system clock). */
+  readonly clock?: Clock;
   /** `--max-connections-per-backend` (0 = unlimited): full backends are skipped. */
   readonly maxPerBackend?: number;
   /** A connection to a backend ended: room may have opened for a queued client. */
@@ -122,10 +123,7 @@ export class BackendPool {
   #upsert(ep: Endpoint): boolean {
     const existing = this.#byId.get(ep.id);
     if (existing === undefined) {
-      const latency =
-        this.#opts.trackLatency === true
-          ? new BackendLatency(this.#opts.nowMs?.() ?? performance.now())
-          : null;
+      const latency = this.#opts.trackLatency === true ? new BackendLatency(this.#now()) : null;
       const backend = new Backend(ep, this.#opts.metrics.backend(ep.id), latency);
       backend.shared = this.#opts.sharedCount?.(ep.id) ?? null;
       backend.usableSinceMs = this.#now();
@@ -243,7 +241,7 @@ export class BackendPool {
   }
 
   #now(): number {
-    return this.#opts.nowMs?.() ?? performance.now();
+    return (this.#opts.clock ?? systemClock).nowMs();
   }
 
   /** Active health checks changed a backend's verdict. */

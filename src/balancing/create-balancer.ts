@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/clock.ts';
+import { systemClock, systemRandom, type Clock } from '../core/clock.ts';
 import type { Balancer } from './balancer.ts';
 import { LatencyBalancer } from './latency.ts';
 import { LeastConnBalancer } from './least-conn.ts';
@@ -29,7 +29,7 @@ export interface BalancerDeps {
 /** Linkerd's default decay for its peak-EWMA balancer. */
 export const DEFAULT_LATENCY_DECAY_MS = 10_000;
 
-const systemDeps: BalancerDeps = { clock: systemClock, random: Math.random };
+const systemDeps: BalancerDeps = { clock: systemClock, random: systemRandom };
 
 export function createBalancer(
   settings: BalancerSettings,

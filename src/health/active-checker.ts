@@ -2,6 +2,7 @@ import { localErrorKind } from '../core/local-errors.ts';
 import type { CheckExpect } from './check-string.ts';
 import { probe, type ProbeOptions, type ProbeResult, type ProbeTarget } from './tcp-probe.ts';
 import { OptionRangeError } from '../core/errors.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 /** The probe the checker runs; `probe` from `tcp-probe.ts` unless a test injects a fake. */
 export type ProbeFn = (target: ProbeTarget, opts: ProbeOptions) => Promise<ProbeResult>;
@@ -22,8 +23,8 @@ export interface ActiveHealthCheckerOptions {
   /** Uniform in [0, 1): draws each target's phase (see `ActiveHealthChecker`). */
   readonly random: () => number;
   readonly probe?: ProbeFn;
-  /** Epoch clock for `HealthStatus.lastCheckAtMs`. */
-  readonly wallMs?: () => number;
+  /** Its wall time stamps `HealthStatus.lastCheckAtMs` (default: the system clock). */
+  readonly clock?: Clock;
   /**
    * A probe failed for lack of a local resource (EMFILE...): it counts
    * neither for nor against the target; this is told instead.
@@ -105,7 +106,7 @@ export class ActiveHealthChecker {
   readonly #opts: ActiveHealthCheckerOptions;
   readonly #onChange: HealthChangeListener;
   readonly #probe: ProbeFn;
-  readonly #wallMs: () => number;
+  readonly #clock: Clock;
   readonly #targets = new Map<string, TargetState>();
   #stopped = false;
 
@@ -123,7 +124,7 @@ export class ActiveHealthChecker {
     this.#opts = opts;
     this.#onChange = onChange;
     this.#probe = opts.probe ?? probe;
-    this.#wallMs = opts.wallMs ?? (() => Date.now());
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /**
@@ -265,7 +266,7 @@ export class ActiveHealthChecker {
     if (state.inflight !== controller) return;
     state.inflight = undefined;
     state.checks++;
-    state.lastCheckAtMs = this.#wallMs();
+    state.lastCheckAtMs = this.#clock.wallMs();
     state.lastReason = result.reason;
     state.lastMs = result.ms;
     if (result.local !== undefined) {

@@ -125,7 +125,7 @@ export class Route implements SessionHost {
       backendDrainTimeoutMs: config.backendDrainTimeout,
       zone: config.zone ?? undefined,
       trackLatency: config.latencyTracking,
-      nowMs: () => deps.clock.nowMs(),
+      clock: deps.clock,
       maxPerBackend: config.maxConnectionsPerBackend,
       outlier:
         config.ejectAfter > 0
@@ -133,7 +133,7 @@ export class Route implements SessionHost {
               ejectAfter: config.ejectAfter,
               maxEjectionPercent: config.maxEjectionPercent,
               totalBackends: () => this.#listedCount(),
-              nowMs: () => deps.clock.nowMs(),
+              clock: deps.clock,
             })
           : undefined,
       // Sticky is exempt: a moving weight would move live keys.
@@ -168,7 +168,7 @@ export class Route implements SessionHost {
             expect: config.healthExpect ?? undefined,
             probe: checkProbe(config),
             random: deps.random,
-            wallMs: () => deps.clock.wallMs(),
+            clock: deps.clock,
             onLocalError: (kind, id) => {
               this.localError(kind, id);
             },
