@@ -38,7 +38,7 @@ function snapshot(...endpoints: Endpoint[]) {
 }
 
 /** A balancer that records every candidate set it is given, with each backend's weight at that moment. */
-class RecordingBalancer implements Balancer {
+class RecordingBalancer implements Balancer<Backend> {
   readonly strategy = 'round-robin' as const;
   candidates: readonly Backend[] = [];
   /** One entry per `update`: id → effective weight when it was handed over. */
@@ -106,7 +106,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     /** Passive ejection: consecutive failures (absent: no outlier detector). */
     readonly ejectAfter?: number;
     readonly maxEjectionPercent?: number;
-    readonly balancer?: Balancer;
+    readonly balancer?: Balancer<Backend>;
     readonly logger?: Logger;
   }
 
@@ -291,7 +291,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     });
 
     it('with a weighted round-robin balancer, a joining backend gets its ramped share of picks', () => {
-      const rr = new RoundRobinBalancer();
+      const rr = new RoundRobinBalancer<Backend>();
       pool = makePool({ slowStartMs: SLOW_START_MS, balancer: rr });
       pool.applySnapshot(snapshot(ep('a:1')));
       vi.advanceTimersByTime(SLOW_START_MS);

@@ -340,7 +340,7 @@ describe('BackendPool', () => {
     });
 
     it('drives a real balancer through snapshot changes', () => {
-      const rr = new RoundRobinBalancer();
+      const rr = new RoundRobinBalancer<Backend>();
       pool = new BackendPool({
         listener: 'test',
         balancer: rr,

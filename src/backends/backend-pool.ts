@@ -1,4 +1,4 @@
-import type { Balancer, PickContext } from '../balancing/balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from '../balancing/balancer.ts';
 import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
 import { BackendLatency } from '../metrics/latency.ts';
@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 
 export interface BackendPoolOptions {
   readonly listener: string;
-  readonly balancer: Balancer;
+  readonly balancer: Balancer<Backend>;
   readonly metrics: ListenerMetrics;
   readonly logger: Logger;
   /** 0 = connections to a backend that left are never cut. */
@@ -71,7 +71,7 @@ export class BackendPool {
     this.#opts = opts;
   }
 
-  get balancer(): Balancer {
+  get balancer(): Balancer<Backend> {
     return this.#opts.balancer;
   }
 
@@ -308,7 +308,7 @@ export class BackendPool {
     }
     const first = this.#opts.balancer.pick(ctx);
     if (max === 0 || first === undefined || first.active < max) return first;
-    const full: Backend[] = [...ctx.tried, first];
+    const full: BalanceTarget[] = [...ctx.tried, first];
     for (let i = 0; i < this.#candidates.length; i++) {
       const next = this.#opts.balancer.pick({ ...ctx, tried: full });
       if (next === undefined) break;

@@ -17,7 +17,7 @@ import { InternalError } from '../core/errors.ts';
 export interface BalancerConformanceOptions {
   readonly name: string;
   /** A fresh balancer; randomised ones get a freshly seeded `random()` each time. */
-  readonly create: () => Balancer;
+  readonly create: () => Balancer<Backend>;
   readonly skip?: readonly { readonly reason: string; readonly tests: readonly string[] }[];
   /**
    * How far a backend's share of picks may be from its weight's share
@@ -73,7 +73,11 @@ export class ManualClock implements Clock {
 }
 
 /** `n` picks with no connection opened or closed; ids, `-` for undefined. */
-export function pickIds(balancer: Balancer, n: number, tried: readonly Backend[] = []): string[] {
+export function pickIds(
+  balancer: Balancer<Backend>,
+  n: number,
+  tried: readonly Backend[] = [],
+): string[] {
   return Array.from({ length: n }, () => balancer.pick(pickContext(tried))?.id ?? '-');
 }
 
@@ -102,7 +106,7 @@ export interface LoadOptions {
  * `onClose`). Returns picks per backend id.
  */
 export function simulateLoad(
-  balancer: Balancer,
+  balancer: Balancer<Backend>,
   backends: readonly Backend[],
   opts: LoadOptions,
 ): Map<string, number> {
@@ -419,7 +423,7 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
           const setB = build();
           plain.update(setA);
           visited.update(setB);
-          const picksOf = (balancer: Balancer, n: number, from: number) =>
+          const picksOf = (balancer: Balancer<Backend>, n: number, from: number) =>
             Array.from({ length: n }, (_, i) => balancer.pick(clientContext(from + i))?.id);
           expect(picksOf(visited, before, 0)).toEqual(picksOf(plain, before, 0));
           visited.update([...setB, makeBackend('guest', 3)]);

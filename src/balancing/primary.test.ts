@@ -21,7 +21,7 @@ const ctx = (tried: Backend[] = []): PickContext => ({
 describe('PrimaryBalancer', () => {
   it('sends everything to one backend, the first by id, and keeps it while it stays a candidate', () => {
     const [a, b, c] = [backend('db-0'), backend('db-1'), backend('db-2')];
-    const p = new PrimaryBalancer();
+    const p = new PrimaryBalancer<Backend>();
     expect(p.pick(ctx())).toBeUndefined();
     p.update([c, b, a]);
     expect([p.pick(ctx()), p.pick(ctx())]).toEqual([a, a]);
@@ -37,7 +37,7 @@ describe('PrimaryBalancer', () => {
 
   it('retries on another backend without moving the primary', () => {
     const [a, b] = [backend('db-0'), backend('db-1')];
-    const p = new PrimaryBalancer();
+    const p = new PrimaryBalancer<Backend>();
     p.update([a, b]);
     expect(p.pick(ctx())).toBe(a);
     expect(p.pick(ctx([a]))).toBe(b);

@@ -26,14 +26,14 @@ const RING_GRANULARITY = {
 
 runBalancerConformance({
   name: 'sticky',
-  create: () => new StickyBalancer({ key: 'client-ip', boundedLoad: 0 }),
+  create: () => new StickyBalancer<Backend>({ key: 'client-ip', boundedLoad: 0 }),
   skip: [HASHING],
   weightTolerance: RING_GRANULARITY,
 });
 
 runBalancerConformance({
   name: 'sticky, bounded load 1.25',
-  create: () => new StickyBalancer({ key: 'client-ip', boundedLoad: 1.25 }),
+  create: () => new StickyBalancer<Backend>({ key: 'client-ip', boundedLoad: 1.25 }),
   skip: [HASHING],
   weightTolerance: {
     share: 0.05,
@@ -46,8 +46,8 @@ const KEYS = 100_000;
 function sticky(
   backends: readonly Backend[],
   opts: Partial<StickyBalancerOptions> = {},
-): StickyBalancer {
-  const balancer = new StickyBalancer({ key: 'client-ip', boundedLoad: 0, ...opts });
+): StickyBalancer<Backend> {
+  const balancer = new StickyBalancer<Backend>({ key: 'client-ip', boundedLoad: 0, ...opts });
   balancer.update(backends);
   return balancer;
 }
@@ -57,7 +57,7 @@ function pods(n: number, from = 0): Backend[] {
 }
 
 /** The backend id of each of the first `KEYS` clients. */
-function owners(balancer: StickyBalancer): string[] {
+function owners(balancer: StickyBalancer<Backend>): string[] {
   return Array.from({ length: KEYS }, (_, i) => balancer.pick(clientContext(i))?.id ?? '-');
 }
 
@@ -176,7 +176,7 @@ describe('StickyBalancer', () => {
 
   /** Every client opens one connection that stays open; returns the max/mean active. */
   function openAll(
-    balancer: StickyBalancer,
+    balancer: StickyBalancer<Backend>,
     set: readonly Backend[],
     client: (i: number) => number,
   ) {
