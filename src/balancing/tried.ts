@@ -5,8 +5,8 @@ import type { BalanceTarget } from './balancer.ts';
  * unless every candidate was tried (then any may be tried again). Undefined
  * when there is nothing to avoid, the common case, so picks test it first.
  */
-export function avoidedBackends<T extends BalanceTarget>(
-  candidates: readonly T[],
+export function avoidedBackends(
+  candidates: readonly BalanceTarget[],
   tried: readonly BalanceTarget[],
 ): readonly BalanceTarget[] | undefined {
   if (tried.length === 0) return undefined;
