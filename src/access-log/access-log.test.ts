@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OptionRangeError } from '../core/errors.ts';
 import { seededRandom } from '../../test/kit/random.ts';
 import { AccessLog, DEFAULT_MAX_BUFFER_BYTES } from './access-log.ts';
 import type { AccessRecord } from './access-record.ts';
@@ -203,7 +204,7 @@ describe('sampling', () => {
       expect(
         () =>
           new AccessLog({ destination: 'stdout', format: 'json', sampleRate, random: Math.random }),
-      ).toThrow(RangeError);
+      ).toThrow(OptionRangeError);
     }
   });
 });

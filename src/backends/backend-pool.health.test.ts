@@ -9,6 +9,7 @@ import { silentLogger } from '../core/logger.ts';
 import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { Backend } from './backend.ts';
 import { BackendPool, type BackendPoolOptions } from './backend-pool.ts';
+import type { Clock } from '../core/clock.ts';
 
 /** Monotonic start of the fake clock (not 0: 0 means "not ejected" in Backend). */
 const T0 = 1_000_000;
@@ -27,19 +28,21 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     /** Passive ejection: consecutive failures (absent: no outlier detector). */
     readonly ejectAfter?: number;
     readonly maxEjectionPercent?: number;
-    readonly balancer?: Balancer;
+    readonly balancer?: Balancer<Backend>;
     readonly logger?: Logger;
   }
 
+  // Date.now, which vi.useFakeTimers() moves (performance.now it leaves alone).
+  const clock: Clock = { nowMs: () => Date.now(), wallMs: () => Date.now() };
+
   function makePool(setup: PoolSetup = {}): BackendPool {
-    const now = (): number => Date.now();
     const opts: BackendPoolOptions = {
       listener: 'test',
       balancer: setup.balancer ?? balancer,
       metrics,
       logger: setup.logger ?? silentLogger,
       backendDrainTimeoutMs: 0,
-      nowMs: now,
+      clock,
       slowStartMs: setup.slowStartMs ?? 0,
       onPanic,
       outlier:
@@ -50,7 +53,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
               maxEjectionPercent: setup.maxEjectionPercent ?? 50,
               // As route.ts does: the percentage is of the listed backends.
               totalBackends: () => [...created.backends()].filter((b) => b.listed).length,
-              nowMs: now,
+              clock,
             }),
     };
     const created = new BackendPool(opts);
@@ -211,7 +214,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     });
 
     it('with a weighted round-robin balancer, a joining backend gets its ramped share of picks', () => {
-      const rr = new RoundRobinBalancer();
+      const rr = new RoundRobinBalancer<Backend>();
       pool = makePool({ slowStartMs: SLOW_START_MS, balancer: rr });
       pool.applySnapshot(snapshot(endpoint('a:1')));
       vi.advanceTimersByTime(SLOW_START_MS);
@@ -339,7 +342,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
         metrics,
         logger: silentLogger,
         backendDrainTimeoutMs: 0,
-        nowMs: () => Date.now(),
+        clock,
         connectOutcomes: {
           failed: (b) => outcomes.push(`fail ${b.id}`),
           succeeded: (b) => outcomes.push(`ok ${b.id}`),
@@ -371,12 +374,12 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
         metrics,
         logger: silentLogger,
         backendDrainTimeoutMs: 0,
-        nowMs: () => Date.now(),
+        clock,
         outlier: new OutlierDetector({
           ejectAfter: 2,
           maxEjectionPercent: 50,
           totalBackends: () => 2,
-          nowMs: () => Date.now(),
+          clock,
         }),
         onEjected: (b, forMs) => seen.push(`${b.id} ${forMs}`),
       });

@@ -351,7 +351,7 @@ describe('BackendPool', () => {
     });
 
     it('drives a real balancer through snapshot changes', () => {
-      const rr = new RoundRobinBalancer();
+      const rr = new RoundRobinBalancer<Backend>();
       pool = new BackendPool({
         listener: 'test',
         balancer: rr,
@@ -495,7 +495,7 @@ describe('BackendPool', () => {
         logger: silentLogger,
         backendDrainTimeoutMs: 0,
         trackLatency: true,
-        nowMs: () => 1000,
+        clock: { nowMs: () => 1000, wallMs: () => 1000 },
       });
       p.applySnapshot(snapshot(ep('a:1')));
       return { pool: p, a: p.get('a:1') as Backend };

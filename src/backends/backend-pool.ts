@@ -1,4 +1,4 @@
-import type { Balancer, PickContext } from '../balancing/balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from '../balancing/balancer.ts';
 import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Outcome } from '../core/outcome.ts';
@@ -7,10 +7,11 @@ import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import type { OutlierDetector } from '../health/outlier-detector.ts';
 import { Backend, type Closable, type SharedCount } from './backend.ts';
 import { logMembership } from './membership-log.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 export interface BackendPoolOptions {
   readonly listener: string;
-  readonly balancer: Balancer;
+  readonly balancer: Balancer<Backend>;
   readonly metrics: ListenerMetrics;
   readonly logger: Logger;
   /** 0 = connections to a backend that left are never cut. */
@@ -19,8 +20,8 @@ export interface BackendPoolOptions {
   readonly zone?: string | undefined;
   /** Per-backend latency histograms; off with `--latency-tracking off`. */
   readonly trackLatency?: boolean;
-  /** Monotonic clock for latency windows. */
-  readonly nowMs?: () => number;
+  /** Its monotonic time drives latency windows, drains and slow start (default: the system clock). */
+  readonly clock?: Clock;
   /** `--max-connections-per-backend` (0 = unlimited): full backends are skipped. */
   readonly maxPerBackend?: number;
   /** A connection to a backend ended: room may have opened for a queued client. */
@@ -96,7 +97,7 @@ export class BackendPool {
     this.#opts = opts;
   }
 
-  get balancer(): Balancer {
+  get balancer(): Balancer<Backend> {
     return this.#opts.balancer;
   }
 
@@ -148,10 +149,7 @@ export class BackendPool {
   #upsert(ep: Endpoint): boolean {
     const existing = this.#byId.get(ep.id);
     if (existing === undefined) {
-      const latency =
-        this.#opts.trackLatency === true
-          ? new BackendLatency(this.#opts.nowMs?.() ?? performance.now())
-          : null;
+      const latency = this.#opts.trackLatency === true ? new BackendLatency(this.#now()) : null;
       const backend = new Backend(ep, this.#opts.metrics.backend(ep.id), latency);
       backend.shared = this.#opts.sharedCount?.(ep.id) ?? null;
       backend.usableSinceMs = this.#now();
@@ -272,7 +270,7 @@ export class BackendPool {
   }
 
   #now(): number {
-    return this.#opts.nowMs?.() ?? performance.now();
+    return (this.#opts.clock ?? systemClock).nowMs();
   }
 
   /** Active health checks changed a backend's verdict. */
@@ -356,7 +354,7 @@ export class BackendPool {
     }
     const first = this.#opts.balancer.pick(ctx);
     if (max === 0 || first === undefined || first.active < max) return first;
-    const full: Backend[] = [...ctx.tried, first];
+    const full: BalanceTarget[] = [...ctx.tried, first];
     for (let i = 0; i < this.#candidates.length; i++) {
       const next = this.#opts.balancer.pick({ ...ctx, tried: full });
       if (next === undefined) break;

@@ -3,7 +3,7 @@ import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import { formatCidr } from '../core/cidr.ts';
-import { ListenError, errnoCode } from '../core/errors.ts';
+import { errnoCode, ListenError } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';

@@ -148,7 +148,7 @@ export class FakeSessionHost implements SessionHost {
       logger: silentLogger,
       backendDrainTimeoutMs: 0,
       trackLatency: true,
-      nowMs: () => this.clock.nowMs(),
+      clock: this.clock,
       maxPerBackend: opts.maxPerBackend ?? 0,
       outlier:
         ejectAfter > 0
@@ -156,7 +156,7 @@ export class FakeSessionHost implements SessionHost {
               ejectAfter,
               maxEjectionPercent: 100,
               totalBackends: () => [...this.pool.backends()].length,
-              nowMs: () => this.clock.nowMs(),
+              clock: this.clock,
             })
           : undefined,
       onRoom: () => this.#serveQueue(),
