@@ -100,8 +100,8 @@ export class Session implements HostedSession, SessionEvents, Closable {
     this.clientAddress = unmapIPv4(client.remoteAddress ?? '');
     this.clientPort = client.remotePort ?? 0;
     this.startedMs = host.clock.nowMs();
-    this.#dial = new Connector(host, this);
-    this.#end = new Ending(host, client, this.#dial, this);
+    this.#dial = new Connector(this);
+    this.#end = new Ending(this);
     client.owner = this;
     client.setHandler('error', onClientError);
     client.setHandler('close', onClientClose);
