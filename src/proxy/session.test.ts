@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeSessionHost, type FakeHostOptions } from '../../test/kit/fake-session-host.ts';
+import {
+  DEFAULT_SETTINGS,
+  FakeSessionHost,
+  type FakeHostOptions,
+} from '../../test/kit/fake-session-host.ts';
 import type { FakeStream } from '../../test/kit/fake-stream.ts';
 import { clientHello } from '../../test/kit/client-hello.ts';
 import type { Outcome } from '../core/outcome.ts';
@@ -701,4 +705,239 @@ describe('Session: closing on the proxy’s initiative', () => {
     expect(up.did('destroy') && c.client.did('destroy')).toBe(true);
     expect(c.host.record).toMatchObject({ outcome: 'drained', attempts: 1 });
   });
+});
+
+/** The connect timeout of the fake host's default settings. */
+const DEFAULT_CONNECT_TIMEOUT_MS = DEFAULT_SETTINGS.connectTimeoutMs;
+
+/** One way a connection can end, and what every record of it must then say. */
+interface EndCase {
+  readonly name: string;
+  readonly opts?: FakeHostOptions;
+  /** Drive the connection (opened with `opts`) to its end. */
+  readonly run: (c: Conn) => void;
+  readonly outcome: Outcome;
+  readonly closedFirst: 'client' | 'backend' | 'proxy';
+  readonly attempts: number;
+  /** The backend the metrics count the connection on (null: without a backend). */
+  readonly countedOn: string | null;
+  readonly bytes?: readonly [fromClient: number, fromBackend: number];
+  readonly failures?: Readonly<Record<string, number>>;
+}
+
+/** Connect the current attempt, exchange a request and a reply. */
+function exchange(c: Conn): FakeStream {
+  const up = c.host.net.lastDial;
+  up.accept();
+  c.client.receive('req');
+  up.receive('reply');
+  return up;
+}
+
+const ENDINGS: readonly EndCase[] = [
+  {
+    name: 'both sides send FIN',
+    run: (c) => {
+      const up = exchange(c);
+      c.client.peerEnd();
+      up.peerEnd();
+    },
+    outcome: 'ok',
+    closedFirst: 'client',
+    attempts: 1,
+    countedOn: A,
+    bytes: [3, 5],
+  },
+  {
+    name: 'the backend resets',
+    run: (c) => exchange(c).peerReset(),
+    outcome: 'reset',
+    closedFirst: 'backend',
+    attempts: 1,
+    countedOn: A,
+    bytes: [3, 5],
+  },
+  {
+    name: 'the client resets',
+    run: (c) => {
+      exchange(c);
+      c.client.peerReset();
+    },
+    outcome: 'reset',
+    closedFirst: 'client',
+    attempts: 1,
+    countedOn: A,
+    bytes: [3, 5],
+  },
+  {
+    name: 'an access rule denies the client',
+    opts: { denied: ['192.0.2.10'] },
+    run: () => undefined,
+    outcome: 'denied',
+    closedFirst: 'proxy',
+    attempts: 0,
+    countedOn: null,
+  },
+  {
+    name: 'no backend is known',
+    opts: { backends: [] },
+    run: () => undefined,
+    outcome: 'no_backend',
+    closedFirst: 'proxy',
+    attempts: 0,
+    countedOn: null,
+  },
+  {
+    name: 'the PROXY header never comes',
+    opts: { proxyHeaderFrom: ['192.0.2.10'] },
+    run: (c) => pass(c.host, PROXY_HEADER_TIMEOUT_MS),
+    outcome: 'proxy_protocol_error',
+    closedFirst: 'proxy',
+    attempts: 0,
+    countedOn: null,
+  },
+  {
+    name: 'the client sends no ClientHello (--route-by sni)',
+    opts: { sniPattern: '{hostname}.example.com' },
+    run: (c) => c.client.receive('plain text\r\n'),
+    outcome: 'rejected',
+    closedFirst: 'proxy',
+    attempts: 0,
+    countedOn: null,
+    bytes: [12, 0],
+  },
+  {
+    name: 'every backend refuses',
+    run: (c) => {
+      c.host.net.lastDial.refuse();
+      c.host.net.flush();
+      c.host.net.lastDial.refuse();
+    },
+    outcome: 'connect_error',
+    closedFirst: 'proxy',
+    attempts: 2,
+    countedOn: null,
+    failures: { [A]: 1, [B]: 1 },
+  },
+  {
+    name: 'every backend is silent',
+    run: (c) => pass(c.host, 2 * DEFAULT_CONNECT_TIMEOUT_MS),
+    outcome: 'connect_timeout',
+    closedFirst: 'proxy',
+    attempts: 2,
+    countedOn: null,
+    failures: { [A]: 1, [B]: 1 },
+  },
+  {
+    name: 'the proxy runs out of file descriptors',
+    run: (c) => c.host.net.lastDial.refuse('EMFILE'),
+    outcome: 'local_error',
+    closedFirst: 'proxy',
+    attempts: 1,
+    countedOn: null,
+    failures: { [A]: 0 },
+  },
+  {
+    name: 'the client leaves while the proxy dials',
+    run: (c) => c.client.peerEnd(),
+    outcome: 'client_left',
+    closedFirst: 'client',
+    attempts: 1,
+    countedOn: A,
+  },
+  {
+    name: 'the connection stays idle',
+    opts: { settings: { idleTimeoutMs: 1000 } },
+    run: (c) => {
+      const up = exchange(c);
+      pass(c.host, 1000);
+      c.host.sweepQuiet();
+      c.client.peerEnd();
+      up.peerEnd();
+    },
+    outcome: 'idle_timeout',
+    closedFirst: 'proxy',
+    attempts: 1,
+    countedOn: A,
+    bytes: [3, 5],
+  },
+  {
+    name: 'the connection outlives --max-connection-lifetime',
+    opts: { settings: { maxLifetimeMs: 5000 } },
+    run: (c) => {
+      exchange(c);
+      pass(c.host, 5000 + CLOSE_GRACE_MS);
+    },
+    outcome: 'lifetime',
+    closedFirst: 'proxy',
+    attempts: 1,
+    countedOn: A,
+    bytes: [3, 5],
+  },
+  {
+    name: 'the proxy drains it',
+    run: (c) => {
+      const up = exchange(c);
+      c.session.closeGracefully('drained');
+      up.peerEnd();
+      c.client.peerEnd();
+    },
+    outcome: 'drained',
+    closedFirst: 'proxy',
+    attempts: 1,
+    countedOn: A,
+    bytes: [3, 5],
+  },
+  {
+    name: 'the proxy aborts it (forced exit)',
+    run: (c) => {
+      exchange(c);
+      c.session.abort('drained');
+    },
+    outcome: 'drained',
+    closedFirst: 'proxy',
+    attempts: 1,
+    countedOn: A,
+    bytes: [3, 5],
+  },
+];
+
+describe('Session: how a connection ends, and what is left behind', () => {
+  it.each(ENDINGS)(
+    '$name → $outcome',
+    ({ opts, run, outcome, closedFirst, attempts, countedOn, bytes, failures }) => {
+      const c = open(opts);
+      run(c);
+      c.host.net.flush();
+      const [fromClient, fromBackend] = bytes ?? [0, 0];
+      // The access log and the metrics agree on how it ended.
+      expect(c.host.record).toMatchObject({
+        outcome,
+        closedFirst,
+        attempts,
+        retries: Math.max(0, attempts - 1),
+        bytesFromClient: fromClient,
+        bytesFromBackend: fromBackend,
+      });
+      expect(c.host.metrics.closed).toEqual([
+        { backend: countedOn, outcome, bytesFromClient: fromClient, bytesFromBackend: fromBackend },
+      ]);
+      if (countedOn !== null) {
+        const b = c.host.backend(countedOn);
+        expect([b.bytesFromClient, b.bytesFromBackend]).toEqual([fromClient, fromBackend]);
+      }
+      for (const [id, n] of Object.entries(failures ?? {}))
+        expect(c.host.backend(id).failures).toBe(n);
+      // Nothing is left behind: sockets, attachments, slots, queue places, timers.
+      expect(c.client.closed).toBe(true);
+      for (const d of c.host.net.dials) expect(d.stream.closed).toBe(true);
+      for (const b of c.host.pool.backends())
+        expect([b.id, b.open, b.sessions.size]).toEqual([b.id, 0, 0]);
+      for (const [id, n] of c.host.metrics.active) expect([id, n]).toEqual([id, 0]);
+      expect(c.host.sessions.size).toBe(0);
+      expect(c.host.queue).toEqual([]);
+      expect(c.host.gate.active).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+    },
+  );
 });

@@ -16,7 +16,9 @@ import {
 import type { HostedSession, SessionHost } from './host.ts';
 
 /** The session a Connector dials for: it owns the upstream stream's events. */
-export type DiallingSession = HostedSession & SessionEvents & Closable;
+export type DiallingSession = HostedSession &
+  SessionEvents &
+  Closable & { readonly host: SessionHost };
 
 /** How a connect attempt failed: a failure of the backend's, or a local shortage (never blamed). */
 export type AttemptFailure = 'connect_error' | 'connect_timeout' | 'local_error';
@@ -32,7 +34,7 @@ const NO_BACKENDS: readonly Backend[] = [];
  * for the client.
  */
 export class Connector implements PickContext {
-  readonly #host: SessionHost;
+  /** The one reference back (the host is the session's): a connection's memory counts. */
   readonly #session: DiallingSession;
   nowMs = 0;
   tried: readonly Backend[] = NO_BACKENDS;
@@ -54,8 +56,7 @@ export class Connector implements PickContext {
   /** The `--queue-timeout` deadline while waiting for a slot or a backend with room. */
   #queueTimer: NodeJS.Timeout | undefined;
 
-  constructor(host: SessionHost, session: DiallingSession) {
-    this.#host = host;
+  constructor(session: DiallingSession) {
     this.#session = session;
   }
 
@@ -73,7 +74,11 @@ export class Connector implements PickContext {
    */
   startWaiting(): void {
     if (this.#queueTimer !== undefined) return;
-    this.#queueTimer = setTimeout(queueExpired, this.#host.settings.queueTimeoutMs, this.#session);
+    this.#queueTimer = setTimeout(
+      queueExpired,
+      this.#session.host.settings.queueTimeoutMs,
+      this.#session,
+    );
     this.#queueTimer.unref();
   }
 
@@ -86,7 +91,7 @@ export class Connector implements PickContext {
   /** The queue deadline fired: take the session out of the host's queue. */
   waitExpired(): void {
     this.#queueTimer = undefined;
-    this.#host.dequeue(this.#session);
+    this.#session.host.dequeue(this.#session);
   }
 
   /**
@@ -96,7 +101,7 @@ export class Connector implements PickContext {
    * with (no backend left to try).
    */
   next(): 'dialling' | 'queued' | Outcome {
-    const host = this.#host;
+    const host = this.#session.host;
     this.nowMs = host.clock.nowMs();
     let backend = host.pool.pickWithRoom(this, this.target);
     if (backend === undefined && this.target !== undefined && !host.sniStrict) {
@@ -144,13 +149,13 @@ export class Connector implements PickContext {
     if (backend === null || up === null) return false;
     this.clearConnectTimer();
     const blamed = kind !== 'local_error';
-    this.#host.pool.attemptFailed(backend, this.#session, blamed);
+    this.#session.host.pool.attemptFailed(backend, this.#session, blamed);
     if (blamed) this.tried = this.tried === NO_BACKENDS ? [backend] : [...this.tried, backend];
     this.#lastFailure = kind;
     this.backend = null;
     this.upstream = null;
     up.destroy();
-    return blamed && this.attempts <= this.#host.settings.connectRetries;
+    return blamed && this.attempts <= this.#session.host.settings.connectRetries;
   }
 
   /** The attempt connected at `nowMs`: record how long it took. */
@@ -158,7 +163,7 @@ export class Connector implements PickContext {
     this.clearConnectTimer();
     const connectMs = nowMs - this.#connectStartMs;
     this.connectMs = connectMs;
-    this.#host.pool.connected(this.backend as Backend, connectMs, nowMs);
+    this.#session.host.pool.connected(this.backend as Backend, connectMs, nowMs);
   }
 
   clearConnectTimer(): void {
@@ -173,7 +178,7 @@ export class Connector implements PickContext {
     if (this.#queueTimer !== undefined) {
       clearTimeout(this.#queueTimer);
       this.#queueTimer = undefined;
-      this.#host.dequeue(this.#session);
+      this.#session.host.dequeue(this.#session);
     }
   }
 }

@@ -2,9 +2,13 @@ import type { ClosedFirst } from '../../access-log/access-record.ts';
 import type { Closable } from '../../backends/backend.ts';
 import type { Outcome } from '../../core/outcome.ts';
 import type { TcpStream } from '../tcp-stream.ts';
-import type { Connector } from './connect.ts';
 import { graceExpired, lifetimeEnded, type SessionEvents } from './events.ts';
-import type { SessionHost } from './host.ts';
+import type { HostedSession, SessionHost } from './host.ts';
+
+/** The session an Ending ends: its host, its streams and its backend. */
+export type EndingSession = HostedSession &
+  SessionEvents &
+  Closable & { readonly host: SessionHost; readonly connectMs: number | undefined };
 
 /**
  * After a graceful close (FIN both ways), how long the peers get to finish
@@ -20,10 +24,8 @@ export const CLOSE_GRACE_MS = 2000;
  * session decides when (its state machine); this does it and remembers.
  */
 export class Ending {
-  readonly #host: SessionHost;
-  readonly #client: TcpStream;
-  readonly #dial: Connector;
-  readonly #session: SessionEvents & Closable;
+  /** The one reference back (not host, client and upstream apart): a connection's memory counts. */
+  readonly #session: EndingSession;
   /** The first reason recorded wins. */
   outcome: Outcome | null = null;
   /** Who ended the connection first, for the access log. */
@@ -46,15 +48,7 @@ export class Ending {
   #graceTimer: NodeJS.Timeout | undefined;
   #lifetimeTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    host: SessionHost,
-    client: TcpStream,
-    dial: Connector,
-    session: SessionEvents & Closable,
-  ) {
-    this.#host = host;
-    this.#client = client;
-    this.#dial = dial;
+  constructor(session: EndingSession) {
     this.#session = session;
   }
 
@@ -68,7 +62,7 @@ export class Ending {
   clientFin(): void {
     this.clientEnded = true;
     this.closedFirst ??= 'client';
-    this.#dial.upstream?.end();
+    this.#session.upstream?.end();
     this.armHalfClose();
   }
 
@@ -76,20 +70,20 @@ export class Ending {
   backendFin(): void {
     this.upstreamEnded = true;
     this.closedFirst ??= 'backend';
-    this.#client.end();
+    this.#session.client.end();
     this.armHalfClose();
   }
 
   /** Once one side has sent FIN, the half-close timeout replaces the idle timeout. */
   armHalfClose(): void {
-    const ms = this.#host.settings.halfCloseTimeoutMs;
+    const ms = this.#session.host.settings.halfCloseTimeoutMs;
     if (ms <= 0 || this.clientEnded === this.upstreamEnded) return;
     this.armQuiet(ms);
   }
 
   armQuiet(limitMs: number): void {
     this.quietLimitMs = limitMs;
-    if (limitMs > 0) this.lastActiveMs = this.#host.clock.nowMs();
+    if (limitMs > 0) this.lastActiveMs = this.#session.host.clock.nowMs();
   }
 
   /** Whether the connection has been quiet past the timeout in force. */
@@ -99,16 +93,18 @@ export class Ending {
 
   /** Bytes wait to be written in either direction (a peer stopped reading). */
   unsent(): boolean {
-    return this.#client.writableLength > 0 || (this.#dial.upstream?.writableLength ?? 0) > 0;
+    return (
+      this.#session.client.writableLength > 0 || (this.#session.upstream?.writableLength ?? 0) > 0
+    );
   }
 
   /** `--max-connection-lifetime`, ±10 % so that connections opened together do not all reconnect together. */
   startLifetime(): void {
-    const ms = this.#host.settings.maxLifetimeMs;
+    const ms = this.#session.host.settings.maxLifetimeMs;
     if (ms <= 0) return;
     this.#lifetimeTimer = setTimeout(
       lifetimeEnded,
-      ms * (0.9 + 0.2 * this.#host.random()),
+      ms * (0.9 + 0.2 * this.#session.host.random()),
       this.#session,
     );
     this.#lifetimeTimer.unref();
@@ -124,10 +120,10 @@ export class Ending {
    * nothing in flight: both sides get FIN at once.
    */
   closeGracefully(finBoth: boolean): void {
-    const up = this.#dial.upstream;
-    this.#client.resume();
+    const up = this.#session.upstream;
+    this.#session.client.resume();
     up?.resume();
-    if (finBoth || up === null || this.upstreamEnded) this.#client.end();
+    if (finBoth || up === null || this.upstreamEnded) this.#session.client.end();
     up?.end();
     this.#graceTimer = setTimeout(graceExpired, CLOSE_GRACE_MS, this.#session);
     this.#graceTimer.unref();
@@ -135,8 +131,8 @@ export class Ending {
 
   /** Reset both sockets now (RST): the last step of the close primitive, or an abort. */
   resetBoth(): void {
-    resetStream(this.#client);
-    const up = this.#dial.upstream;
+    resetStream(this.#session.client);
+    const up = this.#session.upstream;
     if (up !== null) resetStream(up);
   }
 
@@ -150,19 +146,19 @@ export class Ending {
     if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
     const outcome = this.outcome ?? (this.sawReset ? 'reset' : 'ok');
     this.outcome = outcome;
-    const dial = this.#dial;
-    const backend = dial.backend;
-    const bytesFromClient = this.#client.bytesRead;
+    const session = this.#session;
+    const backend = session.backend;
+    const bytesFromClient = this.#session.client.bytesRead;
     if (backend !== null) {
-      this.#host.pool.sessionEnded(backend, this.#session, {
+      this.#session.host.pool.sessionEnded(backend, this.#session, {
         outcome,
         bytesFromClient,
-        bytesFromBackend: dial.upstream?.bytesRead ?? 0,
-        durationMs: dial.connectMs === undefined ? undefined : nowMs - startedMs,
+        bytesFromBackend: session.upstream?.bytesRead ?? 0,
+        durationMs: session.connectMs === undefined ? undefined : nowMs - startedMs,
         nowMs,
       });
     } else {
-      this.#host.metrics.connectionClosedWithoutBackend(outcome, bytesFromClient);
+      this.#session.host.metrics.connectionClosedWithoutBackend(outcome, bytesFromClient);
     }
     return outcome;
   }

@@ -69,6 +69,10 @@ type FirstByte =
  * initiative (timeouts, drain, lifetime) and account for how it ended.
  * Socket and timer events reach it through the trampolines of events.ts, so
  * a connection allocates no closures.
+ *
+ * This file is the state machine: every transition of `#state` is here, so
+ * that one read shows what a connection may do next; the work of each step
+ * is done by the sibling modules. (That is why it is longer than the others.)
  */
 export class Session implements HostedSession, SessionEvents, Closable {
   readonly host: SessionHost;
@@ -100,8 +104,8 @@ export class Session implements HostedSession, SessionEvents, Closable {
     this.clientAddress = unmapIPv4(client.remoteAddress ?? '');
     this.clientPort = client.remotePort ?? 0;
     this.startedMs = host.clock.nowMs();
-    this.#dial = new Connector(host, this);
-    this.#end = new Ending(host, client, this.#dial, this);
+    this.#dial = new Connector(this);
+    this.#end = new Ending(this);
     client.owner = this;
     client.setHandler('error', onClientError);
     client.setHandler('close', onClientClose);
