@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backends/backend.ts';
-import {
-  CONFORMANCE_SEED,
-  ManualClock,
-  makeBackend,
-  pickContext,
-  runBalancerConformance,
-  seededRandom,
-} from './conformance.case.ts';
+import { makeBackend, pickContext } from '../../test/kit/backends.ts';
+import { CONFORMANCE_SEED, runBalancerConformance } from '../../test/kit/balancer-conformance.ts';
+import { ManualClock } from '../../test/kit/clock.ts';
+import { seededRandom } from '../../test/kit/random.ts';
 import { DEFAULT_LATENCY_MS, LatencyBalancer } from './latency.ts';
 
 runBalancerConformance({
@@ -18,7 +14,7 @@ runBalancerConformance({
       clock: new ManualClock(),
       decayMs: 10_000,
     }),
-  skip: [
+  notApplicable: [
     {
       reason: 'random draws, not a rotation',
       tests: [

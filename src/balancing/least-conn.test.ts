@@ -1,14 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backends/backend.ts';
+import { makeBackend, pickContext } from '../../test/kit/backends.ts';
 import {
   CONFORMANCE_SEED,
-  makeBackend,
-  pickContext,
   pickIds,
   runBalancerConformance,
-  seededRandom,
-} from './conformance.case.ts';
+} from '../../test/kit/balancer-conformance.ts';
+import { seededRandom } from '../../test/kit/random.ts';
 import { LeastConnBalancer } from './least-conn.ts';
 
 runBalancerConformance({ name: 'least-conn', create: () => new LeastConnBalancer<Backend>() });

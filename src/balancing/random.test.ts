@@ -1,13 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backends/backend.ts';
-import {
-  CONFORMANCE_SEED,
-  makeBackend,
-  pickContext,
-  runBalancerConformance,
-  seededRandom,
-} from './conformance.case.ts';
+import { makeBackend, pickContext } from '../../test/kit/backends.ts';
+import { CONFORMANCE_SEED, runBalancerConformance } from '../../test/kit/balancer-conformance.ts';
+import { seededRandom } from '../../test/kit/random.ts';
 import { RandomBalancer } from './random.ts';
 
 const NOT_A_ROTATION = {
@@ -20,8 +16,8 @@ const NOT_A_ROTATION = {
 
 runBalancerConformance({
   name: 'random',
-  create: () => new RandomBalancer<Backend>({ random: seededRandom(CONFORMANCE_SEED) }),
-  skip: [NOT_A_ROTATION],
+  create: () => new RandomBalancer({ random: seededRandom(CONFORMANCE_SEED) }),
+  notApplicable: [NOT_A_ROTATION],
 });
 
 /** A `random()` that returns the given values in turn. */

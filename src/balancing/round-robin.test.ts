@@ -1,12 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { makeBackend, pickContext } from '../../test/kit/backends.ts';
 import {
   CONFORMANCE_SEED,
-  makeBackend,
-  pickContext,
   pickIds,
   runBalancerConformance,
-} from './conformance.case.ts';
+} from '../../test/kit/balancer-conformance.ts';
 import { RoundRobinBalancer } from './round-robin.ts';
 import type { Backend } from '../backends/backend.ts';
 

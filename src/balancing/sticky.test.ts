@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Backend } from '../backends/backend.ts';
 import { noopMetrics } from '../metrics/proxy-metrics.ts';
-import {
-  clientContext,
-  makeBackend,
-  pickContext,
-  runBalancerConformance,
-  seededRandom,
-} from './conformance.case.ts';
+import { clientContext, makeBackend, pickContext } from '../../test/kit/backends.ts';
+import { runBalancerConformance } from '../../test/kit/balancer-conformance.ts';
+import { seededRandom } from '../../test/kit/random.ts';
 import { StickyBalancer, type StickyBalancerOptions } from './sticky.ts';
 
 const HASHING = {
@@ -26,15 +22,15 @@ const RING_GRANULARITY = {
 
 runBalancerConformance({
   name: 'sticky',
-  create: () => new StickyBalancer<Backend>({ key: 'client-ip', boundedLoad: 0 }),
-  skip: [HASHING],
+  create: () => new StickyBalancer({ key: 'client-ip', boundedLoad: 0 }),
+  notApplicable: [HASHING],
   weightTolerance: RING_GRANULARITY,
 });
 
 runBalancerConformance({
   name: 'sticky, bounded load 1.25',
-  create: () => new StickyBalancer<Backend>({ key: 'client-ip', boundedLoad: 1.25 }),
-  skip: [HASHING],
+  create: () => new StickyBalancer({ key: 'client-ip', boundedLoad: 1.25 }),
+  notApplicable: [HASHING],
   weightTolerance: {
     share: 0.05,
     reason: 'ring points, and at this low concurrency the caps spill light backends’ random excess',

@@ -824,6 +824,16 @@ export const processOptions = {
     defaultText: '0',
     parse: v.integer(0, 256),
   }),
+  socketImpl: opt<'raw' | 'net'>({
+    flag: 'socket-impl',
+    scope: 'process',
+    group: 'Limits',
+    describe:
+      'What relays the bytes: raw (bare libuv handles through Node.js internals; lean, and checked by a self-test at start-up) or net (plain net.Socket: more memory and CPU per connection, no internals; the fallback when the self-test refuses this Node.js)',
+    default: 'raw',
+    defaultText: 'raw',
+    parse: v.oneOf(['raw', 'net'] as const),
+  }),
   rejectOverLimit: opt({
     flag: 'reject-over-limit',
     scope: 'process',

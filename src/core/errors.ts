@@ -26,8 +26,8 @@ export type ErrorCode =
   | 'HW_PROXY_HEADER_UNENCODABLE'
   /** A component was built with an option outside its range (callers check user input first): `OptionRangeError`. */
   | 'HW_OPTION_OUT_OF_RANGE'
-  /** This Node.js lacks an internal Headway relies on: `NodeIncompatibleError`. */
-  | 'HW_NODE_INCOMPATIBLE'
+  /** The start-up self-test found a changed binding (`--socket-impl raw`): `NodeInternalsChangedError`. */
+  | 'HW_NODE_INTERNALS_CHANGED'
   /** Something threw a value that is not an Error (see `asError`). */
   | 'HW_NOT_AN_ERROR'
   /** A "cannot happen" invariant broke: a bug in Headway: `InternalError`. */
@@ -92,14 +92,6 @@ export class ProxyHeaderError extends HeadwayError {
   constructor(message: string) {
     super('HW_PROXY_HEADER_UNENCODABLE', message);
     this.name = 'ProxyHeaderError';
-  }
-}
-
-/** This Node.js version lacks an internal that Headway's socket layer relies on. */
-export class NodeIncompatibleError extends HeadwayError {
-  constructor(message: string) {
-    super('HW_NODE_INCOMPATIBLE', message);
-    this.name = 'NodeIncompatibleError';
   }
 }
 
@@ -194,6 +186,27 @@ export class ListenError extends HeadwayError {
     super('HW_LISTEN_FAILED', `cannot listen on ${address}: ${problem}`, options);
     this.name = 'ListenError';
     this.address = address;
+  }
+}
+
+/**
+ * The Node.js internals the raw data path is built on (libuv handle bindings,
+ * net.Server's listening handle) are not what Headway expects: the start-up
+ * self-test found it, before any client byte went through them. Exit 2, like
+ * bad input: the cure is a flag (`--socket-impl net`) or another Node.js.
+ */
+export class NodeInternalsChangedError extends HeadwayError {
+  /** What is missing or misbehaving, for the message and logs. */
+  readonly detail: string;
+
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      'HW_NODE_INTERNALS_CHANGED',
+      `this Node.js version changed an internal Headway relies on (${detail}); run with --socket-impl net`,
+      options,
+    );
+    this.name = 'NodeInternalsChangedError';
+    this.detail = detail;
   }
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { openRawSockets } from './raw-socket.ts';
+import { openDataSockets } from './socket-impl.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 
 /** How stale the count of open fds may be before it is taken again. */
@@ -17,7 +17,7 @@ const RESAMPLE_MIN_MS = 100;
  *
  * The count of open fds is taken from /proc/self/fd once a second (and at
  * most every 100 ms when near the limit), and between two counts moved by
- * the data path's own sockets (RawSocket opens and closes), so an accept
+ * the data path's own sockets (RawSocket and NetStream opens and closes), so an accept
  * costs no system call. With worker threads the count is per process but
  * each thread only sees its own sockets move between counts.
  */
@@ -37,7 +37,7 @@ export class FdBudget {
     limit: number,
     reserve: number,
     count: () => number = countOpenFds,
-    sockets: () => number = openRawSockets,
+    sockets: () => number = openDataSockets,
     clock: Clock = systemClock,
   ) {
     this.limit = limit;

@@ -25,7 +25,9 @@ const logger = createLogger({
   level: start.config.process.logLevel,
   format: start.config.process.logFormat,
 }).child({ worker: start.index });
-const feed = new MainThreadFeed(start.feed);
+const feed = new MainThreadFeed(start.feed, (listener, id, ok) => {
+  post({ type: 'connect-outcome', listener, id, ok });
+});
 const workerConfig = (c: WorkerStart['config']): WorkerStart['config'] => ({
   ...c,
   process: { ...c.process, admin: null },
@@ -50,7 +52,10 @@ function onMessage(message: ToWorker): void {
       feed.deliver(message.listener, message.snapshot, message.counts, message.cells);
       return;
     case 'health':
-      app.registry.get(message.listener)?.route.applyHealth(message.id, message.healthy);
+      app.registry.get(message.listener)?.route.upstream.applyHealth(message.id, message.healthy);
+      return;
+    case 'eject':
+      app.registry.get(message.listener)?.pool.eject(message.id, message.forMs);
       return;
     case 'drain':
       for (const l of app.registry.list()) {
@@ -97,9 +102,9 @@ app.start().then(
   () => {
     // Health verdicts and maintenance the main thread had before this thread started.
     for (const [name, state] of Object.entries(start.feed)) {
-      const route = app.registry.get(name)?.route;
-      for (const id of state.unhealthy) route?.applyHealth(id, false);
-      for (const id of state.drained) route?.pool.setAdminDrain(id, true);
+      const upstream = app.registry.get(name)?.route.upstream;
+      for (const id of state.unhealthy) upstream?.applyHealth(id, false);
+      for (const id of state.drained) upstream?.pool.setAdminDrain(id, true);
     }
     post({ type: 'ready' });
   },
