@@ -21,14 +21,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['src/**/*.test.ts', 'test/kit/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          // test/architecture: static checks of src/ (errors, layering), no sockets or processes.
+          include: ['src/**/*.test.ts', 'test/kit/**/*.test.ts', 'test/architecture/**/*.test.ts'],
+        },
       },
       {
         extends: true,
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/kit/**', 'test/fault/**', 'node_modules/**'],
+          exclude: ['test/kit/**', 'test/architecture/**', 'test/fault/**', 'node_modules/**'],
         },
       },
       {
