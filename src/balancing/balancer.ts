@@ -10,6 +10,8 @@ export interface PickContext {
   readonly nowMs: number;
   /** Backends already tried for this connection: avoid them while an untried one exists. */
   readonly tried: readonly Backend[];
+  /** The route chosen for this connection when the listener serves several (GroupedBalancer). */
+  readonly group?: number | undefined;
 }
 
 /**

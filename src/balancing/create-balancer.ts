@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Balancer } from './balancer.ts';
+import { GroupedBalancer } from './grouped.ts';
 import { LatencyBalancer } from './latency.ts';
 import { LeastConnBalancer } from './least-conn.ts';
 import { PrimaryBalancer } from './primary.ts';
@@ -17,6 +18,8 @@ export interface BalancerSettings {
   readonly stickyBoundedLoad?: number;
   /** `--latency-decay` in ms; default 10 s. */
   readonly latencyDecay?: number;
+  /** Endpoints are grouped by route (`Endpoint.group`): one balancer of the strategy per route. */
+  readonly grouped?: boolean;
 }
 
 /** Time and randomness, injected so strategies are deterministic under test. */
@@ -35,6 +38,10 @@ export function createBalancer(
   settings: BalancerSettings,
   deps: BalancerDeps = systemDeps,
 ): Balancer {
+  if (settings.grouped === true) {
+    const one = { ...settings, grouped: false };
+    return new GroupedBalancer(settings.strategy, () => createBalancer(one, deps));
+  }
   switch (settings.strategy) {
     case 'least-conn':
       return new LeastConnBalancer();

@@ -5,6 +5,7 @@ import { formatHostPort } from '../core/address.ts';
 import { createBalancer } from '../balancing/create-balancer.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
+import type { EndpointGroup } from '../core/endpoint.ts';
 import { errorMessage } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -50,6 +51,9 @@ export class Route implements SessionHost {
   readonly checker: ActiveHealthChecker | null;
   readonly sniPattern: string | null;
   readonly sniStrict: boolean;
+  readonly readsServerName: boolean;
+  /** The routes of a `k8s-routes://` listener, from the latest snapshot. */
+  #groups: readonly EndpointGroup[] | undefined;
   readonly #deps: ListenerDeps;
   readonly #logger: Logger;
   readonly #maxPerClient: number;
@@ -113,13 +117,15 @@ export class Route implements SessionHost {
     this.#maxPerClient = config.maxConnectionsPerClient;
     this.sniPattern = config.routeBy === 'sni' ? config.sniPattern : null;
     this.sniStrict = config.sniStrict;
+    const routes = config.backends.scheme === 'k8s-routes' ? config.backends.routes : [];
+    this.readsServerName = routes.some((r) => r.serverNames.length > 0);
     this.#closeOnDown = closesOnDown(config);
     this.#closeOnLeave = config.backends.scheme === 'sentinel' && config.closeOnDown !== 'off';
     this.random = deps.random;
     this.metrics = deps.metrics.listener(config.name);
     this.pool = new BackendPool({
       listener: config.name,
-      balancer: createBalancer(config, deps),
+      balancer: createBalancer({ ...config, grouped: routes.length > 0 }, deps),
       metrics: this.metrics,
       logger: this.#logger,
       backendDrainTimeoutMs: config.backendDrainTimeout,
@@ -209,6 +215,7 @@ export class Route implements SessionHost {
           selectors.length === 0
             ? full
             : { ...full, endpoints: full.endpoints.filter((e) => matchesSelectors(e, selectors)) };
+        this.#groups = full.groups;
         const leaving = this.#closeOnLeave ? this.#listedIds() : undefined;
         this.pool.applySnapshot(snapshot);
         if (leaving !== undefined) {
@@ -297,6 +304,16 @@ export class Route implements SessionHost {
         resolve(true);
       });
     });
+  }
+
+  pickGroup(serverName: string | undefined): number | null | undefined {
+    const groups = this.#groups;
+    if (groups === undefined) return this.readsServerName ? null : undefined;
+    const group = groupForServerName(groups, serverName);
+    if (group === undefined) return null;
+    const share = groups[group]?.rejectShare ?? 1;
+    // The refused share is drawn per connection, so over many it matches the weights.
+    return share > 0 && (share >= 1 || this.random() < share) ? null : group;
   }
 
   expectsProxyHeader(peerAddress: string): boolean {
@@ -438,4 +455,40 @@ function startQuietSweep(
 
 function sweepQuiet(route: Route): void {
   route.sweepQuiet();
+}
+
+/**
+ * The route a server name goes to, as Gateway listeners match TLSRoute
+ * hostnames: an exact name first, then the longest matching wildcard
+ * (`*.example.com` takes `a.example.com` and `a.b.example.com`), then a route
+ * that takes every name. No server name (plain TCP, or a ClientHello without
+ * SNI) goes only to a route that takes every name.
+ */
+export function groupForServerName(
+  groups: readonly EndpointGroup[],
+  serverName: string | undefined,
+): number | undefined {
+  const name = serverName?.toLowerCase();
+  let best: number | undefined;
+  let bestLength = -1;
+  let catchAll: number | undefined;
+  groups.forEach((g, i) => {
+    if (g.serverNames.length === 0) {
+      catchAll ??= i;
+      return;
+    }
+    if (name === undefined) return;
+    for (const pattern of g.serverNames) {
+      if (pattern === name) {
+        if (bestLength < Infinity) {
+          best = i;
+          bestLength = Infinity;
+        }
+      } else if (pattern.startsWith('*.') && name.endsWith(pattern.slice(1)) && pattern.length > bestLength) {
+        best = i;
+        bestLength = pattern.length;
+      }
+    }
+  });
+  return best ?? catchAll;
 }

@@ -53,6 +53,14 @@ export interface SessionHost {
   readonly sniPattern: string | null;
   /** `--sni-strict`: close a connection whose server name names no backend. */
   readonly sniStrict: boolean;
+  /** Several routes chosen by TLS server name (Gateway TLSRoutes): read the ClientHello. */
+  readonly readsServerName?: boolean;
+  /**
+   * A listener serving several routes: the route (balancer group) that takes
+   * a connection with this server name; null: refuse it (no route takes the
+   * name, or it falls in the route's refused share); undefined: no routes.
+   */
+  pickGroup?(serverName: string | undefined): number | null | undefined;
   /**
    * Admission checks that need the client address (access control,
    * per-client limits): the outcome to close with, or null to go on.
@@ -138,6 +146,8 @@ export class Session implements PickContext, Closable {
   readonly startedMs: number;
   nowMs: number;
   tried: readonly Backend[] = NO_BACKENDS;
+  /** The route chosen for this connection (host.pickGroup), for the balancer. */
+  group: number | undefined;
   upstream: TcpStream | null = null;
   backend: Backend | null = null;
   attempts = 0;
@@ -243,11 +253,22 @@ export class Session implements PickContext, Closable {
   }
 
   #proceed(): void {
-    if (this.host.sniPattern !== null) {
+    if (this.host.sniPattern !== null || this.host.readsServerName === true) {
       this.#readHello();
       return;
     }
-    this.#connectNext();
+    if (this.#chooseGroup(undefined)) this.#connectNext();
+  }
+
+  /** The route for this connection when the listener serves several; false: refused. */
+  #chooseGroup(serverName: string | undefined): boolean {
+    const group = this.host.pickGroup?.(serverName);
+    if (group === null) {
+      this.refuse('no_backend');
+      return false;
+    }
+    this.group = group;
+    return true;
   }
 
   /** Read the client while it waits for a backend (see EARLY_LIMIT). */
@@ -310,10 +331,11 @@ export class Session implements PickContext, Closable {
     }
     // Every byte read so far goes to the backend: TLS continues end to end.
     this.#early = reader.buffered();
+    if (!this.#chooseGroup(result.serverName)) return true;
     const name =
-      result.serverName === undefined
+      result.serverName === undefined || this.host.sniPattern === null
         ? undefined
-        : matchSniPattern(this.host.sniPattern ?? '', result.serverName);
+        : matchSniPattern(this.host.sniPattern, result.serverName);
     if (name === undefined && this.host.sniStrict) {
       this.refuse('no_backend');
       return true;
