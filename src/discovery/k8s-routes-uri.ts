@@ -39,7 +39,8 @@ export const MAX_ROUTE_WEIGHT = 1_000_000;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
-const SERVER_NAME = /^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const SERVER_NAME =
+  /^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const REASON = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 
 /** Parse the part after `k8s-routes://`; throws an Error that completes "--backends: ...". */
@@ -61,7 +62,13 @@ export function parseK8sRoutes(uri: string, rest: string): K8sRoutesBackendsSpec
 
 function parseRoute(text: string, index: number): K8sRouteSpec {
   const at = text.indexOf('@');
-  const names = at < 0 ? [] : text.slice(0, at).split('|').map((n) => n.trim().toLowerCase());
+  const names =
+    at < 0
+      ? []
+      : text
+          .slice(0, at)
+          .split('|')
+          .map((n) => n.trim().toLowerCase());
   for (const n of names) {
     if (!SERVER_NAME.test(n)) throw new Error(`route ${index + 1}: "${n}" is not a server name`);
   }
@@ -87,7 +94,8 @@ function parseRef(text: string, index: number): K8sWeightedRef {
     return { kind: 'reject', reason, weight };
   }
   const m = /^([^/:]+)\/([^/:]+)(?::([^/:]+))?$/.exec(target);
-  if (m === null) throw new Error(`route ${index + 1}: "${target}" is not NAMESPACE/SERVICE[:PORT]`);
+  if (m === null)
+    throw new Error(`route ${index + 1}: "${target}" is not NAMESPACE/SERVICE[:PORT]`);
   const [, namespace = '', service = '', portText] = m;
   if (!DNS_LABEL.test(namespace)) throw new Error(`"${namespace}" is not a valid namespace name`);
   if (!DNS_LABEL.test(service)) throw new Error(`"${service}" is not a valid Service name`);

@@ -484,7 +484,11 @@ export function groupForServerName(
           best = i;
           bestLength = Infinity;
         }
-      } else if (pattern.startsWith('*.') && name.endsWith(pattern.slice(1)) && pattern.length > bestLength) {
+      } else if (
+        pattern.startsWith('*.') &&
+        name.endsWith(pattern.slice(1)) &&
+        pattern.length > bestLength
+      ) {
         best = i;
         bestLength = pattern.length;
       }

@@ -89,7 +89,11 @@ export class K8sRoutesSource implements DiscoverySource {
 
   status(): DiscoveryStatus {
     const known = [...this.#services.values()].filter((s) => s.endpoints !== undefined).length;
-    return { services: this.#services.size, servicesAnswered: known, routes: this.#opts.spec.routes.length };
+    return {
+      services: this.#services.size,
+      servicesAnswered: known,
+      routes: this.#opts.spec.routes.length,
+    };
   }
 
   #emit(timedOut: boolean): void {
@@ -110,7 +114,11 @@ function annotate(service: string, err: unknown): Error {
   return new Error(`${service}: ${message}`, { cause: err });
 }
 
-export function serviceKey(namespace: string, service: string, port: string | number | undefined): string {
+export function serviceKey(
+  namespace: string,
+  service: string,
+  port: string | number | undefined,
+): string {
   return `${namespace}/${service}${port === undefined ? '' : `:${port}`}`;
 }
 
@@ -151,10 +159,14 @@ export function mergeRoutes(
     const largest = Math.max(0, ...shares.map((s) => s.perEndpoint));
     for (const share of shares) {
       const weight = Math.max(1, Math.round((share.perEndpoint / largest) * WEIGHT_SCALE));
-      for (const e of share.eps) endpoints.push({ ...e, id: `${share.prefix}${e.id}`, weight, group });
+      for (const e of share.eps)
+        endpoints.push({ ...e, id: `${share.prefix}${e.id}`, weight, group });
     }
     // No weight at all (no refs, or every weight 0): nothing may be served.
-    groups.push({ serverNames: route.serverNames, rejectShare: total === 0 ? 1 : rejected / total });
+    groups.push({
+      serverNames: route.serverNames,
+      rejectShare: total === 0 ? 1 : rejected / total,
+    });
   });
   return { endpoints, updatedAtMs, groups };
 }
