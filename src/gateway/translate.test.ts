@@ -100,7 +100,7 @@ describe('translateGateway', () => {
     );
     expect(out.listeners).toEqual([
       {
-        name: 'infra-edge-6379',
+        name: 'gateway-6379',
         port: 6379,
         backends: 'k8s-routes://infra/redis:redis=3,infra/redis-b=1',
         gatewayListeners: ['tcp'],

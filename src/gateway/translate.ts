@@ -605,7 +605,7 @@ function serveListeners(
     if (routes.length === 0)
       routes.push({ serverNames: [], refs: [{ kind: 'reject', reason: 'NoRoutes', weight: 1 }] });
     out.push({
-      name: `${inputs.gatewayNamespace}-${inputs.gatewayName}-${port}`,
+      name: `gateway-${port}`,
       port,
       backends: formatK8sRoutes(routes),
       gatewayListeners: group.map((l) => l.spec.name),

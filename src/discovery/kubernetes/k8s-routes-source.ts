@@ -62,7 +62,7 @@ export class K8sRoutesSource implements DiscoverySource {
   }
 
   async init(): Promise<void> {
-    await Promise.all([...this.#services.values()].map((s) => s.source.init?.()));
+    await Promise.all([...this.#services.values()].map(async (s) => s.source.init?.()));
   }
 
   start(sink: DiscoverySink): void {
