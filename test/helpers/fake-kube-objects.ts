@@ -104,12 +104,12 @@ export class FakeObjectStore {
       ...(prev?.status !== undefined && object.status === undefined ? { status: prev.status } : {}),
       metadata: {
         ...structuredClone(object.metadata),
-        uid: (prevMeta.uid as string | undefined) ?? randomUUID(),
+        uid: prevMeta.uid ?? randomUUID(),
         resourceVersion: String(rv),
         generation,
         creationTimestamp:
-          (prevMeta.creationTimestamp as string | undefined) ??
-          (object.metadata.creationTimestamp as string | undefined) ??
+          prevMeta.creationTimestamp ??
+          object.metadata.creationTimestamp ??
           new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       },
     };
@@ -478,9 +478,11 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     typeof target === 'object' && target !== null && !Array.isArray(target)
       ? { ...(target as Record<string, unknown>) }
       : {};
+  const entries = Object.entries(out);
   for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    const i = entries.findIndex(([key]) => key === k);
+    if (i >= 0) entries.splice(i, 1);
+    if (v !== null) entries.push([k, mergePatch(out[k], v)]);
   }
-  return out;
+  return Object.fromEntries(entries);
 }
