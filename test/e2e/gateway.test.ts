@@ -197,8 +197,6 @@ describe('--gateway: Gateway API TCPRoute/TLSRoute against a fake API server', (
       '127.0.0.1:0',
       '--admin',
       'off',
-      '--health-check',
-      'none',
       '--strategy',
       'round-robin',
       '--log-level',
@@ -209,7 +207,8 @@ describe('--gateway: Gateway API TCPRoute/TLSRoute against a fake API server', (
   }
 
   function started(p: HeadwayProcess, listener: string): Promise<unknown> {
-    return p.waitForLog((l) => l.msg === 'listener started' && l.listener === listener);
+    // Discovery, the lists and the reload come before the first listener: a little over a plain start.
+    return p.waitForLog((l) => l.msg === 'listener started' && l.listener === listener, 30_000);
   }
 
   /** The last status body written for an object. */
@@ -543,6 +542,7 @@ describe('--ingress-nginx-tcp-services against a fake API server', () => {
       const proc = hw;
       await proc.waitForLog(
         (l) => l.msg === 'listener started' && l.listener === `tcp-services-${base + 1}`,
+        30_000,
       );
       await proc.waitForLog(
         (l) => l.msg === 'tcp-services: entry skipped' && String(l.entry).includes('99999'),
