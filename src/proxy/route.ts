@@ -1,3 +1,4 @@
+import type { EndpointGroup } from '../core/endpoint.ts';
 import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
@@ -50,6 +51,8 @@ export class Route implements SessionHost {
   readonly sessions = new Set<Session>();
   readonly sniPattern: string | null;
   readonly sniStrict: boolean;
+  /** Several routes chosen by TLS server name (Gateway TLSRoutes): sessions read the ClientHello. */
+  readonly readsServerName: boolean;
   readonly #deps: RouteDeps;
   readonly #maxPerClient: number;
   readonly #allow: CidrSet | null;
@@ -99,6 +102,9 @@ export class Route implements SessionHost {
     this.#maxPerClient = config.maxConnectionsPerClient;
     this.sniPattern = config.routeBy === 'sni' ? config.sniPattern : null;
     this.sniStrict = config.sniStrict;
+    const backends = config.backends;
+    const routes = backends?.scheme === 'k8s-routes' ? backends.routes : [];
+    this.readsServerName = routes.some((r) => r.serverNames.length > 0);
     this.random = deps.random;
     this.metrics = upstream.metrics;
     upstream.onRoom(() => {
@@ -167,6 +173,16 @@ export class Route implements SessionHost {
         resolve(true);
       });
     });
+  }
+
+  pickGroup(serverName: string | undefined): number | null | undefined {
+    const groups = this.upstream.groups;
+    if (groups === undefined) return this.readsServerName ? null : undefined;
+    const group = groupForServerName(groups, serverName);
+    if (group === undefined) return null;
+    const share = groups[group]?.rejectShare ?? 1;
+    // The refused share is drawn per connection, so over many it matches the weights.
+    return share > 0 && (share >= 1 || this.random() < share) ? null : group;
   }
 
   expectsProxyHeader(peerAddress: string): boolean {
@@ -287,4 +303,44 @@ function startQuietSweep(
 
 function sweepQuiet(route: Route): void {
   route.sweepQuiet();
+}
+
+/**
+ * The route a server name goes to, as Gateway listeners match TLSRoute
+ * hostnames: an exact name first, then the longest matching wildcard
+ * (`*.example.com` takes `a.example.com` and `a.b.example.com`), then a route
+ * that takes every name. No server name (plain TCP, or a ClientHello without
+ * SNI) goes only to a route that takes every name.
+ */
+export function groupForServerName(
+  groups: readonly EndpointGroup[],
+  serverName: string | undefined,
+): number | undefined {
+  const name = serverName?.toLowerCase();
+  let best: number | undefined;
+  let bestLength = -1;
+  let catchAll: number | undefined;
+  groups.forEach((g, i) => {
+    if (g.serverNames.length === 0) {
+      catchAll ??= i;
+      return;
+    }
+    if (name === undefined) return;
+    for (const pattern of g.serverNames) {
+      if (pattern === name) {
+        if (bestLength < Infinity) {
+          best = i;
+          bestLength = Infinity;
+        }
+      } else if (
+        pattern.startsWith('*.') &&
+        name.endsWith(pattern.slice(1)) &&
+        pattern.length > bestLength
+      ) {
+        best = i;
+        bestLength = pattern.length;
+      }
+    }
+  });
+  return best ?? catchAll;
 }
