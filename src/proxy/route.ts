@@ -6,6 +6,7 @@ import { createBalancer } from '../balancing/create-balancer.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
 import type { EndpointGroup } from '../core/endpoint.ts';
+import { groupForServerName } from './server-name-routes.ts';
 import { errorMessage } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -455,44 +456,4 @@ function startQuietSweep(
 
 function sweepQuiet(route: Route): void {
   route.sweepQuiet();
-}
-
-/**
- * The route a server name goes to, as Gateway listeners match TLSRoute
- * hostnames: an exact name first, then the longest matching wildcard
- * (`*.example.com` takes `a.example.com` and `a.b.example.com`), then a route
- * that takes every name. No server name (plain TCP, or a ClientHello without
- * SNI) goes only to a route that takes every name.
- */
-export function groupForServerName(
-  groups: readonly EndpointGroup[],
-  serverName: string | undefined,
-): number | undefined {
-  const name = serverName?.toLowerCase();
-  let best: number | undefined;
-  let bestLength = -1;
-  let catchAll: number | undefined;
-  groups.forEach((g, i) => {
-    if (g.serverNames.length === 0) {
-      catchAll ??= i;
-      return;
-    }
-    if (name === undefined) return;
-    for (const pattern of g.serverNames) {
-      if (pattern === name) {
-        if (bestLength < Infinity) {
-          best = i;
-          bestLength = Infinity;
-        }
-      } else if (
-        pattern.startsWith('*.') &&
-        name.endsWith(pattern.slice(1)) &&
-        pattern.length > bestLength
-      ) {
-        best = i;
-        bestLength = pattern.length;
-      }
-    }
-  });
-  return best ?? catchAll;
 }
