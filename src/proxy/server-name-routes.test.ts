@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupForServerName } from './route.ts';
+import { groupForServerName } from './server-name-routes.ts';
 
 const g = (...serverNames: string[]) => ({ serverNames, rejectShare: 0 });
 
