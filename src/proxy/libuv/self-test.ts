@@ -6,8 +6,8 @@ import { setAcceptCallback } from './accept-hook.ts';
 import { bindingProblems, libuvBindings, type LibuvBindings } from './bindings.ts';
 import { RawSocket } from './raw-socket.ts';
 
-/** Bytes sent each way: more than one read buffer and one socket buffer, so reads split and writes queue. */
-const PAYLOAD_BYTES = 1024 * 1024 + 4099;
+/** Bytes sent each way: many read buffers full (reads split), in 64 KiB writes (some may queue). */
+const PAYLOAD_BYTES = 256 * 1024 + 4099;
 /** The whole round trip, by default; loopback needs a few milliseconds. */
 const DEADLINE_MS = 5000;
 
