@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { openDataSockets } from './socket-impl.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 /** How stale the count of open fds may be before it is taken again. */
 const SAMPLE_EVERY_MS = 1000;
@@ -27,7 +28,7 @@ export class FdBudget {
   readonly reserve: number;
   readonly #count: () => number;
   readonly #sockets: () => number;
-  readonly #nowMs: () => number;
+  readonly #clock: Clock;
   #sampled = 0;
   #socketsAtSample = 0;
   #sampledAtMs = -Infinity;
@@ -37,13 +38,13 @@ export class FdBudget {
     reserve: number,
     count: () => number = countOpenFds,
     sockets: () => number = openDataSockets,
-    nowMs: () => number = () => performance.now(),
+    clock: Clock = systemClock,
   ) {
     this.limit = limit;
     this.reserve = reserve;
     this.#count = count;
     this.#sockets = sockets;
-    this.#nowMs = nowMs;
+    this.#clock = clock;
   }
 
   /**
@@ -64,7 +65,7 @@ export class FdBudget {
 
   /** Room for one more client and its upstream socket, keeping the reserve. */
   roomForClient(): boolean {
-    const now = this.#nowMs();
+    const now = this.#clock.nowMs();
     if (now - this.#sampledAtMs >= SAMPLE_EVERY_MS) this.#sample(now);
     if (this.#fits()) return true;
     // Near the limit the estimate may be stale (fds closed since): count again.

@@ -1,20 +1,18 @@
 import { createServer, type Server } from 'node:net';
-import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import { formatCidr } from '../core/cidr.ts';
-import { ListenError, errnoCode } from '../core/errors.ts';
+import { errnoCode, ListenError } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import { DEFAULT_LISTEN, listenSpecs, type ListenSpec } from '../config/listen-addresses.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import type { ActiveHealthChecker } from '../health/active-checker.ts';
-import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import type { ConnectionGate } from './connection-gate.ts';
-import type { RouteObserver, WorkerFeed } from '../workers/thread-link.ts';
-import { Route } from './route.ts';
+import { ListenerUpstream } from '../upstream/listener-upstream.ts';
+import type { UpstreamDeps } from '../upstream/upstream.ts';
+import { Route, type RouteDeps } from './route.ts';
 import { scratch } from './read-buffers.ts';
 import { CLOSE_GRACE_MS, Session, onClientRead } from './session.ts';
 import {
@@ -25,27 +23,11 @@ import {
 } from './socket-impl.ts';
 import type { TcpStream } from './tcp-stream.ts';
 
-export interface ListenerDeps {
-  readonly clock: Clock;
+/** What a listener needs from the process: its routes' and upstreams' needs, and how to bind. */
+export interface ListenerDeps extends RouteDeps, UpstreamDeps {
   readonly logger: Logger;
-  readonly metrics: ProxyMetrics;
-  readonly gate: ConnectionGate;
-  /** Randomness for jitter; injected so tests can fix it. */
-  readonly random: () => number;
-  /** The process environment (Kubernetes credentials discovery). */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** A configuration error found after start (e.g. an ambiguous Kubernetes port). */
-  readonly onFatal: (err: Error) => void;
-  /** One line per closed connection, or null when `--access-log off`. */
-  readonly accessLog: AccessLog | null;
-  /** In a worker thread: discovery, health and shared counts come from the main thread. */
-  readonly feed?: WorkerFeed;
-  /** In the main thread of `--workers`: where snapshots and health results are passed on. */
-  readonly observer?: RouteObserver;
   /** Bind with SO_REUSEPORT, so that every worker thread listens on the same ports. */
   readonly reusePort?: boolean;
-  /** What relays the bytes (`--socket-impl`); raw when not given. */
-  readonly socketImpl?: SocketImpl;
 }
 
 export { DEFAULT_LISTEN };
@@ -104,7 +86,13 @@ export class Listener {
       this.#logger,
       'client connections refused or lost at accept',
     );
-    this.#route = new Route(config, deps, this.#logger, source);
+    this.#route = this.#buildRoute(config, source);
+  }
+
+  /** A route for `config` over a new upstream (discovery from `source` when given). */
+  #buildRoute(config: ListenerSettings, source?: DiscoverySource): Route {
+    const upstream = new ListenerUpstream(config, this.#deps, this.#logger, source);
+    return new Route(upstream, this.#deps, this.#logger);
   }
 
   /** The route new connections take. */
@@ -220,7 +208,7 @@ export class Listener {
 
   /** Build (and load) the route a reload would switch this listener to, without switching. */
   async prepareRoute(config: ListenerSettings): Promise<Route> {
-    const next = new Route(config, this.#deps, this.#logger);
+    const next = this.#buildRoute(config);
     try {
       await next.init();
     } catch (err) {

@@ -6,7 +6,6 @@ import {
   type Backend,
   connectTo,
   eventually,
-  getJson,
   metricValue,
   patternBytes,
   readAll,
@@ -15,16 +14,13 @@ import {
   startWhoami,
   whoAnswers,
 } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 /**
  * `--workers N` through the CLI: worker threads listening on one port with
  * SO_REUSEPORT, discovery and health checks in the main thread, connection
  * counts shared between threads, metrics merged on scrape.
  */
-
-interface Report {
-  listeners: { activeConnections: number; backends: { id: string; active: number }[] }[];
-}
 
 let proxy: RunningProxy | undefined;
 const backends: Backend[] = [];
@@ -93,7 +89,7 @@ describe('--workers', () => {
       seen.set(who, (seen.get(who) ?? 0) + 1);
     }
     const report = await eventually(async () => {
-      const r = await getJson<Report>(`${p.adminUrl}/backends`);
+      const r = await backendsReport(p.adminUrl);
       return r.listeners[0]?.activeConnections === 20 ? r : undefined;
     });
     expect(report.listeners[0]?.backends.map((x) => x.active).sort()).toEqual([10, 10]);
@@ -101,7 +97,7 @@ describe('--workers', () => {
     expect([...seen.values()]).toEqual([10, 10]);
     for (const s of sockets.splice(0)) s.destroy();
     await eventually(async () => {
-      const r = await getJson<Report>(`${p.adminUrl}/backends`);
+      const r = await backendsReport(p.adminUrl);
       return r.listeners[0]?.activeConnections === 0 ? true : undefined;
     });
   });
@@ -167,20 +163,10 @@ describe('--workers', () => {
     proxy = undefined;
   });
 
-  it('rejects a bad worker count and per-pod ports with workers (exit 2, naming the flag)', async () => {
+  it('rejects a bad worker count (exit 2, naming the flag)', async () => {
     const bad = await runHeadway(['--workers', '-1', '--backends', 'static://127.0.0.1:1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--workers');
-    const perPod = await runHeadway([
-      '--workers',
-      '2',
-      '--per-pod-ports',
-      '20000',
-      '--backends',
-      'static://127.0.0.1:1',
-    ]);
-    expect(perPod.code).toBe(2);
-    expect(perPod.stderr).toContain('--workers');
   });
 
   it('exits 1 when the port is taken, as without workers', async () => {

@@ -2,6 +2,7 @@ import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { StreamEvent, StreamHandler, StreamReadCallback, TcpStream } from '../tcp-stream.ts';
+import { InternalError, SystemCallError } from '../../core/errors.ts';
 import { libuvBindings, type LibuvBindings, type ReqWrap, type TcpHandle } from './bindings.ts';
 
 /**
@@ -282,7 +283,9 @@ export class RawSocket implements TcpStream {
     if (nread > 0) {
       if (nread > this.#buffer.length) {
         // More than the buffer holds: the count is not libuv's (a changed binding). Never relay it.
-        this.#fail(new Error(`read of ${nread} bytes into a buffer of ${this.#buffer.length}`));
+        this.#fail(
+          new InternalError(`read of ${nread} bytes into a buffer of ${this.#buffer.length}`),
+        );
         return undefined;
       }
       this.bytesRead += nread;
@@ -417,8 +420,7 @@ function afterShutdown(this: Req, status: number): void {
 
 /** The error net raises for a failed system call: message, code, errno, syscall. */
 function errnoError(status: number, syscall: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(status);
-  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: status, syscall });
+  return new SystemCallError(syscall, getSystemErrorName(status), status);
 }
 
 /** Open a connection on a bare libuv handle (the default `StreamConnector`). */

@@ -79,7 +79,8 @@ async function roundTrip(uv: LibuvBindings, deadlineMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const done = new Promise<void>((resolve, reject) => {
-      const fail = (why: string): void => reject(new Error(why));
+      const fail = (why: string): void =>
+        reject(new NodeInternalsChangedError(`loopback self-test: ${why}`));
       timer = setTimeout(() => fail(timeoutMessage(progress)), deadlineMs);
       setAcceptCallback(server, (status, client) => {
         if (status !== 0 || client === undefined) {
