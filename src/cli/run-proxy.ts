@@ -1,22 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ProxyApp } from '../app/proxy-app.ts';
+import { createApp, type App } from '../app/app.ts';
 import { reportIsEmpty, type ReloadReport } from '../app/lifecycle.ts';
-import { ControlPlane } from '../workers/control-plane.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { ReloadRefusedError, errorMessage } from '../core/errors.ts';
 import { buildInfo } from '../metrics/build-info.ts';
 import { ConfigWatcher } from './config-watcher.ts';
-
-/** One thread doing everything (ProxyApp) or the main thread of `--workers` (ControlPlane). */
-type RunningProxy = Pick<
-  ProxyApp,
-  'start' | 'shutdown' | 'reload' | 'reopenLogs' | 'shuttingDown' | 'metrics'
-> & {
-  /** The forced exit: reset every open connection (may wait briefly for worker threads). */
-  abort(): void | Promise<void>;
-};
 
 /** The forced exit waits at most this long for worker threads to reset their connections. */
 const ABORT_DEADLINE_MS = 2000;
@@ -36,10 +26,7 @@ export async function runProxy(
     process.stderr.write(`headway: ${err.message}\n`);
     process.exit(2);
   };
-  const app: RunningProxy =
-    config.process.workers > 0
-      ? new ControlPlane(config, { logger, onFatal })
-      : new ProxyApp(config, { logger, onFatal });
+  const app = createApp(config, { logger, onFatal });
   app.metrics.enableReloadMetrics(Date.now());
   const reloader = new Reloader(app, logger, config.process.config, reloadConfig);
   installSignals(app, logger, (why) => reloader.request(why, true));
@@ -61,7 +48,7 @@ export async function runProxy(
  * touch); SIGHUP always reloads.
  */
 class Reloader {
-  readonly #app: RunningProxy;
+  readonly #app: App;
   readonly #logger: Logger;
   readonly #path: string | null;
   readonly #load: () => ProxyConfig;
@@ -70,7 +57,7 @@ class Reloader {
   #running: Promise<void> | undefined;
   #pending: { why: string; force: boolean } | undefined;
 
-  constructor(app: RunningProxy, logger: Logger, path: string | null, load: () => ProxyConfig) {
+  constructor(app: App, logger: Logger, path: string | null, load: () => ProxyConfig) {
     this.#app = app;
     this.#logger = logger;
     this.#path = path;
@@ -176,7 +163,7 @@ function hashOf(path: string): string | undefined {
   }
 }
 
-function installSignals(app: RunningProxy, logger: Logger, reload: (why: string) => void): void {
+function installSignals(app: App, logger: Logger, reload: (why: string) => void): void {
   let signals = 0;
   const onStop = (signal: NodeJS.Signals): void => {
     signals++;

@@ -1,9 +1,9 @@
-import type { ConnectOutcomes } from '../backends/backend-pool.ts';
-import type { SharedCount } from '../backends/backend.ts';
-import type { EndpointSnapshot } from '../core/endpoint.ts';
-import type { DiscoverySource } from '../discovery/discovery-source.ts';
-import { PushSource } from '../discovery/push-source.ts';
-import type { UpstreamFeed } from '../upstream/thread-link.ts';
+import type { ConnectOutcomes } from '../../backends/backend-pool.ts';
+import type { SharedCount } from '../../backends/backend.ts';
+import type { EndpointSnapshot } from '../../core/endpoint.ts';
+import type { DiscoverySource } from '../../discovery/discovery-source.ts';
+import { PushSource } from '../../discovery/push-source.ts';
+import type { UpstreamFeed } from '../../upstream/thread-link.ts';
 import type { ListenerFeedState } from './messages.ts';
 import { SharedCounts } from './shared-counts.ts';
 
