@@ -91,6 +91,7 @@ export class ProxyApp {
       env: deps.env ?? process.env,
       ...(deps.feed === undefined ? {} : { feed: deps.feed }),
       reusePort: deps.reusePort ?? false,
+      socketImpl: config.process.socketImpl,
       onFatal:
         deps.onFatal ??
         ((err) => {

@@ -1,96 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { backendIds, endpoint, snapshot } from '../../test/kit/backends.ts';
+import { RecordingBalancer } from '../../test/kit/recording-balancer.ts';
+import { RecordingMetrics } from '../../test/kit/recording-metrics.ts';
 import type { Balancer, PickContext } from '../balancing/balancer.ts';
 import { RoundRobinBalancer } from '../balancing/round-robin.ts';
-import type { Endpoint, EndpointState } from '../core/endpoint.ts';
 import type { LogFields, Logger } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
 import { OutlierDetector } from '../health/outlier-detector.ts';
-import {
-  noopBackend,
-  type BackendMetrics,
-  type ListenerMetrics,
-} from '../metrics/proxy-metrics.ts';
 import type { Backend } from './backend.ts';
 import { BackendPool, type BackendPoolOptions } from './backend-pool.ts';
+import type { Clock } from '../core/clock.ts';
 
 /** Monotonic start of the fake clock (not 0: 0 means "not ejected" in Backend). */
 const T0 = 1_000_000;
 const SLOW_START_MS = 10_000;
-
-function ep(
-  id: string,
-  opts: { weight?: number; state?: EndpointState; priority?: number } = {},
-): Endpoint {
-  const [address = id, port = '80'] = id.split(':');
-  return {
-    id,
-    address,
-    port: Number(port),
-    weight: opts.weight ?? 1,
-    state: opts.state ?? 'ready',
-    ...(opts.priority === undefined ? {} : { priority: opts.priority }),
-  };
-}
-
-function snapshot(...endpoints: Endpoint[]) {
-  return { endpoints, updatedAtMs: 1_700_000_000_000 };
-}
-
-/** A balancer that records every candidate set it is given, with each backend's weight at that moment. */
-class RecordingBalancer implements Balancer {
-  readonly strategy = 'round-robin' as const;
-  candidates: readonly Backend[] = [];
-  /** One entry per `update`: id → effective weight when it was handed over. */
-  readonly history: Map<string, number>[] = [];
-
-  get updates(): number {
-    return this.history.length;
-  }
-
-  update(candidates: readonly Backend[]): void {
-    this.candidates = candidates;
-    this.history.push(new Map(candidates.map((b) => [b.id, b.weight])));
-  }
-
-  pick(_ctx: PickContext): Backend | undefined {
-    return this.candidates[0];
-  }
-}
-
-/** Listener metrics that count panics, ejections and health verdicts. */
-class RecordingMetrics implements ListenerMetrics {
-  panics = 0;
-  readonly ejections: string[] = [];
-  readonly health: string[] = [];
-
-  backend(id: string): BackendMetrics {
-    return {
-      ...noopBackend,
-      ejected: () => this.ejections.push(id),
-      setHealthy: (healthy) => this.health.push(`${id} ${healthy ? 'up' : 'down'}`),
-    };
-  }
-
-  discoveryUpdated(): void {
-    // Not used by the pool.
-  }
-
-  discoveryFailed(): void {
-    // Not used by the pool.
-  }
-
-  panicEntered(): void {
-    this.panics++;
-  }
-
-  connectionClosedWithoutBackend(): void {
-    // Not used by the pool.
-  }
-}
-
-function ids(backends: Iterable<Backend>): string[] {
-  return [...backends].map((b) => b.id);
-}
 
 const CTX: PickContext = { clientAddress: '10.1.1.1', clientPort: 5000, nowMs: 0, tried: [] };
 
@@ -105,19 +28,21 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     /** Passive ejection: consecutive failures (absent: no outlier detector). */
     readonly ejectAfter?: number;
     readonly maxEjectionPercent?: number;
-    readonly balancer?: Balancer;
+    readonly balancer?: Balancer<Backend>;
     readonly logger?: Logger;
   }
 
+  // Date.now, which vi.useFakeTimers() moves (performance.now it leaves alone).
+  const clock: Clock = { nowMs: () => Date.now(), wallMs: () => Date.now() };
+
   function makePool(setup: PoolSetup = {}): BackendPool {
-    const now = (): number => Date.now();
     const opts: BackendPoolOptions = {
       listener: 'test',
       balancer: setup.balancer ?? balancer,
       metrics,
       logger: setup.logger ?? silentLogger,
       backendDrainTimeoutMs: 0,
-      nowMs: now,
+      clock,
       slowStartMs: setup.slowStartMs ?? 0,
       onPanic,
       outlier:
@@ -128,7 +53,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
               maxEjectionPercent: setup.maxEjectionPercent ?? 50,
               // As route.ts does: the percentage is of the listed backends.
               totalBackends: () => [...created.backends()].filter((b) => b.listed).length,
-              nowMs: now,
+              clock,
             }),
     };
     const created = new BackendPool(opts);
@@ -163,10 +88,10 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     /** `a` at full weight, then `b` (weight 4) joins: the state every ramp test starts from. */
     function joinB(setup: PoolSetup = {}): void {
       pool = makePool({ slowStartMs: SLOW_START_MS, ...setup });
-      pool.applySnapshot(snapshot(ep('a:1', { weight: 4 })));
+      pool.applySnapshot(snapshot(endpoint('a:1', { weight: 4 })));
       vi.advanceTimersByTime(SLOW_START_MS);
       expect(backend('a:1').rampFactor).toBe(1);
-      pool.applySnapshot(snapshot(ep('a:1', { weight: 4 }), ep('b:1', { weight: 4 })));
+      pool.applySnapshot(snapshot(endpoint('a:1', { weight: 4 }), endpoint('b:1', { weight: 4 })));
     }
 
     it('a new backend starts at 10 % of its weight and rises linearly to full over slowStartMs', () => {
@@ -238,12 +163,12 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
       expect(backend('b:1').rampFactor).toBe(1);
 
       pool.setHealthy('b:1', false);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
       vi.advanceTimersByTime(30_000);
       expect(vi.getTimerCount()).toBe(0);
 
       pool.setHealthy('b:1', true);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(backend('b:1').rampFactor).toBe(0.1);
       expect(backend('a:1').rampFactor).toBe(1);
       vi.advanceTimersByTime(5000);
@@ -260,10 +185,10 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
       joinB({ ejectAfter: 2 });
       vi.advanceTimersByTime(SLOW_START_MS);
       fail('b:1', 2);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
 
       vi.advanceTimersByTime(10_001);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(backend('b:1').ejectedUntilMs).toBe(0);
       expect(backend('b:1').rampFactor).toBe(0.1);
       vi.advanceTimersByTime(SLOW_START_MS);
@@ -273,9 +198,9 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
 
     it('with slowStartMs 0 nothing ramps and no timer runs', () => {
       pool = makePool({ slowStartMs: 0 });
-      pool.applySnapshot(snapshot(ep('a:1', { weight: 4 })));
+      pool.applySnapshot(snapshot(endpoint('a:1', { weight: 4 })));
       vi.advanceTimersByTime(5000);
-      pool.applySnapshot(snapshot(ep('a:1', { weight: 4 }), ep('b:1', { weight: 4 })));
+      pool.applySnapshot(snapshot(endpoint('a:1', { weight: 4 }), endpoint('b:1', { weight: 4 })));
       expect(backend('b:1').rampFactor).toBe(1);
       expect(backend('b:1').weight).toBe(4);
       expect(vi.getTimerCount()).toBe(0);
@@ -289,11 +214,11 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     });
 
     it('with a weighted round-robin balancer, a joining backend gets its ramped share of picks', () => {
-      const rr = new RoundRobinBalancer();
+      const rr = new RoundRobinBalancer<Backend>();
       pool = makePool({ slowStartMs: SLOW_START_MS, balancer: rr });
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       vi.advanceTimersByTime(SLOW_START_MS);
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const shareOfB = (picks: number): number => {
         let b = 0;
         for (let i = 0; i < picks; i++) if (pool.pick(CTX)?.id === 'b:1') b++;
@@ -318,23 +243,23 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
   describe('passive ejection', () => {
     it('after ejectAfter consecutive connect failures the backend leaves the candidates for 10 s', () => {
       pool = makePool({ ejectAfter: 3 });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       fail('b:1', 2);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(metrics.ejections).toEqual([]);
 
       fail('b:1', 1);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
       expect(backend('b:1').ejectedUntilMs).toBe(T0 + 10_000);
       expect(metrics.ejections).toEqual(['b:1']);
       expect(pool.tier).toBe('ready');
 
       vi.advanceTimersByTime(9_999);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
       // Nobody calls the pool: its own timer brings b back when the ejection ends.
       const updates = balancer.updates;
       vi.advanceTimersByTime(2);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(balancer.updates).toBe(updates + 1);
       expect(backend('b:1').ejectedUntilMs).toBe(0);
       expect(vi.getTimerCount()).toBe(0);
@@ -342,66 +267,68 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
 
     it('a repeat ejection lasts 20 s', () => {
       pool = makePool({ ejectAfter: 3 });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       fail('b:1', 3);
       vi.advanceTimersByTime(10_001);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
 
       // Back from ejection it needs ejectAfter fresh failures to go out again.
       fail('b:1', 2);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       fail('b:1', 1);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
       expect(backend('b:1').ejectedUntilMs - Date.now()).toBe(20_000);
       expect(metrics.ejections).toEqual(['b:1', 'b:1']);
 
       vi.advanceTimersByTime(19_999);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
       vi.advanceTimersByTime(2);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
     });
 
     it('a connect success resets the consecutive failure count', () => {
       pool = makePool({ ejectAfter: 3 });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       fail('b:1', 2);
       pool.connectSucceeded(backend('b:1'));
       fail('b:1', 2);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(metrics.ejections).toEqual([]);
       fail('b:1', 1);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
     });
 
     it('never ejects more than maxEjectionPercent of the backends; a refused one goes when room opens', () => {
       pool = makePool({ ejectAfter: 2, maxEjectionPercent: 50 });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1'), ep('c:1'), ep('d:1')));
+      pool.applySnapshot(
+        snapshot(endpoint('a:1'), endpoint('b:1'), endpoint('c:1'), endpoint('d:1')),
+      );
       fail('a:1', 2);
       vi.advanceTimersByTime(1000);
       fail('b:1', 2);
       fail('c:1', 2);
       // 2 of 4 is the limit: c stays in.
-      expect(ids(balancer.candidates)).toEqual(['c:1', 'd:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['c:1', 'd:1']);
       expect(metrics.ejections).toEqual(['a:1', 'b:1']);
       expect(backend('c:1').ejectedUntilMs).toBe(0);
 
       // a's ejection ends (b's a second later): the failure count c kept ejects it at the next failure.
       vi.advanceTimersByTime(9_001);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'c:1', 'd:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'c:1', 'd:1']);
       fail('c:1', 1);
       expect(metrics.ejections).toEqual(['a:1', 'b:1', 'c:1']);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'd:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'd:1']);
       // At no point are more than 2 of the 4 out.
       fail('d:1', 5);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'd:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'd:1']);
       vi.advanceTimersByTime(1000);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1', 'd:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1', 'd:1']);
     });
 
     it('a pool without an outlier detector never ejects', () => {
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       fail('b:1', 100);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(backend('b:1').ejectedUntilMs).toBe(0);
       expect(metrics.ejections).toEqual([]);
       expect(vi.getTimerCount()).toBe(0);
@@ -415,7 +342,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
         metrics,
         logger: silentLogger,
         backendDrainTimeoutMs: 0,
-        nowMs: () => Date.now(),
+        clock,
         connectOutcomes: {
           failed: (b) => outcomes.push(`fail ${b.id}`),
           succeeded: (b) => outcomes.push(`ok ${b.id}`),
@@ -423,40 +350,40 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
       });
       pool.dispose();
       pool = follower;
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       fail('b:1', 3);
       pool.connectSucceeded(backend('a:1'));
       expect(outcomes).toEqual(['fail b:1', 'fail b:1', 'fail b:1', 'ok a:1']);
       expect(backend('b:1').ejectedUntilMs).toBe(0);
       pool.eject('b:1', 5000);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
       // Counted by the thread that decided it, not here.
       expect(backend('b:1').ejections).toBe(0);
       expect(metrics.ejections).toEqual([]);
       vi.advanceTimersByTime(5001);
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
     });
 
     it('tells its owner of each ejection it decides, with its length', () => {
       const seen: string[] = [];
       pool = makePool({ ejectAfter: 2 });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const decided = new BackendPool({
         listener: 'test',
         balancer,
         metrics,
         logger: silentLogger,
         backendDrainTimeoutMs: 0,
-        nowMs: () => Date.now(),
+        clock,
         outlier: new OutlierDetector({
           ejectAfter: 2,
           maxEjectionPercent: 50,
           totalBackends: () => 2,
-          nowMs: () => Date.now(),
+          clock,
         }),
         onEjected: (b, forMs) => seen.push(`${b.id} ${forMs}`),
       });
-      decided.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      decided.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const b = decided.get('b:1');
       if (b === undefined) throw new Error('no b:1');
       decided.connectFailed(b);
@@ -469,7 +396,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     it('logs the ejection with its length', () => {
       const warn = vi.fn<(msg: string, fields?: LogFields) => void>();
       pool = makePool({ ejectAfter: 1, logger: { ...silentLogger, warn } });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       fail('b:1', 1);
       expect(warn).toHaveBeenCalledWith('backend ejected after consecutive connect failures', {
         listener: 'test',
@@ -481,16 +408,16 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
 
   describe('panic mode', () => {
     it('when every ready backend is unhealthy, all of them are candidates (tier panic), counted once per entry', () => {
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1'), ep('c:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1'), endpoint('c:1')));
       pool.setHealthy('a:1', false);
       pool.setHealthy('b:1', false);
-      expect(ids(balancer.candidates)).toEqual(['c:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['c:1']);
       expect(pool.tier).toBe('ready');
       expect(onPanic).not.toHaveBeenCalled();
 
       pool.setHealthy('c:1', false);
       expect(pool.tier).toBe('panic');
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1', 'c:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1', 'c:1']);
       expect(pool.hasUsableBackend).toBe(true);
       expect(pool.pick(CTX)?.id).toBe('a:1');
       expect(onPanic).toHaveBeenCalledTimes(1);
@@ -498,14 +425,14 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
 
       // Staying in panic is not a new entry.
       pool.refresh();
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1'), ep('c:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1'), endpoint('c:1')));
       expect(pool.tier).toBe('panic');
       expect(onPanic).toHaveBeenCalledTimes(1);
 
       // One recovers: out of panic, only it gets traffic.
       pool.setHealthy('b:1', true);
       expect(pool.tier).toBe('ready');
-      expect(ids(balancer.candidates)).toEqual(['b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['b:1']);
 
       // Down again: a second entry.
       pool.setHealthy('b:1', false);
@@ -516,25 +443,25 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
 
     it('unhealthy plus ejected is panic too; the ejection ending leaves panic by itself', () => {
       pool = makePool({ ejectAfter: 1, maxEjectionPercent: 50 });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       pool.setHealthy('a:1', false);
       fail('b:1', 1);
       expect(pool.tier).toBe('panic');
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(onPanic).toHaveBeenCalledTimes(1);
 
       vi.advanceTimersByTime(10_001);
       expect(pool.tier).toBe('ready');
-      expect(ids(balancer.candidates)).toEqual(['b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['b:1']);
     });
 
     it('every backend ejected (maxEjectionPercent 100) is panic; failures during panic do not extend ejections', () => {
       pool = makePool({ ejectAfter: 1, maxEjectionPercent: 100 });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       fail('a:1', 1);
       fail('b:1', 1);
       expect(pool.tier).toBe('panic');
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(onPanic).toHaveBeenCalledTimes(1);
       const until = backend('b:1').ejectedUntilMs;
 
@@ -546,29 +473,29 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
 
       vi.advanceTimersByTime(5001);
       expect(pool.tier).toBe('ready');
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(onPanic).toHaveBeenCalledTimes(1);
     });
 
     it('panic never offers backends in maintenance, of weight 0 or not serving', () => {
       pool.applySnapshot(
         snapshot(
-          ep('a:1'),
-          ep('b:1', { weight: 0 }),
-          ep('c:1', { state: 'not-serving' }),
-          ep('d:1'),
+          endpoint('a:1'),
+          endpoint('b:1', { weight: 0 }),
+          endpoint('c:1', { state: 'not-serving' }),
+          endpoint('d:1'),
         ),
       );
       pool.setAdminDrain('d:1', true);
       pool.setHealthy('a:1', false);
       expect(pool.tier).toBe('panic');
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
     });
 
     it('logs the entry into panic mode once', () => {
       const warn = vi.fn<(msg: string, fields?: LogFields) => void>();
       pool = makePool({ logger: { ...silentLogger, warn } });
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       pool.setHealthy('a:1', false);
       pool.refresh();
       expect(warn).toHaveBeenCalledTimes(1);
@@ -580,39 +507,41 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
 
     describe('and draining endpoints', () => {
       it('a usable draining endpoint is preferred over panic among unusable ready ones', () => {
-        pool.applySnapshot(snapshot(ep('a:1'), ep('b:1'), ep('c:1', { state: 'draining' })));
-        expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+        pool.applySnapshot(
+          snapshot(endpoint('a:1'), endpoint('b:1'), endpoint('c:1', { state: 'draining' })),
+        );
+        expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
         pool.setHealthy('a:1', false);
         pool.setHealthy('b:1', false);
         expect(pool.tier).toBe('draining-fallback');
-        expect(ids(balancer.candidates)).toEqual(['c:1']);
+        expect(backendIds(balancer.candidates)).toEqual(['c:1']);
         expect(onPanic).not.toHaveBeenCalled();
 
         // The draining one fails too: panic over the ready ones (not the draining one).
         pool.setHealthy('c:1', false);
         expect(pool.tier).toBe('panic');
-        expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+        expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
         expect(onPanic).toHaveBeenCalledTimes(1);
 
         // It recovers: back to the draining fallback, out of panic.
         pool.setHealthy('c:1', true);
         expect(pool.tier).toBe('draining-fallback');
-        expect(ids(balancer.candidates)).toEqual(['c:1']);
+        expect(backendIds(balancer.candidates)).toEqual(['c:1']);
       });
 
       it('with no ready endpoint at all, panic is over the draining ones', () => {
         pool.applySnapshot(
           snapshot(
-            ep('a:1', { state: 'not-serving' }),
-            ep('b:1', { state: 'draining' }),
-            ep('c:1', { state: 'draining' }),
+            endpoint('a:1', { state: 'not-serving' }),
+            endpoint('b:1', { state: 'draining' }),
+            endpoint('c:1', { state: 'draining' }),
           ),
         );
         expect(pool.tier).toBe('draining-fallback');
         pool.setHealthy('b:1', false);
         pool.setHealthy('c:1', false);
         expect(pool.tier).toBe('panic');
-        expect(ids(balancer.candidates)).toEqual(['b:1', 'c:1']);
+        expect(backendIds(balancer.candidates)).toEqual(['b:1', 'c:1']);
         expect(onPanic).toHaveBeenCalledTimes(1);
       });
     });
@@ -621,13 +550,13 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
   describe('slow start after other returns to service (regressions)', () => {
     it('restarts the ramp when readiness comes back, when maintenance ends, and for an ejection that ended before any timer', () => {
       pool = makePool({ slowStartMs: SLOW_START_MS, ejectAfter: 1, maxEjectionPercent: 100 });
-      pool.applySnapshot(snapshot(ep('a:80'), ep('b:80')));
+      pool.applySnapshot(snapshot(endpoint('a:80'), endpoint('b:80')));
       vi.advanceTimersByTime(20_000);
       expect(backend('b:80').rampFactor).toBe(1);
       // Readiness lost, then back: ramps again.
-      pool.applySnapshot(snapshot(ep('a:80'), ep('b:80', { state: 'not-serving' })));
+      pool.applySnapshot(snapshot(endpoint('a:80'), endpoint('b:80', { state: 'not-serving' })));
       vi.advanceTimersByTime(30_000);
-      pool.applySnapshot(snapshot(ep('a:80'), ep('b:80')));
+      pool.applySnapshot(snapshot(endpoint('a:80'), endpoint('b:80')));
       expect(backend('b:80').rampFactor).toBeCloseTo(0.1);
       vi.advanceTimersByTime(20_000);
       // Maintenance, then back in service: ramps again.

@@ -34,6 +34,8 @@ class RecordingBalancer implements Balancer {
   candidates: readonly Backend[] = [];
   updates = 0;
   closed: string[] = [];
+  /** What the data path reported through onConnect and onFirstByte. */
+  observed: string[] = [];
 
   update(candidates: readonly Backend[]): void {
     this.candidates = candidates;
@@ -47,6 +49,14 @@ class RecordingBalancer implements Balancer {
   onClose(backend: Backend): void {
     this.closed.push(backend.id);
   }
+
+  onConnect(backend: Backend, ms: number): void {
+    this.observed.push(`connect ${backend.id} ${ms}`);
+  }
+
+  onFirstByte(backend: Backend, ms: number): void {
+    this.observed.push(`first byte ${backend.id} ${ms}`);
+  }
 }
 
 /** Listener metrics that log which backend handles were made and removed. */
@@ -58,10 +68,11 @@ class RecordingMetrics implements ListenerMetrics {
       ...noopBackend,
       attemptStarted: () => this.events.push(`start ${id}`),
       attemptEnded: () => this.events.push(`end ${id}`),
-      connectionClosed: () => this.events.push(`closed ${id}`),
-      observeConnect: () => undefined,
-      observeFirstByte: () => undefined,
-      observeSession: () => undefined,
+      connectionClosed: (outcome, fromClient, fromBackend) =>
+        this.events.push(`closed ${id} ${outcome} ${fromClient}/${fromBackend}`),
+      observeConnect: (s) => this.events.push(`connect ${id} ${s}`),
+      observeFirstByte: (s) => this.events.push(`first byte ${id} ${s}`),
+      observeSession: (s) => this.events.push(`session ${id} ${s}`),
       remove: () => this.events.push(`remove ${id}`),
     };
   }
@@ -340,7 +351,7 @@ describe('BackendPool', () => {
     });
 
     it('drives a real balancer through snapshot changes', () => {
-      const rr = new RoundRobinBalancer();
+      const rr = new RoundRobinBalancer<Backend>();
       pool = new BackendPool({
         listener: 'test',
         balancer: rr,
@@ -473,5 +484,80 @@ describe('BackendPool', () => {
       const b = limited.get('b:1') as Backend;
       expect(limited.pickWithRoom({ ...CTX, tried: [b] }, 'b:1')).toBeUndefined();
     });
+  });
+
+  describe('session accounting (the pool writes the backend counters)', () => {
+    function tracked(): { pool: BackendPool; a: Backend } {
+      const p = new BackendPool({
+        listener: 'test',
+        balancer,
+        metrics,
+        logger: silentLogger,
+        backendDrainTimeoutMs: 0,
+        trackLatency: true,
+        clock: { nowMs: () => 1000, wallMs: () => 1000 },
+      });
+      p.applySnapshot(snapshot(ep('a:1')));
+      return { pool: p, a: p.get('a:1') as Backend };
+    }
+
+    it('a connected session: latency to histograms and balancer, bytes and outcome on close', () => {
+      const { pool: p, a } = tracked();
+      const s = new FakeSession();
+      p.attach(a, s);
+      p.connected(a, 4, 1000);
+      p.firstByte(a, 2, 1000);
+      p.sessionEnded(a, s, {
+        outcome: 'ok',
+        bytesFromClient: 10,
+        bytesFromBackend: 20,
+        durationMs: 500,
+        nowMs: 1000,
+      });
+      expect(balancer.observed).toEqual(['connect a:1 4', 'first byte a:1 2']);
+      expect(metrics.events).toEqual([
+        'start a:1',
+        'connect a:1 0.004',
+        'first byte a:1 0.002',
+        'session a:1 0.5',
+        // Counted before the detach (which may remove a departed backend's series).
+        'closed a:1 ok 10/20',
+        'end a:1',
+      ]);
+      expect(a.latency?.connect.report(1000).sinceStart.count).toBe(1);
+      expect(a.latency?.session.report(1000).sinceStart.count).toBe(1);
+      expect([a.bytesFromClient, a.bytesFromBackend, a.open, a.total, a.failures]).toEqual([
+        10, 20, 0, 1, 0,
+      ]);
+    });
+
+    it('a session that never connected records no session latency', () => {
+      const { pool: p, a } = tracked();
+      const s = new FakeSession();
+      p.attach(a, s);
+      p.sessionEnded(a, s, {
+        outcome: 'drained',
+        bytesFromClient: 3,
+        bytesFromBackend: 0,
+        durationMs: undefined,
+        nowMs: 1000,
+      });
+      expect(metrics.events).toEqual(['start a:1', 'closed a:1 drained 3/0', 'end a:1']);
+    });
+
+    it.each([
+      { blamed: true, failures: 1 },
+      { blamed: false, failures: 0 },
+    ])(
+      'a failed attempt detaches; blamed: $blamed → failures $failures',
+      ({ blamed, failures }) => {
+        const { pool: p, a } = tracked();
+        const s = new FakeSession();
+        p.attach(a, s);
+        p.attemptFailed(a, s, blamed);
+        expect([a.failures, a.open, a.sessions.size]).toEqual([failures, 0, 0]);
+        expect(metrics.events).toEqual(['start a:1', 'end a:1']);
+      },
+    );
   });
 });

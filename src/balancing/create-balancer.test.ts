@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, makeBackend, pickContext, seededRandom } from './conformance.case.ts';
+import { makeBackend, pickContext } from '../../test/kit/backends.ts';
+import { ManualClock } from '../../test/kit/clock.ts';
+import { seededRandom } from '../../test/kit/random.ts';
 import { createBalancer } from './create-balancer.ts';
 import { STRATEGY_NAMES } from './strategy-names.ts';
 

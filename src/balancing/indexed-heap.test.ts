@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONFORMANCE_SEED } from './conformance.case.ts';
+import { CONFORMANCE_SEED } from '../../test/kit/balancer-conformance.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 
 interface Item {

@@ -1,26 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { Backend } from '../backends/backend.ts';
-import { noopBackend } from '../metrics/proxy-metrics.ts';
-import type { PickContext } from './balancer.ts';
+import { runBalancerConformance } from '../../test/kit/balancer-conformance.ts';
+import { makeBackend, pickContext as ctx } from '../../test/kit/backends.ts';
 import { PrimaryBalancer } from './primary.ts';
 
-function backend(id: string): Backend {
-  return new Backend(
-    { id, address: '10.0.0.1', port: 6379, weight: 1, state: 'ready' },
-    noopBackend,
-  );
-}
-
-const ctx = (tried: Backend[] = []): PickContext => ({
-  clientAddress: '10.1.1.1',
-  clientPort: 1,
-  nowMs: 0,
-  tried,
+runBalancerConformance({
+  name: 'primary',
+  create: () => new PrimaryBalancer(),
+  notApplicable: [
+    {
+      reason: 'one backend takes every connection until it drops out, not a rotation',
+      tests: [
+        'continues the rotation of the remaining backends when one is removed',
+        'rotates through equal backends',
+      ],
+    },
+    {
+      reason: 'weights do not apply: the first backend by id takes everything',
+      tests: [
+        'honours weights under load',
+        'shares picks by weight when connections never overlap',
+      ],
+    },
+  ],
 });
 
 describe('PrimaryBalancer', () => {
   it('sends everything to one backend, the first by id, and keeps it while it stays a candidate', () => {
-    const [a, b, c] = [backend('db-0'), backend('db-1'), backend('db-2')];
+    const [a, b, c] = [makeBackend('db-0'), makeBackend('db-1'), makeBackend('db-2')];
     const p = new PrimaryBalancer();
     expect(p.pick(ctx())).toBeUndefined();
     p.update([c, b, a]);
@@ -36,7 +42,7 @@ describe('PrimaryBalancer', () => {
   });
 
   it('retries on another backend without moving the primary', () => {
-    const [a, b] = [backend('db-0'), backend('db-1')];
+    const [a, b] = [makeBackend('db-0'), makeBackend('db-1')];
     const p = new PrimaryBalancer();
     p.update([a, b]);
     expect(p.pick(ctx())).toBe(a);

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Backend } from '../backends/backend.ts';
 import { noopMetrics } from '../metrics/proxy-metrics.ts';
-import {
-  clientContext,
-  makeBackend,
-  pickContext,
-  runBalancerConformance,
-  seededRandom,
-} from './conformance.case.ts';
+import { clientContext, makeBackend, pickContext } from '../../test/kit/backends.ts';
+import { runBalancerConformance } from '../../test/kit/balancer-conformance.ts';
+import { seededRandom } from '../../test/kit/random.ts';
 import { StickyBalancer, type StickyBalancerOptions } from './sticky.ts';
 
 const HASHING = {
@@ -27,14 +23,14 @@ const RING_GRANULARITY = {
 runBalancerConformance({
   name: 'sticky',
   create: () => new StickyBalancer({ key: 'client-ip', boundedLoad: 0 }),
-  skip: [HASHING],
+  notApplicable: [HASHING],
   weightTolerance: RING_GRANULARITY,
 });
 
 runBalancerConformance({
   name: 'sticky, bounded load 1.25',
   create: () => new StickyBalancer({ key: 'client-ip', boundedLoad: 1.25 }),
-  skip: [HASHING],
+  notApplicable: [HASHING],
   weightTolerance: {
     share: 0.05,
     reason: 'ring points, and at this low concurrency the caps spill light backends’ random excess',
@@ -46,8 +42,8 @@ const KEYS = 100_000;
 function sticky(
   backends: readonly Backend[],
   opts: Partial<StickyBalancerOptions> = {},
-): StickyBalancer {
-  const balancer = new StickyBalancer({ key: 'client-ip', boundedLoad: 0, ...opts });
+): StickyBalancer<Backend> {
+  const balancer = new StickyBalancer<Backend>({ key: 'client-ip', boundedLoad: 0, ...opts });
   balancer.update(backends);
   return balancer;
 }
@@ -57,7 +53,7 @@ function pods(n: number, from = 0): Backend[] {
 }
 
 /** The backend id of each of the first `KEYS` clients. */
-function owners(balancer: StickyBalancer): string[] {
+function owners(balancer: StickyBalancer<Backend>): string[] {
   return Array.from({ length: KEYS }, (_, i) => balancer.pick(clientContext(i))?.id ?? '-');
 }
 
@@ -176,7 +172,7 @@ describe('StickyBalancer', () => {
 
   /** Every client opens one connection that stays open; returns the max/mean active. */
   function openAll(
-    balancer: StickyBalancer,
+    balancer: StickyBalancer<Backend>,
     set: readonly Backend[],
     client: (i: number) => number,
   ) {

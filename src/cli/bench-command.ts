@@ -64,11 +64,6 @@ export const benchCommand: CommandModule<object, BenchFlags> = {
   },
 };
 
-/** Add `headway bench <mode>` to a yargs instance. */
-export function registerBenchCommand(y: Argv): Argv {
-  return y.command(benchCommand);
-}
-
 function declareBenchFlags<T>(y: Argv<T>): Argv<T & BenchFlags> {
   return y
     .positional('mode', {

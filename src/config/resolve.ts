@@ -1,4 +1,4 @@
-import { ConfigError, ConfigErrors } from '../core/errors.ts';
+import { ConfigError, ConfigErrors, ValueError } from '../core/errors.ts';
 import { checkSettingsProblem } from '../health/check-plan.ts';
 import {
   envName,
@@ -8,7 +8,7 @@ import {
   type ListenerSettings,
   type ProcessSettings,
 } from './schema.ts';
-import { ValueError, type RawValue } from './values.ts';
+import type { RawValue } from './values.ts';
 import { checkListenOverlaps } from './listen-addresses.ts';
 import type { ConfigFile } from './config-file.ts';
 

@@ -1,12 +1,38 @@
-import type { ListenerSettings } from '../config/schema.ts';
+import type { HostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BackendsSpec } from './backends-uri.ts';
 import type { DiscoverySource } from './discovery-source.ts';
-import { DnsSource } from './dns/dns-source.ts';
+import { DnsSource, type DnsFamily } from './dns/dns-source.ts';
 import { LazyK8sSource } from './kubernetes/lazy-k8s-source.ts';
 import { SentinelSource } from './sentinel/sentinel-source.ts';
 import { StaticSource } from './static-source.ts';
+
+/**
+ * The listener settings discovery is built from, named as the config layer names them, so that
+ * a `ListenerSettings` is one (discovery sits below config's consumers and needs no more of it).
+ */
+export interface DiscoverySettings {
+  /** The listener's name, for log lines. */
+  readonly name: string;
+  /** `--dns-family`: which address families dns:// and srv:// resolve. */
+  readonly dnsFamily: DnsFamily;
+  /** `--dns-server`: the resolvers asked (empty: the system's). */
+  readonly dnsServer: readonly HostPort[];
+  /** `--dns-min-refresh` / `--dns-max-refresh`, ms: bounds on the re-resolve interval. */
+  readonly dnsMinRefresh: number;
+  readonly dnsMaxRefresh: number;
+  /** `--dns-flap-guard`: an answer that drops more than half of the backends waits for the next to agree. */
+  readonly dnsFlapGuard: boolean;
+  /** `--dns-timeout`, ms: one query's limit. */
+  readonly dnsTimeout: number;
+  /** `--sentinel-password-file` for sentinel:// (null: no AUTH). */
+  readonly sentinelPasswordFile: string | null;
+  /** `--kubeconfig` for k8s:// (null: in-cluster or the default file). */
+  readonly kubeconfig: string | null;
+  /** `--k8s-watch-timeout`, ms: a watch that delivers nothing for this long is restarted. */
+  readonly k8sWatchTimeout: number;
+}
 
 export interface DiscoveryDeps {
   readonly clock: Clock;
@@ -19,7 +45,7 @@ export interface DiscoveryDeps {
 /** Build the source a `--backends` URI names, with the listener's discovery settings. */
 export function createDiscoverySource(
   spec: BackendsSpec,
-  settings: ListenerSettings,
+  settings: DiscoverySettings,
   deps: DiscoveryDeps,
 ): DiscoverySource {
   switch (spec.scheme) {

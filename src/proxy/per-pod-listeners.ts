@@ -1,6 +1,6 @@
 import type { ListenerSettings } from '../config/schema.ts';
 import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, InternalError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { createDiscoverySource, type DiscoveryDeps } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
@@ -90,7 +90,7 @@ export class PerPodListeners {
     deps: DiscoveryDeps & { readonly logger: Logger },
     source?: DiscoverySource,
   ) {
-    if (config.backends === null) throw new Error('per-pod listeners need backends');
+    if (config.backends === null) throw new InternalError('per-pod listeners need backends');
     this.#config = config;
     this.#opener = opener;
     this.#logger = deps.logger.child({ listener: config.name, perPod: true });

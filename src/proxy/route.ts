@@ -11,7 +11,7 @@ import type { ActiveHealthChecker } from '../health/active-checker.ts';
 import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { ConnectionGate } from './connection-gate.ts';
-import { connectRawSocket } from './raw-socket.ts';
+import { connectorFor, type SocketImpl } from './socket-impl.ts';
 import type { Session, SessionHost, SessionSettings } from './session.ts';
 import type { StreamConnector } from './tcp-stream.ts';
 
@@ -25,6 +25,8 @@ export interface RouteDeps {
   readonly random: () => number;
   /** One line per closed connection, or null when `--access-log off`. */
   readonly accessLog: AccessLog | null;
+  /** What relays the bytes (`--socket-impl`); raw when not given. */
+  readonly socketImpl?: SocketImpl;
 }
 
 /**
@@ -43,7 +45,7 @@ export class Route implements SessionHost {
   readonly upstream: Upstream;
   readonly metrics: ListenerMetrics;
   readonly clock: Clock;
-  readonly connectUpstream: StreamConnector = connectRawSocket;
+  readonly connectUpstream: StreamConnector;
   readonly random: () => number;
   readonly sessions = new Set<Session>();
   readonly sniPattern: string | null;
@@ -73,6 +75,7 @@ export class Route implements SessionHost {
     this.upstream = upstream;
     this.#deps = deps;
     this.clock = deps.clock;
+    this.connectUpstream = connectorFor(deps.socketImpl ?? 'raw');
     this.#localWarning = new RateLimitedWarning(
       logger,
       'local resource error (file descriptors or buffers exhausted); not counted against any backend',

@@ -1,3 +1,4 @@
+import { InternalError } from '../core/errors.ts';
 import { BackendPool } from '../backends/backend-pool.ts';
 import type { SharedCount } from '../backends/backend.ts';
 import { createBalancer } from '../balancing/create-balancer.ts';
@@ -57,7 +58,7 @@ export class ListenerUpstream implements Upstream {
     logger: Logger,
     source?: DiscoverySource,
   ) {
-    if (config.backends === null) throw new Error('listener needs backends');
+    if (config.backends === null) throw new InternalError('listener needs backends');
     this.name = config.name;
     this.config = config;
     this.strategy = config.strategy;
@@ -79,7 +80,7 @@ export class ListenerUpstream implements Upstream {
       backendDrainTimeoutMs: config.backendDrainTimeout,
       zone: config.zone ?? undefined,
       trackLatency: config.latencyTracking,
-      nowMs: () => deps.clock.nowMs(),
+      clock: deps.clock,
       maxPerBackend: config.maxConnectionsPerBackend,
       // A worker thread's connect outcomes go to the main thread, whose verdicts come back (`eject`).
       outlier:
@@ -88,7 +89,7 @@ export class ListenerUpstream implements Upstream {
               ejectAfter: config.ejectAfter,
               maxEjectionPercent: config.maxEjectionPercent,
               totalBackends: () => this.#listedCount(),
-              nowMs: () => deps.clock.nowMs(),
+              clock: deps.clock,
             })
           : undefined,
       connectOutcomes: config.ejectAfter > 0 ? deps.feed?.connectOutcomes(config.name) : undefined,
@@ -133,7 +134,7 @@ export class ListenerUpstream implements Upstream {
         expect: config.healthExpect ?? undefined,
         probe: checkProbe(config),
         random: deps.random,
-        wallMs: () => deps.clock.wallMs(),
+        clock: deps.clock,
         onLocalError: (kind, id) => {
           deps.metrics.localError(kind);
           this.#localWarning.warn({ kind, backend: id });

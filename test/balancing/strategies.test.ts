@@ -12,25 +12,15 @@ import {
 import {
   connectTo,
   eventually,
-  getJson,
   readAll,
   startEcho,
   startServer,
   type Backend,
 } from '../helpers/sockets.ts';
+import { listenerReport, type ListenerReport } from '../kit/backends-report.ts';
 
-interface BackendsReport {
-  readonly listeners: readonly {
-    readonly strategy: string;
-    readonly backends: readonly { id: string; active: number; total: number }[];
-  }[];
-}
-
-async function backendsOf(proxy: RunningProxy): Promise<BackendsReport['listeners'][number]> {
-  const report = await getJson<BackendsReport>(`${proxy.adminUrl}/backends`);
-  const listener = report.listeners[0];
-  if (listener === undefined) throw new Error('no listener in /backends');
-  return listener;
+function backendsOf(proxy: RunningProxy): Promise<ListenerReport> {
+  return listenerReport(proxy.adminUrl);
 }
 
 async function totals(proxy: RunningProxy): Promise<Map<string, number>> {

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { Measurement } from '../../bench/render/model.ts';
 import {
   parseIperf,
   parseKeyValues,
   parseMeasurement,
   parseRedisBenchmark,
   parseWrk,
-  render,
-  spread,
-  summarise,
-  throughputRatio,
-  type Measurement,
-} from '../../bench/render-results.ts';
+} from '../../bench/render/parsers.ts';
+import { render } from '../../bench/render/report.ts';
+import { spread, summarise, throughputRatio } from '../../bench/render/statistics.ts';
 
 const REDIS_CSV = [
   '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"',

@@ -5,37 +5,22 @@ import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
 import {
   closed,
   eventually,
-  getJson,
   metricValue,
   startWhoami,
   whoAnswers,
   type Backend,
 } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 const NAME = 'db.test.svc.cluster.local';
 const PODS = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14'];
-
-interface Report {
-  listeners: {
-    usable: boolean;
-    source: Record<string, unknown>;
-    backends: {
-      id: string;
-      address: string;
-      state: string;
-      weight: number;
-      priority?: number;
-      hostname?: string;
-    }[];
-  }[];
-}
 
 function hostsFor(ips: readonly string[]): string[] {
   return ips.map((ip, i) => `${ip} ${NAME} db-${i}.db.test.svc.cluster.local`);
 }
 
 async function listed(proxy: RunningProxy): Promise<string[]> {
-  const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
+  const r = await backendsReport(proxy.adminUrl);
   return (r.listeners[0]?.backends ?? [])
     .filter((b) => b.state !== 'removed')
     .map((b) => b.id)
@@ -104,7 +89,7 @@ describe('dns:// discovery against dnsmasq', () => {
     expect(ids).toEqual(PODS.slice(0, 3).map((ip) => `${ip}:${port}`));
     const counts = await spread(p, 6);
     expect([...counts.keys()].sort()).toEqual(PODS.slice(0, 3));
-    const report = await getJson<Report>(`${p.adminUrl}/backends`);
+    const report = await backendsReport(p.adminUrl);
     expect(report.listeners[0]?.source).toMatchObject({ kind: 'dns', name: `${NAME}.` });
     expect(report.listeners[0]?.source.lastRefreshAt).toEqual(expect.any(String));
   });
@@ -143,7 +128,7 @@ describe('dns:// discovery against dnsmasq', () => {
       socket.once('data', (c: Buffer) => resolve(c.toString())),
     );
     expect(echoed).toBe('still there');
-    const report = await getJson<Report>(`${p.adminUrl}/backends`);
+    const report = await backendsReport(p.adminUrl);
     expect(report.listeners[0]?.backends.find((b) => b.id === `${PODS[1]}:${port}`)?.state).toBe(
       'removed',
     );
@@ -181,7 +166,7 @@ describe('dns:// discovery against dnsmasq', () => {
     expect(await listed(p)).toHaveLength(2);
     // The second one confirms the drop.
     await eventually(async () => ((await listed(p)).length === 0 ? true : undefined), 8000);
-    const report = await getJson<Report>(`${p.adminUrl}/backends`);
+    const report = await backendsReport(p.adminUrl);
     expect(report.listeners[0]?.usable).toBe(false);
     await eventually(async () => {
       const { socket } = await import('../helpers/sockets.ts').then(async (m) => ({
@@ -243,7 +228,7 @@ describe('srv:// discovery against dnsmasq', () => {
     ]);
     try {
       const report = await eventually(async () => {
-        const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
+        const r = await backendsReport(proxy.adminUrl);
         return (r.listeners[0]?.backends.length ?? 0) === 3 ? r : undefined;
       });
       const byId = new Map(report.listeners[0]?.backends.map((x) => [x.id, x]));

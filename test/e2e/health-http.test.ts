@@ -3,7 +3,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy } from '../helpers/headway-process.ts';
-import { eventually, getJson, identify } from '../helpers/sockets.ts';
+import { eventually, identify } from '../helpers/sockets.ts';
+import { backendsReport, type BackendReport } from '../kit/backends-report.ts';
 
 /**
  * Issue #21 item 2 through the CLI: `--health-check http` on `--health-port`,
@@ -19,16 +20,6 @@ const NODES = ['127.0.0.101', '127.0.0.102', '127.0.0.103'] as const;
 const INTERVAL_MS = 500;
 /** Generous for two shared, busy cores. */
 const SLACK_MS = 3000;
-
-interface BackendJson {
-  id: string;
-  health?: {
-    healthy: boolean;
-    lastResult: string | null;
-    lastStatus: number | null;
-    lastMs: number | null;
-  };
-}
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -116,9 +107,8 @@ describe('HTTP health check on another port (Patroni style)', () => {
     ]);
     cleanups.push(() => proxy.stop());
 
-    const report = async (): Promise<BackendJson[]> =>
-      (await getJson<{ listeners: { backends: BackendJson[] }[] }>(`${proxy.adminUrl}/backends`))
-        .listeners[0]?.backends ?? [];
+    const report = async (): Promise<readonly BackendReport[]> =>
+      (await backendsReport(proxy.adminUrl)).listeners[0]?.backends ?? [];
     // Settled: only the primary is healthy.
     await eventually(async () => {
       const b = await report();

@@ -2,25 +2,14 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
-import { eventually, getJson, metricValue, refusedPort, whoAnswers } from '../helpers/sockets.ts';
+import { eventually, metricValue, refusedPort, whoAnswers } from '../helpers/sockets.ts';
+import { listenerReport, type BackendReport, type ListenerReport } from '../kit/backends-report.ts';
 
 /**
  * Issue #7 through the CLI, on loopback: active TCP checks (connect, and
  * send/expect), passive ejection after connect failures, and panic mode when
  * every backend fails its checks.
  */
-
-interface BackendJson {
-  id: string;
-  total: number;
-  failures: number;
-  health?: { healthy: boolean; checks: number; lastResult: string | null };
-  ejectedUntil?: string;
-}
-
-interface Report {
-  listeners: { tier: string; backends: BackendJson[] }[];
-}
 
 /** A loopback server that sends `NAME\n` on connect, then answers PING with `pong` (when given) and echoes anything else. */
 interface NamedServer {
@@ -60,14 +49,11 @@ async function startNamed(name: string, opts: { port?: number; pong?: string } =
   return named;
 }
 
-async function report(proxy: RunningProxy): Promise<Report['listeners'][number]> {
-  const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
-  const listener = r.listeners[0];
-  if (listener === undefined) throw new Error('no listener in /backends');
-  return listener;
+function report(proxy: RunningProxy): Promise<ListenerReport> {
+  return listenerReport(proxy.adminUrl);
 }
 
-async function backendJson(proxy: RunningProxy, id: string): Promise<BackendJson> {
+async function backendJson(proxy: RunningProxy, id: string): Promise<BackendReport> {
   const b = (await report(proxy)).backends.find((x) => x.id === id);
   if (b === undefined) throw new Error(`no backend ${id} in /backends`);
   return b;

@@ -7,40 +7,21 @@ import { runHeadway, startProxy, type RunningProxy } from '../helpers/headway-pr
 import {
   closed,
   connectTo,
+  getJson,
   eventually,
   freePortRange,
-  getJson,
   metricValue,
   startWhoami,
   whoAnswers,
   type Backend,
 } from '../helpers/sockets.ts';
+import { listenerReport, type ListenerReport } from '../kit/backends-report.ts';
 
 const NS = 'prod';
 const PODS = ['127.0.0.31', '127.0.0.32', '127.0.0.33', '127.0.0.34'];
 
-interface Report {
-  listeners: {
-    usable: boolean;
-    tier: string;
-    source: Record<string, unknown>;
-    backends: {
-      id: string;
-      address: string;
-      state: string;
-      pod?: string;
-      hostname?: string;
-      node?: string;
-      zone?: string;
-    }[];
-  }[];
-}
-
-async function report(proxy: RunningProxy): Promise<Report['listeners'][number]> {
-  const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
-  const l = r.listeners[0];
-  if (l === undefined) throw new Error('no listener');
-  return l;
+function report(proxy: RunningProxy): Promise<ListenerReport> {
+  return listenerReport(proxy.adminUrl);
 }
 
 /** Listed backends and their states (`removed` ones, kept while connections drain, left out). */

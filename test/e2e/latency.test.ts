@@ -8,25 +8,7 @@ import {
   startEcho,
   startServer,
 } from '../helpers/sockets.ts';
-
-interface Summary {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-interface Report {
-  listeners: {
-    backends: {
-      latency: {
-        connect: { sinceStart: Summary };
-        firstByte: { sinceStart: Summary };
-        session: { sinceStart: Summary };
-      };
-    }[];
-  }[];
-}
+import { backendsReport } from '../kit/backends-report.ts';
 
 describe('latency tracking', () => {
   it('measures first byte and session against a backend with a known delay', async () => {
@@ -38,7 +20,7 @@ describe('latency tracking', () => {
         s.end('ping');
         expect((await readAll(s)).toString()).toBe('ping');
       }
-      const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
+      const r = await backendsReport(proxy.adminUrl);
       const lat = r.listeners[0]?.backends[0]?.latency;
       expect(lat?.firstByte.sinceStart.count).toBe(8);
       // The echo holds each reply 50 ms: first byte ≈ 50 ms (generous bounds on shared cores).
@@ -73,7 +55,7 @@ describe('latency tracking', () => {
       await new Promise<void>((resolve) => s.once('data', () => resolve()));
       s.end('HELO x\r\n');
       await readAll(s);
-      const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
+      const r = await backendsReport(proxy.adminUrl);
       const lat = r.listeners[0]?.backends[0]?.latency;
       expect(lat?.connect.sinceStart.count).toBe(1);
       expect(lat?.firstByte.sinceStart.count).toBe(0);

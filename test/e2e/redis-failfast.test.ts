@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
 import { requireProgram } from '../helpers/required-programs.ts';
 import { eventually, refusedPort } from '../helpers/sockets.ts';
+import { inlineCommand, openSocket, redisDir, startRedisServer } from '../kit/redis.ts';
 
 /**
  * Issue #21 item 1 through the CLI with real redis-server: the README's role
@@ -29,63 +27,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function open(port: number, host: string): Promise<Socket> {
-  const s = connect({ port, host });
-  s.on('error', () => undefined);
-  await once(s, 'connect');
-  return s;
-}
-
-/** One inline command; resolves with the first reply line ('' when closed first). */
-function command(socket: Socket, line: string): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (c: Buffer): void => {
-      text += c.toString('latin1');
-      const nl = text.indexOf('\r\n');
-      if (nl < 0) return;
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      resolve(text.slice(0, nl));
-    };
-    const onClose = (): void => {
-      socket.off('data', onData);
-      resolve('');
-    };
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.write(`${line}\r\n`);
-  });
-}
-
 async function redisAt(host: string, port: number, replicaOf?: string): Promise<ChildProcess> {
-  // Its own directory: a replica's full sync writes an RDB file there.
-  const dir = mkdtempSync(join(tmpdir(), 'headway-redis-'));
+  const dir = redisDir();
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const args = [
-    '--dir',
-    dir,
-    '--port',
-    String(port),
-    '--bind',
+  const p = await startRedisServer({
     host,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ];
-  if (replicaOf !== undefined) args.push('--replicaof', replicaOf, String(port));
-  const p = spawn('redis-server', args, { stdio: 'ignore' });
+    port,
+    dir,
+    ...(replicaOf === undefined ? {} : { replicaOf: { host: replicaOf, port } }),
+  });
   cleanups.push(() => {
     p.kill('SIGKILL');
-  });
-  await eventually(async () => {
-    try {
-      (await open(port, host)).destroy();
-      return true;
-    } catch {
-      return undefined;
-    }
   });
   return p;
 }
@@ -95,11 +47,11 @@ async function writeOnce(proxy: RunningProxy, key: string): Promise<{ at: number
   const at = Date.now();
   let s: Socket;
   try {
-    s = await open(proxy.port, '127.0.0.1');
+    s = await openSocket(proxy.port, '127.0.0.1');
   } catch {
     return { at, reply: 'connect failed' };
   }
-  const reply = await command(s, `SET ${key} v`);
+  const reply = await inlineCommand(s, `SET ${key} v`);
   s.destroy();
   return { at, reply };
 }
@@ -141,14 +93,14 @@ describe('fail-fast role check (--health-reject) with real Redis', () => {
     for (let i = 0; i < 10; i++) expect((await writeOnce(proxy, `a${i}`)).reply).toBe('+OK');
 
     // Demote 101 and promote 102 at a known instant.
-    const admin = await Promise.all(NODES.map((ip) => open(port, ip)));
+    const admin = await Promise.all(NODES.map((ip) => openSocket(port, ip)));
     cleanups.push(() => admin.forEach((a) => a.destroy()));
     const changedAt = Date.now();
     await Promise.all([
-      command(admin[1] as Socket, 'REPLICAOF NO ONE'),
-      command(admin[0] as Socket, `REPLICAOF ${NODES[1]} ${port}`),
+      inlineCommand(admin[1] as Socket, 'REPLICAOF NO ONE'),
+      inlineCommand(admin[0] as Socket, `REPLICAOF ${NODES[1]} ${port}`),
     ]);
-    await command(admin[2] as Socket, `REPLICAOF ${NODES[1]} ${port}`);
+    await inlineCommand(admin[2] as Socket, `REPLICAOF ${NODES[1]} ${port}`);
 
     // Writers, one connection per SET, for a bounded time after the change.
     const results: { at: number; reply: string }[] = [];

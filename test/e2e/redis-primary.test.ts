@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../helpers/required-programs.ts';
 import { mkdtempSync } from 'node:fs';
@@ -10,62 +10,18 @@ import { Dnsmasq } from '../helpers/dnsmasq.ts';
 import { FakeKubeApi, endpoint } from '../helpers/fake-kube-api.ts';
 import { startProxy } from '../helpers/headway-process.ts';
 import { eventually, refusedPort } from '../helpers/sockets.ts';
+import { inlineCommand, openSocket, redisDir, startRedisServer } from '../kit/redis.ts';
 
 const NODES = ['127.0.0.101', '127.0.0.102', '127.0.0.103'];
 const NAME = 'redis.test.svc.cluster.local';
 
-/** One RESP exchange with an inline command; resolves with the first reply line. */
-function command(socket: Socket, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onData = (c: Buffer): void => {
-      socket.off('close', onClose);
-      resolve(c.toString().split('\r\n')[0] ?? '');
-    };
-    const onClose = (): void => {
-      socket.off('data', onData);
-      reject(new Error('closed'));
-    };
-    socket.once('data', onData);
-    socket.once('close', onClose);
-    socket.write(`${line}\r\n`);
-  });
-}
-
-async function open(port: number, host: string): Promise<Socket> {
-  const s = connect({ port, host });
-  s.on('error', () => undefined);
-  await once(s, 'connect');
-  return s;
-}
-
-async function redisAt(host: string, port: number, replicaOf?: string): Promise<ChildProcess> {
-  const args = [
-    // Its own directory: a replica's full sync writes an RDB file there, not in the repository.
-    '--dir',
-    mkdtempSync(join(tmpdir(), 'headway-redis-')),
-    '--port',
-    String(port),
-    '--bind',
+function redisAt(host: string, port: number, replicaOf?: string): Promise<ChildProcess> {
+  return startRedisServer({
     host,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--protected-mode',
-    'no',
-  ];
-  if (replicaOf !== undefined) args.push('--replicaof', replicaOf, String(port));
-  const p = spawn('redis-server', args, { stdio: 'ignore' });
-  await eventually(async () => {
-    try {
-      const s = await open(port, host);
-      s.destroy();
-      return true;
-    } catch {
-      return undefined;
-    }
+    port,
+    dir: redisDir(),
+    ...(replicaOf === undefined ? {} : { replicaOf: { host: replicaOf, port } }),
   });
-  return p;
 }
 
 /** How the test finds the Redis pods: dnsmasq, or the EndpointSlice fake. */
@@ -135,10 +91,10 @@ describe('primary-only routing for Redis (role check, close-on-down)', () => {
         // Every write lands on the primary (replicas are read-only: a wrong route would error).
         const client = await eventually(
           async () => {
-            const s = await open(proxy.port, '127.0.0.1');
+            const s = await openSocket(proxy.port, '127.0.0.1');
             try {
               // Until the first checks answer, every backend counts as usable.
-              if ((await command(s, 'SET k before')) === '+OK') return s;
+              if ((await inlineCommand(s, 'SET k before')) === '+OK') return s;
             } catch {
               // closed: a replica's first failed check closed it
             }
@@ -148,23 +104,27 @@ describe('primary-only routing for Redis (role check, close-on-down)', () => {
           10_000,
           100,
         );
-        for (let i = 0; i < 20; i++) expect(await command(client, `SET k${i} v`)).toBe('+OK');
+        for (let i = 0; i < 20; i++) expect(await inlineCommand(client, `SET k${i} v`)).toBe('+OK');
 
         // Promote 102; demote 101 and point 103 at 102.
-        const admin = await Promise.all(NODES.map((ip) => open(port, ip)));
+        const admin = await Promise.all(NODES.map((ip) => openSocket(port, ip)));
         const promotedAt = Date.now();
-        expect(await command(admin[1] as Socket, 'REPLICAOF NO ONE')).toBe('+OK');
-        expect(await command(admin[0] as Socket, `REPLICAOF ${NODES[1]} ${port}`)).toBe('+OK');
-        expect(await command(admin[2] as Socket, `REPLICAOF ${NODES[1]} ${port}`)).toBe('+OK');
+        expect(await inlineCommand(admin[1] as Socket, 'REPLICAOF NO ONE')).toBe('+OK');
+        expect(await inlineCommand(admin[0] as Socket, `REPLICAOF ${NODES[1]} ${port}`)).toBe(
+          '+OK',
+        );
+        expect(await inlineCommand(admin[2] as Socket, `REPLICAOF ${NODES[1]} ${port}`)).toBe(
+          '+OK',
+        );
 
         // The old primary's connection is closed (close-on-down)...
         await once(client, 'close');
         // ...and a reconnecting client writes to the new primary.
         const after = await eventually(
           async () => {
-            const s = await open(proxy.port, '127.0.0.1');
+            const s = await openSocket(proxy.port, '127.0.0.1');
             try {
-              if ((await command(s, 'SET k after')) === '+OK') return s;
+              if ((await inlineCommand(s, 'SET k after')) === '+OK') return s;
             } catch {
               // closed while the switch happens
             }
@@ -180,10 +140,10 @@ describe('primary-only routing for Redis (role check, close-on-down)', () => {
         );
         expect(failoverMs).toBeLessThan(5000);
         // It really is 102, and no write reaches a replica once settled.
-        expect(await command(after, 'SET k settled')).toBe('+OK');
-        const role = await command(admin[1] as Socket, 'ROLE');
+        expect(await inlineCommand(after, 'SET k settled')).toBe('+OK');
+        const role = await inlineCommand(admin[1] as Socket, 'ROLE');
         expect(role.startsWith('*')).toBe(true);
-        for (let i = 0; i < 20; i++) expect(await command(after, `SET z${i} v`)).toBe('+OK');
+        for (let i = 0; i < 20; i++) expect(await inlineCommand(after, `SET z${i} v`)).toBe('+OK');
         after.destroy();
         for (const a of admin) a.destroy();
       } finally {

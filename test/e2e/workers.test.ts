@@ -6,7 +6,6 @@ import {
   type Backend,
   connectTo,
   eventually,
-  getJson,
   metricValue,
   patternBytes,
   readAll,
@@ -15,16 +14,13 @@ import {
   startWhoami,
   whoAnswers,
 } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 /**
  * `--workers N` through the CLI: worker threads listening on one port with
  * SO_REUSEPORT, discovery and health checks in the main thread, connection
  * counts shared between threads, metrics merged on scrape.
  */
-
-interface Report {
-  listeners: { activeConnections: number; backends: { id: string; active: number }[] }[];
-}
 
 let proxy: RunningProxy | undefined;
 const backends: Backend[] = [];
@@ -93,7 +89,7 @@ describe('--workers', () => {
       seen.set(who, (seen.get(who) ?? 0) + 1);
     }
     const report = await eventually(async () => {
-      const r = await getJson<Report>(`${p.adminUrl}/backends`);
+      const r = await backendsReport(p.adminUrl);
       return r.listeners[0]?.activeConnections === 20 ? r : undefined;
     });
     expect(report.listeners[0]?.backends.map((x) => x.active).sort()).toEqual([10, 10]);
@@ -101,7 +97,7 @@ describe('--workers', () => {
     expect([...seen.values()]).toEqual([10, 10]);
     for (const s of sockets.splice(0)) s.destroy();
     await eventually(async () => {
-      const r = await getJson<Report>(`${p.adminUrl}/backends`);
+      const r = await backendsReport(p.adminUrl);
       return r.listeners[0]?.activeConnections === 0 ? true : undefined;
     });
   });

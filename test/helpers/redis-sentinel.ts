@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RespErrorReply, type RespValue } from '../../src/discovery/sentinel/resp.ts';
 import { RespConnection } from '../../src/discovery/sentinel/resp-connection.ts';
+import { spawnRedisServer } from '../kit/redis.ts';
 import { eventually, freePortRange } from './sockets.ts';
 
 /** A RESP connection for the tests' own commands (the code under test's client, already unit-tested). */
@@ -153,26 +154,13 @@ export class SentinelCluster {
   }
 
   #spawnRedis(r: RedisInstance, replicaOf?: { host: string; port: number }): ChildProcess {
-    const args = [
-      '--port',
-      String(r.port),
-      '--bind',
-      r.host,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'no',
-      '--dir',
-      this.dir,
-      '--dbfilename',
-      `dump-${r.port}.rdb`,
-      '--replica-announce-ip',
-      r.host,
-    ];
-    if (replicaOf !== undefined) args.push('--replicaof', replicaOf.host, String(replicaOf.port));
-    return spawn('redis-server', args, { stdio: 'ignore' });
+    return spawnRedisServer({
+      host: r.host,
+      port: r.port,
+      dir: this.dir,
+      ...(replicaOf === undefined ? {} : { replicaOf }),
+      extraArgs: ['--dbfilename', `dump-${r.port}.rdb`, '--replica-announce-ip', r.host],
+    });
   }
 
   /** The sentinels agree on the master, see every replica with a working link, and see each other. */

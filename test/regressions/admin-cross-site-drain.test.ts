@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
-import { getJson, startEcho, type Backend } from '../helpers/sockets.ts';
+import { startEcho, type Backend } from '../helpers/sockets.ts';
 import { adminRequest, control } from '../helpers/admin-http.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 /**
  * Defect: without a token, `POST /backends/{id}/drain` trusted any loopback
@@ -11,10 +12,6 @@ import { adminRequest, control } from '../helpers/admin-http.ts';
  * cross-site (Sec-Fetch-Site, Origin), a Host name other than an IP literal
  * or localhost (DNS rebinding), and simple content types a form can send.
  */
-
-interface Report {
-  listeners: { backends: { id: string; state: string }[] }[];
-}
 
 let proxy: RunningProxy;
 let echo: Backend;
@@ -32,7 +29,7 @@ afterAll(async () => {
 });
 
 async function state(): Promise<string | undefined> {
-  const r = await getJson<Report>(`${proxy.adminUrl}/backends`);
+  const r = await backendsReport(proxy.adminUrl);
   return r.listeners[0]?.backends[0]?.state;
 }
 

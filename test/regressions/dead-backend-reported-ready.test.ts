@@ -1,6 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
-import { eventually, getJson, metricValue, startEcho, type Backend } from '../helpers/sockets.ts';
+import { eventually, metricValue, startEcho, type Backend } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 /**
  * Defect: a backend failing its health checks was reported `"state":
@@ -9,12 +10,6 @@ import { eventually, getJson, metricValue, startEcho, type Backend } from '../he
  * unhealthy. Health, ejection, maintenance and discovery now fold into one
  * state, defined once (backends/backend.ts) and used by all three.
  */
-
-interface Report {
-  listeners: {
-    backends: { id: string; state: string; endpointState: string; stateSince: string }[];
-  }[];
-}
 
 let proxy: RunningProxy | undefined;
 const backends: Backend[] = [];
@@ -42,7 +37,7 @@ it('reports a backend that fails its health checks as unhealthy, in /backends an
   const before = Date.now();
   await down.close();
   const report = await eventually(async () => {
-    const r = await getJson<Report>(`${p.adminUrl}/backends`);
+    const r = await backendsReport(p.adminUrl);
     return r.listeners[0]?.backends.find((b) => b.id === down.address)?.state === 'unhealthy'
       ? r
       : undefined;

@@ -10,11 +10,8 @@
 import { afterEach, expect, it } from 'vitest';
 import { Dnsmasq } from '../helpers/dnsmasq.ts';
 import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
-import { eventually, getJson } from '../helpers/sockets.ts';
-
-interface Report {
-  listeners: { source: Record<string, unknown> }[];
-}
+import { eventually } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 let dns: Dnsmasq | undefined;
 let proxy: RunningProxy | undefined;
@@ -51,7 +48,7 @@ it('a short name that does not exist: NXDOMAIN warned with name, server and a fu
   expect(String(line.hint)).toContain('search list');
   expect(String(line.hint)).toContain('no-such-name.NAMESPACE.svc.cluster.local');
   const source = await eventually(async () => {
-    const r = await getJson<Report>(`${p.adminUrl}/backends`);
+    const r = await backendsReport(p.adminUrl);
     const s = r.listeners[0]?.source;
     return s?.lastError !== null && s?.lastError !== undefined ? s : undefined;
   });

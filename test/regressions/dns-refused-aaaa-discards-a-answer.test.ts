@@ -14,20 +14,16 @@ import { startProxy, type LogLine, type RunningProxy } from '../helpers/headway-
 import {
   closed,
   eventually,
-  getJson,
   metricValue,
   startWhoami,
   whoAnswers,
   type Backend,
 } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 // Outside dnsmasq's local domain: A from the hosts file, AAAA refused (no upstream).
 const NAME = 'redis.example';
 const PODS = ['127.0.0.21', '127.0.0.22'];
-
-interface Report {
-  listeners: { source: Record<string, unknown>; backends: { id: string; state: string }[] }[];
-}
 
 let dns: Dnsmasq | undefined;
 let proxy: RunningProxy | undefined;
@@ -49,7 +45,7 @@ async function startPods(): Promise<number> {
 }
 
 async function listed(p: RunningProxy): Promise<string[]> {
-  const r = await getJson<Report>(`${p.adminUrl}/backends`);
+  const r = await backendsReport(p.adminUrl);
   return (r.listeners[0]?.backends ?? [])
     .filter((b) => b.state !== 'removed')
     .map((b) => b.id)
@@ -103,7 +99,7 @@ it('dns://: a refused AAAA does not discard the A answer; the refusal is logged 
   expect(lines[0]?.level).toBe('warn');
   // Never the misleading "keeping the last known backends".
   expect(p.logs.filter((l) => String(l.msg).includes('keeping the last known'))).toEqual([]);
-  const report = await getJson<Report>(`${p.adminUrl}/backends`);
+  const report = await backendsReport(p.adminUrl);
   expect(String(report.listeners[0]?.source.lastError)).toMatch(/AAAA/);
 });
 

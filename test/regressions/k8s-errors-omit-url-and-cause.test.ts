@@ -13,14 +13,11 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { FakeKubeApi, type FakeKubeApiOptions } from '../helpers/fake-kube-api.ts';
 import { startProxy, type LogLine, type RunningProxy } from '../helpers/headway-process.ts';
-import { eventually, getJson, refusedPort } from '../helpers/sockets.ts';
+import { eventually, refusedPort } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 const NS = 'shop';
 const PATH = `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`;
-
-interface Report {
-  listeners: { source: Record<string, unknown> }[];
-}
 
 const apis: FakeKubeApi[] = [];
 let proxy: RunningProxy | undefined;
@@ -46,7 +43,7 @@ async function firstError(kubeconfig: string): Promise<{ line: LogLine; lastErro
   const p = proxy;
   const line = await p.waitForLog((l) => String(l.msg).startsWith('discovery error'));
   const lastError = await eventually(async () => {
-    const r = await getJson<Report>(`${p.adminUrl}/backends`);
+    const r = await backendsReport(p.adminUrl);
     const e = r.listeners[0]?.source.lastError;
     return typeof e === 'string' ? e : undefined;
   });

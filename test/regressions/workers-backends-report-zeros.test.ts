@@ -3,13 +3,13 @@ import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
 import {
   connectTo,
   eventually,
-  getJson,
   metricValue,
   readAll,
   refusedPort,
   startEcho,
   type Backend,
 } from '../helpers/sockets.ts';
+import { backendsReport } from '../kit/backends-report.ts';
 
 /**
  * Defect: with `--workers`, `/backends` (served by the main thread, which
@@ -18,22 +18,6 @@ import {
  * main thread now asks every worker for its per-backend figures and adds
  * them up (histograms merged, not percentiles), so the two agree.
  */
-
-interface BackendRow {
-  id: string;
-  state: string;
-  total: number;
-  failures: number;
-  ejections: number;
-  ejectedByWorkers?: number;
-  outcomes: Record<string, number>;
-  bytes: { clientToBackend: number; backendToClient: number };
-  latency?: { connect: { sinceStart: { count: number } } };
-}
-interface Report {
-  workers: number;
-  listeners: { withoutBackend: Record<string, number>; backends: BackendRow[] }[];
-}
 
 let proxy: RunningProxy | undefined;
 const backends: Backend[] = [];
@@ -72,7 +56,7 @@ it('adds up every worker’s figures in /backends, matching /metrics', async () 
       ? t
       : undefined;
   });
-  const r = await getJson<Report>(`${p.adminUrl}/backends`);
+  const r = await backendsReport(p.adminUrl);
   expect(r.workers).toBe(2);
   const rows = r.listeners[0]?.backends ?? [];
   const good = rows.find((b) => b.id === echo.address);

@@ -23,7 +23,7 @@ import type { ListenerSettings } from '../../config/schema.ts';
 import { formatHostPort, type HostPort } from '../../core/address.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import type { EndpointSnapshot } from '../../core/endpoint.ts';
-import { ReloadRefusedError, errorMessage } from '../../core/errors.ts';
+import { asError, errorMessage, ReloadRefusedError, WorkerError } from '../../core/errors.ts';
 import { changedKeys } from '../../config/settings-equal.ts';
 import type { Logger } from '../../core/logger.ts';
 import { PromMetrics, type BackendStateCount } from '../../metrics/prom-metrics.ts';
@@ -410,7 +410,7 @@ export class ControlPlane implements UpstreamObserver {
             reject(failureError(message.error));
             return;
           case 'fatal':
-            this.#deps.onFatal(new Error(message.message));
+            this.#deps.onFatal(new WorkerError(message.message));
             return;
           case 'connect-outcome':
             this.#connectOutcome(message.listener, message.id, message.ok);
@@ -432,13 +432,13 @@ export class ControlPlane implements UpstreamObserver {
       });
       worker.on('error', (err) => {
         this.#logger.error('worker thread failed', { worker: index, error: errorMessage(err) });
-        if (!ready) reject(err instanceof Error ? err : new Error(String(err)));
+        if (!ready) reject(asError(err));
       });
       worker.on('exit', (code) => {
         handle.stopped = true;
         handle.onStopped?.();
         if (!ready) {
-          reject(new Error(`worker ${index} exited with code ${code} before it was ready`));
+          reject(new WorkerError(`worker ${index} exited with code ${code} before it was ready`));
           return;
         }
         if (!this.#shuttingDown) {

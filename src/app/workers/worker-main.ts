@@ -14,8 +14,9 @@ import type { FromWorker, ToWorker, WorkerStart } from './messages.ts';
 import { reportFailure } from './failure.ts';
 import { MainThreadFeed } from './worker-feed.ts';
 import { collectFigures } from './worker-figures.ts';
+import { InternalError } from '../../core/errors.ts';
 
-if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread');
+if (parentPort === null) throw new InternalError('worker-main.ts runs only as a worker thread');
 const port = parentPort;
 const start = workerData as WorkerStart;
 const post = (message: FromWorker): void => port.postMessage(message);

@@ -22,7 +22,7 @@ export const DIST_DIR = `${ROOT}test-results/fault-dist`;
 export const DIST_MAIN = `${DIST_DIR}/cli/main.js`;
 const LOAD_CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
 
-/** Whether the fault suite was asked for (vitest.fault.config.ts sets it). */
+/** Whether the fault suite was asked for (vitest.config.ts's fault project sets it). */
 export const FAULT_TESTS = process.env.FAULT_TESTS === '1';
 
 /**

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Backend, type Closable } from '../backends/backend.ts';
-import { BackendPool } from '../backends/backend-pool.ts';
-import type { Clock } from '../core/clock.ts';
-import type { Endpoint, EndpointState } from '../core/endpoint.ts';
-import { silentLogger } from '../core/logger.ts';
-import { noopMetrics } from '../metrics/proxy-metrics.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { Backend, Closable } from '../../src/backends/backend.ts';
+import { BackendPool } from '../../src/backends/backend-pool.ts';
+import type { Balancer } from '../../src/balancing/balancer.ts';
+import type { Endpoint, EndpointState } from '../../src/core/endpoint.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { noopMetrics } from '../../src/metrics/proxy-metrics.ts';
+import { clientContext, makeBackend, pickContext } from './backends.ts';
+import { seededRandom } from './random.ts';
+import { InternalError } from '../../src/core/errors.ts';
 
 /**
  * The shared balancer suite (in the style of hono's `common.case.test.ts`):
@@ -16,8 +18,12 @@ import type { Balancer, PickContext } from './balancer.ts';
 export interface BalancerConformanceOptions {
   readonly name: string;
   /** A fresh balancer; randomised ones get a freshly seeded `random()` each time. */
-  readonly create: () => Balancer;
-  readonly skip?: readonly { readonly reason: string; readonly tests: readonly string[] }[];
+  readonly create: () => Balancer<Backend>;
+  /** Cases that do not apply to this strategy, with the reason: they are not registered at all. */
+  readonly notApplicable?: readonly {
+    readonly reason: string;
+    readonly tests: readonly string[];
+  }[];
   /**
    * How far a backend's share of picks may be from its weight's share
    * (default 0.02); a strategy may loosen it only by giving a reason.
@@ -28,64 +34,13 @@ export interface BalancerConformanceOptions {
 /** Fixed seed so a property failure reproduces; fast-check prints the counterexample. */
 export const CONFORMANCE_SEED = 0x4ead_3a7;
 
-const noopBackendMetrics = noopMetrics.listener('conformance').backend('');
-
-/** A backend as the pool would hand it to a balancer. */
-export function makeBackend(id: string, weight = 1, state: EndpointState = 'ready'): Backend {
-  return new Backend({ id, address: '127.0.0.1', port: 1, weight, state }, noopBackendMetrics);
-}
-
-export function pickContext(
-  tried: readonly Backend[] = [],
-  nowMs = 0,
-  clientAddress = '10.0.0.1',
-  clientPort = 40_000,
-): PickContext {
-  return { clientAddress, clientPort, nowMs, tried };
-}
-
-/** The `i`-th of many distinct clients (10.x.y.z), so hashing strategies see varied keys. */
-export function clientContext(i: number, tried: readonly Backend[] = []): PickContext {
-  const address = `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
-  return pickContext(tried, 0, address, 1024 + (i % 60_000));
-}
-
-/** A clock that moves only when told to. */
-export class ManualClock implements Clock {
-  #nowMs: number;
-
-  constructor(nowMs = 0) {
-    this.#nowMs = nowMs;
-  }
-
-  nowMs(): number {
-    return this.#nowMs;
-  }
-
-  wallMs(): number {
-    return 1_700_000_000_000 + this.#nowMs;
-  }
-
-  advance(ms: number): void {
-    this.#nowMs += ms;
-  }
-}
-
 /** `n` picks with no connection opened or closed; ids, `-` for undefined. */
-export function pickIds(balancer: Balancer, n: number, tried: readonly Backend[] = []): string[] {
+export function pickIds(
+  balancer: Balancer<Backend>,
+  n: number,
+  tried: readonly Backend[] = [],
+): string[] {
   return Array.from({ length: n }, () => balancer.pick(pickContext(tried))?.id ?? '-');
-}
-
-/** Small seeded PRNG (mulberry32), so load simulations are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 export interface LoadOptions {
@@ -101,7 +56,7 @@ export interface LoadOptions {
  * `onClose`). Returns picks per backend id.
  */
 export function simulateLoad(
-  balancer: Balancer,
+  balancer: Balancer<Backend>,
   backends: readonly Backend[],
   opts: LoadOptions,
 ): Map<string, number> {
@@ -113,14 +68,14 @@ export function simulateLoad(
     if (open.length >= opts.concurrency) {
       const k = Math.floor(random() * open.length);
       const closing = open[k];
-      if (closing === undefined) throw new Error('no open connection to close');
+      if (closing === undefined) throw new InternalError('no open connection to close');
       open[k] = open[open.length - 1] as Backend;
       open.pop();
       closing.active--;
       balancer.onClose?.(closing);
     }
     const b = balancer.pick(clientContext(i));
-    if (b === undefined) throw new Error('no pick');
+    if (b === undefined) throw new InternalError('no pick');
     b.active++;
     b.total++;
     open.push(b);
@@ -155,15 +110,17 @@ function subset(all: readonly Backend[], mask: number): Backend[] {
 }
 
 export function runBalancerConformance(opts: BalancerConformanceOptions): void {
-  const skipped = new Map<string, string>();
-  for (const s of opts.skip ?? []) for (const t of s.tests) skipped.set(t, s.reason);
+  const notApplicable = new Map<string, string>();
+  for (const s of opts.notApplicable ?? []) for (const t of s.tests) notApplicable.set(t, s.reason);
   const tolerance = opts.weightTolerance?.share ?? 0.02;
   const weightTests = new Set([
     'honours weights under load',
     'shares picks by weight when connections never overlap',
   ]);
+  const titles = new Set<string>();
   const test = (title: string, fn: () => void): void => {
-    const reason = skipped.get(title);
+    titles.add(title);
+    const reason = notApplicable.get(title);
     // A case that does not apply to a strategy (a rotation for a random pick) is not registered:
     // the suite reports no skipped tests, and the reason stays beside the strategy's options.
     if (reason !== undefined) return;
@@ -391,7 +348,11 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
         ep('d', 'not-serving'),
         ep('e', 'ready', 0),
       ];
-      expect(drive(all)).toEqual(new Set(['a', 'b']));
+      // Only the ready ones; whether both get picks is the rotation and weight cases' business
+      // (a primary strategy keeps to one).
+      const first = drive(all);
+      expect(first.size).toBeGreaterThan(0);
+      expect([...first].filter((id) => id !== 'a' && id !== 'b')).toEqual([]);
       // a leaves discovery (its open connections stay).
       expect(drive(all.slice(1))).toEqual(new Set(['b']));
       // Nothing ready: the draining backend is the fallback.
@@ -418,7 +379,7 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
           const setB = build();
           plain.update(setA);
           visited.update(setB);
-          const picksOf = (balancer: Balancer, n: number, from: number) =>
+          const picksOf = (balancer: Balancer<Backend>, n: number, from: number) =>
             Array.from({ length: n }, (_, i) => balancer.pick(clientContext(from + i))?.id);
           expect(picksOf(visited, before, 0)).toEqual(picksOf(plain, before, 0));
           visited.update([...setB, makeBackend('guest', 3)]);
@@ -428,5 +389,11 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
         { seed: CONFORMANCE_SEED, numRuns: 200 },
       );
     });
+
+    // A misspelt title would otherwise leave registered a case the strategy meant to exclude.
+    for (const title of notApplicable.keys()) {
+      if (!titles.has(title))
+        throw new Error(`${opts.name}: no conformance case is titled "${title}"`);
+    }
   });
 }
