@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ProxyApp } from '../app/proxy-app.ts';
+import { createApp, type App } from '../app/app.ts';
 import { reportIsEmpty, type ReloadReport } from '../app/lifecycle.ts';
-import { ControlPlane } from '../workers/control-plane.ts';
 import type { ProxyConfig } from '../config/resolve.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { ReloadRefusedError, errorMessage } from '../core/errors.ts';
@@ -10,15 +9,6 @@ import { buildInfo } from '../metrics/build-info.ts';
 import { ConfigWatcher } from './config-watcher.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import { startListenerSources } from '../gateway/start-sources.ts';
-
-/** One thread doing everything (ProxyApp) or the main thread of `--workers` (ControlPlane). */
-type RunningProxy = Pick<
-  ProxyApp,
-  'start' | 'shutdown' | 'reload' | 'reopenLogs' | 'shuttingDown' | 'metrics'
-> & {
-  /** The forced exit: reset every open connection (may wait briefly for worker threads). */
-  abort(): void | Promise<void>;
-};
 
 /** The forced exit waits at most this long for worker threads to reset their connections. */
 const ABORT_DEADLINE_MS = 2000;
@@ -42,10 +32,7 @@ export async function runProxy(
     process.stderr.write(`headway: ${err.message}\n`);
     process.exit(2);
   };
-  const app: RunningProxy =
-    config.process.workers > 0
-      ? new ControlPlane(config, { logger, onFatal })
-      : new ProxyApp(config, { logger, onFatal });
+  const app = createApp(config, { logger, onFatal });
   app.metrics.enableReloadMetrics(Date.now());
   const reloader = new Reloader(app, logger, config, reloadConfig);
   installSignals(app, logger, (why) => reloader.request(why, true));
@@ -68,7 +55,7 @@ export async function runProxy(
  * touch); SIGHUP always reloads.
  */
 class Reloader {
-  readonly #app: RunningProxy;
+  readonly #app: App;
   readonly #logger: Logger;
   readonly #path: string | null;
   readonly #load: () => ProxyConfig;
@@ -83,7 +70,7 @@ class Reloader {
   #running: Promise<void> | undefined;
   #pending: { why: string; force: boolean } | undefined;
 
-  constructor(app: RunningProxy, logger: Logger, initial: ProxyConfig, load: () => ProxyConfig) {
+  constructor(app: App, logger: Logger, initial: ProxyConfig, load: () => ProxyConfig) {
     const path = initial.process.config;
     this.#app = app;
     this.#logger = logger;
@@ -243,7 +230,7 @@ function hashOf(path: string): string | undefined {
   }
 }
 
-function installSignals(app: RunningProxy, logger: Logger, reload: (why: string) => void): void {
+function installSignals(app: App, logger: Logger, reload: (why: string) => void): void {
   let signals = 0;
   const onStop = (signal: NodeJS.Signals): void => {
     signals++;

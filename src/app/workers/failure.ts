@@ -1,4 +1,4 @@
-import { ConfigError, errorMessage, ListenError, WorkerError } from '../core/errors.ts';
+import { ConfigError, errorMessage, ListenError, WorkerError } from '../../core/errors.ts';
 import type { FailureReport } from './messages.ts';
 
 /** Describe a start failure so that it can cross to the main thread. */

@@ -1,5 +1,5 @@
-import type { ProxyConfig } from '../config/resolve.ts';
-import type { EndpointSnapshot } from '../core/endpoint.ts';
+import type { ProxyConfig } from '../../config/resolve.ts';
+import type { EndpointSnapshot } from '../../core/endpoint.ts';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { WorkerFigures } from './worker-figures.ts';
 

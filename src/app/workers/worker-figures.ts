@@ -1,5 +1,5 @@
-import type { Backend } from '../backends/backend.ts';
-import type { BackendPool } from '../backends/backend-pool.ts';
+import type { Backend } from '../../backends/backend.ts';
+import type { BackendPool } from '../../backends/backend-pool.ts';
 import {
   countedFiguresOf,
   countsOf,
@@ -7,8 +7,8 @@ import {
   type CountedFigures,
   type FigureSource,
   type OutcomeCounts,
-} from '../admin/backends-report.ts';
-import { mergeBackendLatency, type EncodedBackendLatency } from '../metrics/latency.ts';
+} from '../../admin/backends-report.ts';
+import { mergeBackendLatency, type EncodedBackendLatency } from '../../metrics/latency.ts';
 
 /**
  * With `--workers`, connections are relayed, counted and timed in the worker

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BackendPool } from '../backends/backend-pool.ts';
-import type { Backend, Closable } from '../backends/backend.ts';
-import { LeastConnBalancer } from '../balancing/least-conn.ts';
-import type { Endpoint } from '../core/endpoint.ts';
-import { silentLogger } from '../core/logger.ts';
-import { noopListener } from '../metrics/proxy-metrics.ts';
+import { BackendPool } from '../../backends/backend-pool.ts';
+import type { Backend, Closable } from '../../backends/backend.ts';
+import { LeastConnBalancer } from '../../balancing/least-conn.ts';
+import type { Endpoint } from '../../core/endpoint.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { noopListener } from '../../metrics/proxy-metrics.ts';
 import { CELLS_PER_LISTENER, SharedCounts } from './shared-counts.ts';
 
 const endpoints: Endpoint[] = ['10.0.0.1:6379', '10.0.0.2:6379'].map((id) => ({

@@ -7,14 +7,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Counter } from 'prom-client';
-import { ProxyApp } from '../app/proxy-app.ts';
-import { createLogger } from '../core/logger.ts';
-import { PromMetrics } from '../metrics/prom-metrics.ts';
+import { ProxyApp } from '../proxy-app.ts';
+import { createLogger } from '../../core/logger.ts';
+import { PromMetrics } from '../../metrics/prom-metrics.ts';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.ts';
 import { reportFailure } from './failure.ts';
 import { MainThreadFeed } from './worker-feed.ts';
 import { collectFigures } from './worker-figures.ts';
-import { InternalError } from '../core/errors.ts';
+import { InternalError } from '../../core/errors.ts';
 
 if (parentPort === null) throw new InternalError('worker-main.ts runs only as a worker thread');
 const port = parentPort;

@@ -1,15 +1,15 @@
 import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { startAdminServer, type AdminServer } from '../admin/admin-server.ts';
+import { startAdminServer, type AdminServer } from '../../admin/admin-server.ts';
 import {
   reportListener,
   reportedState,
   type BackendsReport,
   type ReportedListener,
-} from '../admin/backends-report.ts';
-import { processReport } from '../admin/process-report.ts';
-import { adminAuthFrom } from '../admin/admin-auth.ts';
+} from '../../admin/backends-report.ts';
+import { processReport } from '../../admin/process-report.ts';
+import { adminAuthFrom } from '../../admin/admin-auth.ts';
 import {
   type Readiness,
   type ReloadReport,
@@ -17,21 +17,21 @@ import {
   readinessOf,
   shutdownDelay,
   splitProcessChange,
-} from '../app/lifecycle.ts';
-import type { ProxyConfig } from '../config/resolve.ts';
-import type { ListenerSettings } from '../config/schema.ts';
-import { formatHostPort, type HostPort } from '../core/address.ts';
-import { systemClock, type Clock } from '../core/clock.ts';
-import type { EndpointSnapshot } from '../core/endpoint.ts';
-import { asError, errorMessage, ReloadRefusedError, WorkerError } from '../core/errors.ts';
-import { changedKeys } from '../config/settings-equal.ts';
-import type { Logger } from '../core/logger.ts';
-import { PromMetrics, type BackendStateCount } from '../metrics/prom-metrics.ts';
-import { DEFAULT_LISTEN } from '../config/listen-addresses.ts';
-import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
-import { ListenerUpstream } from '../upstream/listener-upstream.ts';
-import type { UpstreamObserver } from '../upstream/thread-link.ts';
-import type { Upstream, UpstreamDeps } from '../upstream/upstream.ts';
+} from '../lifecycle.ts';
+import type { ProxyConfig } from '../../config/resolve.ts';
+import type { ListenerSettings } from '../../config/schema.ts';
+import { formatHostPort, type HostPort } from '../../core/address.ts';
+import { systemClock, type Clock } from '../../core/clock.ts';
+import type { EndpointSnapshot } from '../../core/endpoint.ts';
+import { asError, errorMessage, ReloadRefusedError, WorkerError } from '../../core/errors.ts';
+import { changedKeys } from '../../config/settings-equal.ts';
+import type { Logger } from '../../core/logger.ts';
+import { PromMetrics, type BackendStateCount } from '../../metrics/prom-metrics.ts';
+import { DEFAULT_LISTEN } from '../../config/listen-addresses.ts';
+import { PerPodListeners } from '../../proxy/per-pod-listeners.ts';
+import { ListenerUpstream } from '../../upstream/listener-upstream.ts';
+import type { UpstreamObserver } from '../../upstream/thread-link.ts';
+import type { Upstream, UpstreamDeps } from '../../upstream/upstream.ts';
 import { failureError } from './failure.ts';
 import type { FromWorker, ListenerFeedState, ToWorker, WorkerStart } from './messages.ts';
 import { SharedCounts } from './shared-counts.ts';

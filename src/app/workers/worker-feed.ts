@@ -1,9 +1,9 @@
-import type { ConnectOutcomes } from '../backends/backend-pool.ts';
-import type { SharedCount } from '../backends/backend.ts';
-import type { EndpointSnapshot } from '../core/endpoint.ts';
-import type { DiscoverySource } from '../discovery/discovery-source.ts';
-import { PushSource } from '../discovery/push-source.ts';
-import type { UpstreamFeed } from '../upstream/thread-link.ts';
+import type { ConnectOutcomes } from '../../backends/backend-pool.ts';
+import type { SharedCount } from '../../backends/backend.ts';
+import type { EndpointSnapshot } from '../../core/endpoint.ts';
+import type { DiscoverySource } from '../../discovery/discovery-source.ts';
+import { PushSource } from '../../discovery/push-source.ts';
+import type { UpstreamFeed } from '../../upstream/thread-link.ts';
 import type { ListenerFeedState } from './messages.ts';
 import { SharedCounts } from './shared-counts.ts';
 
@@ -74,16 +74,15 @@ export class MainThreadFeed implements UpstreamFeed {
   connectOutcomes(listener: string): ConnectOutcomes {
     return {
       failed: (b) => {
-        const feed = this.#listeners.get(listener);
-        const cell = feed?.counts?.lookup(b.id);
-        if (cell !== undefined && cell !== null) feed?.counts?.failed(cell.index);
+        // A backend's shared cell (b.shared) indexes its streak too.
+        const counts = this.#listeners.get(listener)?.counts;
+        if (b.shared !== null) counts?.failed(b.shared.index);
         this.#report(listener, b.id, false);
       },
       succeeded: (b) => {
-        const feed = this.#listeners.get(listener);
-        const cell = feed?.counts?.lookup(b.id);
+        const counts = this.#listeners.get(listener)?.counts;
         // Without a cell (none left), every success is reported.
-        if (cell === undefined || cell === null || feed?.counts?.succeeded(cell.index) === true)
+        if (b.shared === null || counts === undefined || counts.succeeded(b.shared.index))
           this.#report(listener, b.id, true);
       },
     };

@@ -1,4 +1,4 @@
-import type { SharedCount } from '../backends/backend.ts';
+import type { SharedCount } from '../../backends/backend.ts';
 
 /** Cells per listener: far more backends than one listener has at once. */
 export const CELLS_PER_LISTENER = 16_384;
