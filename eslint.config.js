@@ -42,6 +42,32 @@ export default tseslint.config(
     },
   },
   {
+    // The logic folders take time and randomness from an injected Clock / Random (core/clock.ts),
+    // so that their tests can run on a manual clock and a seeded random.
+    files: ['src/{balancing,backends,health,discovery,proxy,upstream,core}/**/*.ts'],
+    ignores: ['src/core/clock.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Take wall time from an injected Clock (core/clock.ts).',
+        },
+        {
+          object: 'performance',
+          property: 'now',
+          message: 'Take monotonic time from an injected Clock (core/clock.ts).',
+        },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Take an injected Random (core/clock.ts) so that tests can seed it.',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

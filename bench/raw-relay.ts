@@ -7,47 +7,22 @@
  * on, close. It shows what net.Socket costs Headway per connection (memory,
  * connection setup and teardown) and so what a data path on raw handles
  * could reach; it is not a proxy anyone should run. Loopback only; stops on
- * SIGTERM/SIGINT.
+ * SIGTERM/SIGINT. The bindings come from Headway's fenced surface
+ * (src/proxy/libuv/bindings.ts), the one place that reaches into Node.
  */
-interface Req {
-  handle?: Handle;
-  oncomplete?: (...args: never[]) => void;
+import { libuvBindings, type ReqWrap, type TcpHandle } from '../src/proxy/libuv/bindings.ts';
+
+interface Req extends ReqWrap {
   buffer?: Buffer;
   pair?: Pair;
   from?: Handle;
 }
-interface Handle {
-  onread: ((this: Handle) => void) | null;
+interface Handle extends TcpHandle {
   onconnection?: (err: number, client?: Handle) => void;
   pair?: Pair;
-  bind(host: string, port: number): number;
-  listen(backlog: number): number;
-  connect(req: Req, host: string, port: number): number;
-  useUserBuffer(buf: Buffer): void;
-  readStart(): number;
-  readStop(): number;
-  writeBuffer(req: Req, buf: Buffer): number;
-  shutdown(req: Req): number;
-  setNoDelay(on: boolean): number;
-  close(cb?: () => void): void;
 }
-interface TcpBinding {
-  TCP: new (type: number) => Handle;
-  TCPConnectWrap: new () => Req;
-  constants: { SOCKET: number; SERVER: number };
-}
-interface StreamBinding {
-  WriteWrap: new () => Req;
-  ShutdownWrap: new () => Req;
-  streamBaseState: Int32Array;
-  kReadBytesOrError: number;
-  kLastWriteWasAsync: number;
-}
-const internal = process as unknown as { binding: (n: string) => unknown };
-const tcp = internal.binding('tcp_wrap') as TcpBinding;
-const stream = internal.binding('stream_wrap') as StreamBinding;
-const { streamBaseState, kReadBytesOrError, kLastWriteWasAsync } = stream;
-const UV_EOF = -4095;
+const uv = libuvBindings();
+const { streamBaseState, kReadBytesOrError, kLastWriteWasAsync, UV_EOF } = uv;
 
 const [listenText = '', backendText = ''] = process.argv.slice(2);
 const LISTEN_PORT = Number(listenText);
@@ -80,34 +55,38 @@ class Pair {
   }
 }
 
-function onRead(this: Handle): void {
+function onRead(this: Handle): undefined {
   const pair = this.pair as Pair;
   const nread = streamBaseState[kReadBytesOrError] as number;
   if (nread > 0) {
     const to = pair.other(this);
     const data = Buffer.allocUnsafe(nread);
     scratch.copy(data, 0, 0, nread);
-    const req = new stream.WriteWrap();
+    const req: Req = new uv.WriteWrap();
     req.handle = to;
     req.oncomplete = onWritten;
     req.from = this;
     req.pair = pair;
-    if (to.writeBuffer(req, data) !== 0) return pair.close();
+    if (to.writeBuffer(req, data) !== 0) {
+      pair.close();
+      return undefined;
+    }
     if (streamBaseState[kLastWriteWasAsync] !== 0) {
       req.buffer = data;
       this.readStop();
     }
-    return;
+    return undefined;
   }
   if (nread === UV_EOF) {
-    const req = new stream.ShutdownWrap();
+    const req: Req = new uv.ShutdownWrap();
     req.handle = pair.other(this);
     req.oncomplete = () => undefined;
     pair.other(this).shutdown(req);
     if (++pair.ended === 2) pair.close();
-    return;
+    return undefined;
   }
   if (nread < 0) pair.close();
+  return undefined;
 }
 
 function onWritten(this: Req, status: number): void {
@@ -124,16 +103,16 @@ function startReading(h: Handle, pair: Pair): void {
   h.readStart();
 }
 
-const server = new tcp.TCP(tcp.constants.SERVER);
+const server: Handle = new uv.TCP(uv.serverType);
 if (server.bind('127.0.0.1', LISTEN_PORT) !== 0 || server.listen(4096) !== 0) {
   process.stderr.write(`raw-relay: cannot listen on 127.0.0.1:${LISTEN_PORT}\n`);
   process.exit(1);
 }
 server.onconnection = (err, client) => {
   if (err !== 0 || client === undefined) return;
-  const up = new tcp.TCP(tcp.constants.SOCKET);
+  const up: Handle = new uv.TCP(uv.socketType);
   const pair = new Pair(client, up);
-  const req = new tcp.TCPConnectWrap();
+  const req: Req = new uv.TCPConnectWrap();
   req.oncomplete = (status: number) => {
     if (status !== 0) return pair.close();
     startReading(client, pair);

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OptionRangeError } from '../core/errors.ts';
 import { seededRandom } from '../../test/kit/random.ts';
 import { AccessLog, DEFAULT_MAX_BUFFER_BYTES } from './access-log.ts';
 import type { AccessRecord } from './access-record.ts';
@@ -203,7 +204,7 @@ describe('sampling', () => {
       expect(
         () =>
           new AccessLog({ destination: 'stdout', format: 'json', sampleRate, random: Math.random }),
-      ).toThrow(RangeError);
+      ).toThrow(OptionRangeError);
     }
   });
 });
@@ -452,8 +453,10 @@ describe('stdout redirected to a file', () => {
   });
 });
 
-describe('cost', () => {
-  it('write() stays far below a connection’s cost (measured 0.5–1 µs a line)', async () => {
+describe('a million lines a second', () => {
+  // What a line costs is measured by bench/ (CPU per connection with the log on and off), not
+  // here: a timing bound in a test only measures how busy the machine is.
+  it('every line written is accounted for: written or dropped, none lost silently', async () => {
     for (const format of ['json', 'text'] as const) {
       const fd = openSync('/dev/null', 'w');
       const log = new AccessLog({
@@ -464,18 +467,15 @@ describe('cost', () => {
       });
       const recs = Array.from({ length: 1000 }, (_, i) => record(i));
       const n = 100_000;
-      let ns = 0;
       for (let i = 0; i < n;) {
-        const t = process.hrtime.bigint();
         for (let k = 0; k < 100; k++) log.write(recs[i++ % 1000] as AccessRecord);
-        ns += Number(process.hrtime.bigint() - t);
         await nextTurn();
       }
       await log.close();
-      expect(ns / n).toBeLessThan(10_000);
-      // Not zero drops: at this rate (a million lines a second, far beyond any
-      // connection rate) a busy machine's thread pool can fall behind.
+      // Not zero drops: at this rate (far beyond any connection rate) a busy
+      // machine's thread pool can fall behind.
       expect(log.written + log.dropped).toBe(n);
+      expect(log.written).toBeGreaterThan(0);
     }
   });
 });

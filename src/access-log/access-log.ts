@@ -1,6 +1,7 @@
 import type { AccessRecord } from './access-record.ts';
 import { type AccessLogFormat, formatJsonLine, formatTextLine } from './format.ts';
 import { type AccessLogDestination, type LogSink, openSink } from './sinks.ts';
+import { OptionRangeError } from '../core/errors.ts';
 
 export type { AccessLogDestination } from './sinks.ts';
 export type { AccessRecord, ClosedFirst } from './access-record.ts';
@@ -77,11 +78,13 @@ export class AccessLog {
   constructor(opts: AccessLogOptions) {
     const rate = opts.sampleRate;
     if (!(rate >= 0 && rate <= 1)) {
-      throw new RangeError(`access log sample rate must be within 0..1, got ${rate}`);
+      throw new OptionRangeError(`access log sample rate must be within 0..1, got ${rate}`);
     }
     const maxBytes = opts.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
     if (!(Number.isInteger(maxBytes) && maxBytes > 0)) {
-      throw new RangeError(`access log buffer size must be a positive integer, got ${maxBytes}`);
+      throw new OptionRangeError(
+        `access log buffer size must be a positive integer, got ${maxBytes}`,
+      );
     }
     // A batch must fit the buffer many times over, or it would always be dropped.
     this.#batchChars = Math.min(BATCH_CHARS, Math.ceil(maxBytes / 8));

@@ -2,6 +2,7 @@ import { close, fstatSync, open } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import sonicBoom, { type SonicBoom } from 'sonic-boom';
+import { asError } from '../core/errors.ts';
 
 // sonic-boom is CommonJS: its class is a property of module.exports, which
 // Node's named-export detection does not see.
@@ -227,7 +228,7 @@ export class FileSink implements LogSink {
       this.#boom.write(chunk as unknown as string);
     } catch (err) {
       // Not expected once open; the data path must not see it if it happens.
-      this.#onError(err instanceof Error ? err : new Error(String(err)));
+      this.#onError(asError(err));
       return false;
     }
     return !this.#dropped;
@@ -248,7 +249,7 @@ export class FileSink implements LogSink {
       try {
         this.#boom.flushSync();
       } catch (err) {
-        this.#onError(err instanceof Error ? err : new Error(String(err)));
+        this.#onError(asError(err));
       }
     }
     this.#reopenBoom();

@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { ConfigError, errorMessage } from '../core/errors.ts';
+import { ConfigError, errorMessage, ValueError } from '../core/errors.ts';
 
 /**
  * Who may do what on the admin endpoint. Three kinds of path:
@@ -43,11 +43,11 @@ const OK: Verdict = { ok: true };
 /** Check a token's length (bytes, not characters); throws a message for ValueError/ConfigError. */
 export function checkTokenText(token: string): string {
   if (Buffer.byteLength(token, 'utf8') < MIN_TOKEN_BYTES) {
-    throw new Error(
+    throw new ValueError(
       `must be at least ${MIN_TOKEN_BYTES} bytes (e.g. generate one with: openssl rand -hex 16)`,
     );
   }
-  if (/[\s]/.test(token)) throw new Error('must not contain white space');
+  if (/[\s]/.test(token)) throw new ValueError('must not contain white space');
   return token;
 }
 
@@ -57,7 +57,7 @@ export function readTokenFile(path: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${path}: ${errorMessage(err)}`, { cause: err });
+    throw new ValueError(`cannot read ${path}: ${errorMessage(err)}`, { cause: err });
   }
   return checkTokenText(text.replace(/\r?\n$/, ''));
 }

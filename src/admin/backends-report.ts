@@ -86,7 +86,11 @@ export interface BackendReport {
   };
   /** Passive ejection: when it ends (absent when not ejected). */
   readonly ejectedUntil?: string;
-  /** With `--workers`: how many worker threads have it ejected (each detects on its own). */
+  /**
+   * With `--workers`: how many worker threads have it ejected (the main
+   * thread's outlier detection decides for all; fewer only while its
+   * verdict is on the way or a worker started since).
+   */
   readonly ejectedByWorkers?: number;
   /** Slow start: share of its weight it gets now (absent at 100 %). */
   readonly slowStart?: number;

@@ -9,11 +9,11 @@ import { PromMetrics } from '../metrics/prom-metrics.ts';
 import { ConnectionGate } from '../proxy/connection-gate.ts';
 import { FdBudget } from '../proxy/fd-budget.ts';
 import { ListenerRegistry } from '../proxy/listener-registry.ts';
-import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
+import { PerPodListeners, registryOpener } from '../proxy/per-pod-listeners.ts';
 import { AccessLog } from '../access-log/access-log.ts';
 import { ConfigError, ReloadRefusedError, errorMessage } from '../core/errors.ts';
 import { listenSpecs } from '../config/listen-addresses.ts';
-import type { WorkerFeed } from '../workers/thread-link.ts';
+import type { UpstreamFeed } from '../upstream/thread-link.ts';
 import {
   type Readiness,
   type ReloadReport,
@@ -34,7 +34,7 @@ export interface ProxyAppDeps {
   readonly clock?: Clock;
   readonly metrics?: PromMetrics;
   /** Set in a worker thread (`--workers`): discovery, health and shared counts come from the main thread. */
-  readonly feed?: WorkerFeed;
+  readonly feed?: UpstreamFeed;
   /** Bind with SO_REUSEPORT (worker threads share their ports). */
   readonly reusePort?: boolean;
 }
@@ -52,6 +52,7 @@ export class ProxyApp {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #feed: UpstreamFeed | undefined;
   #admin: AdminServer | undefined;
   #started = false;
   #shuttingDown = false;
@@ -61,6 +62,7 @@ export class ProxyApp {
     this.#logger = deps.logger;
     this.#clock = deps.clock ?? systemClock;
     this.#env = deps.env ?? process.env;
+    this.#feed = deps.feed;
     this.metrics =
       deps.metrics ?? new PromMetrics({ backendLabel: config.process.metricsBackendLabel });
     const p = config.process;
@@ -89,6 +91,7 @@ export class ProxyApp {
       env: deps.env ?? process.env,
       ...(deps.feed === undefined ? {} : { feed: deps.feed }),
       reusePort: deps.reusePort ?? false,
+      socketImpl: config.process.socketImpl,
       onFatal:
         deps.onFatal ??
         ((err) => {
@@ -126,13 +129,16 @@ export class ProxyApp {
       for (const l of this.config.listeners) {
         await this.registry.add(l, undefined, listenSpecs(l, this.config.listeners));
         if (l.perPodPorts > 0) {
-          const manager = new PerPodListeners(l, this.registry, {
-            clock: this.#clock,
-            logger: this.#logger,
-            random: Math.random,
-            env: this.#env,
-            drainTimeoutMs: this.config.process.drainTimeout,
-          });
+          const feed = this.#feed;
+          const manager = new PerPodListeners(
+            l,
+            registryOpener(this.registry, this.config.process.drainTimeout, {
+              sliceFromMainThread: feed !== undefined,
+            }),
+            { clock: this.#clock, logger: this.#logger, random: Math.random, env: this.#env },
+            // A worker thread splits the main thread's view of the listener, as the main thread does.
+            feed?.sourceFor(l.name, l.backends?.uri ?? ''),
+          );
           await manager.start();
           this.perPod.push(manager);
         }
@@ -152,10 +158,7 @@ export class ProxyApp {
               body: await this.metrics.registry.metrics(),
             }),
             pods: () => ({
-              listeners: this.perPod.map((m, i) => ({
-                name: this.config.listeners.filter((l) => l.perPodPorts > 0)[i]?.name ?? '',
-                pods: m.ports(),
-              })),
+              listeners: this.perPod.map((m) => ({ name: m.name, pods: m.ports() })),
             }),
             setDrain: (id, listener, drained) => {
               let matched = 0;

@@ -9,6 +9,7 @@ import { silentLogger } from '../core/logger.ts';
 import { OutlierDetector } from '../health/outlier-detector.ts';
 import type { Backend } from './backend.ts';
 import { BackendPool, type BackendPoolOptions } from './backend-pool.ts';
+import type { Clock } from '../core/clock.ts';
 
 /** Monotonic start of the fake clock (not 0: 0 means "not ejected" in Backend). */
 const T0 = 1_000_000;
@@ -27,19 +28,21 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     /** Passive ejection: consecutive failures (absent: no outlier detector). */
     readonly ejectAfter?: number;
     readonly maxEjectionPercent?: number;
-    readonly balancer?: Balancer;
+    readonly balancer?: Balancer<Backend>;
     readonly logger?: Logger;
   }
 
+  // Date.now, which vi.useFakeTimers() moves (performance.now it leaves alone).
+  const clock: Clock = { nowMs: () => Date.now(), wallMs: () => Date.now() };
+
   function makePool(setup: PoolSetup = {}): BackendPool {
-    const now = (): number => Date.now();
     const opts: BackendPoolOptions = {
       listener: 'test',
       balancer: setup.balancer ?? balancer,
       metrics,
       logger: setup.logger ?? silentLogger,
       backendDrainTimeoutMs: 0,
-      nowMs: now,
+      clock,
       slowStartMs: setup.slowStartMs ?? 0,
       onPanic,
       outlier:
@@ -50,7 +53,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
               maxEjectionPercent: setup.maxEjectionPercent ?? 50,
               // As route.ts does: the percentage is of the listed backends.
               totalBackends: () => [...created.backends()].filter((b) => b.listed).length,
-              nowMs: now,
+              clock,
             }),
     };
     const created = new BackendPool(opts);
@@ -211,7 +214,7 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
     });
 
     it('with a weighted round-robin balancer, a joining backend gets its ramped share of picks', () => {
-      const rr = new RoundRobinBalancer();
+      const rr = new RoundRobinBalancer<Backend>();
       pool = makePool({ slowStartMs: SLOW_START_MS, balancer: rr });
       pool.applySnapshot(snapshot(endpoint('a:1')));
       vi.advanceTimersByTime(SLOW_START_MS);
@@ -329,6 +332,65 @@ describe('BackendPool health: slow start, passive ejection, panic mode', () => {
       expect(backend('b:1').ejectedUntilMs).toBe(0);
       expect(metrics.ejections).toEqual([]);
       expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('without a detector, passes connect outcomes on and follows ejections decided elsewhere', () => {
+      const outcomes: string[] = [];
+      const follower = new BackendPool({
+        listener: 'test',
+        balancer,
+        metrics,
+        logger: silentLogger,
+        backendDrainTimeoutMs: 0,
+        clock,
+        connectOutcomes: {
+          failed: (b) => outcomes.push(`fail ${b.id}`),
+          succeeded: (b) => outcomes.push(`ok ${b.id}`),
+        },
+      });
+      pool.dispose();
+      pool = follower;
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
+      fail('b:1', 3);
+      pool.connectSucceeded(backend('a:1'));
+      expect(outcomes).toEqual(['fail b:1', 'fail b:1', 'fail b:1', 'ok a:1']);
+      expect(backend('b:1').ejectedUntilMs).toBe(0);
+      pool.eject('b:1', 5000);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
+      // Counted by the thread that decided it, not here.
+      expect(backend('b:1').ejections).toBe(0);
+      expect(metrics.ejections).toEqual([]);
+      vi.advanceTimersByTime(5001);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
+    });
+
+    it('tells its owner of each ejection it decides, with its length', () => {
+      const seen: string[] = [];
+      pool = makePool({ ejectAfter: 2 });
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
+      const decided = new BackendPool({
+        listener: 'test',
+        balancer,
+        metrics,
+        logger: silentLogger,
+        backendDrainTimeoutMs: 0,
+        clock,
+        outlier: new OutlierDetector({
+          ejectAfter: 2,
+          maxEjectionPercent: 50,
+          totalBackends: () => 2,
+          clock,
+        }),
+        onEjected: (b, forMs) => seen.push(`${b.id} ${forMs}`),
+      });
+      decided.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
+      const b = decided.get('b:1');
+      if (b === undefined) throw new Error('no b:1');
+      decided.connectFailed(b);
+      expect(seen).toEqual([]);
+      decided.connectFailed(b);
+      expect(seen).toEqual(['b:1 10000']);
+      decided.dispose();
     });
 
     it('logs the ejection with its length', () => {

@@ -1,15 +1,17 @@
-import type { Balancer, PickContext } from '../balancing/balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from '../balancing/balancer.ts';
 import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Outcome } from '../core/outcome.ts';
 import { BackendLatency } from '../metrics/latency.ts';
 import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
 import type { OutlierDetector } from '../health/outlier-detector.ts';
 import { Backend, type Closable, type SharedCount } from './backend.ts';
 import { logMembership } from './membership-log.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 export interface BackendPoolOptions {
   readonly listener: string;
-  readonly balancer: Balancer;
+  readonly balancer: Balancer<Backend>;
   readonly metrics: ListenerMetrics;
   readonly logger: Logger;
   /** 0 = connections to a backend that left are never cut. */
@@ -18,14 +20,22 @@ export interface BackendPoolOptions {
   readonly zone?: string | undefined;
   /** Per-backend latency histograms; off with `--latency-tracking off`. */
   readonly trackLatency?: boolean;
-  /** Monotonic clock for latency windows. */
-  readonly nowMs?: () => number;
+  /** Its monotonic time drives latency windows, drains and slow start (default: the system clock). */
+  readonly clock?: Clock;
   /** `--max-connections-per-backend` (0 = unlimited): full backends are skipped. */
   readonly maxPerBackend?: number;
   /** A connection to a backend ended: room may have opened for a queued client. */
   readonly onRoom?: () => void;
-  /** Passive ejection after consecutive connect failures (absent: off). */
+  /** Passive ejection after consecutive connect failures (absent: off, or decided elsewhere). */
   readonly outlier?: OutlierDetector | undefined;
+  /**
+   * Where connect outcomes go when another thread decides ejections (a
+   * worker thread of `--workers` reports to the main thread, which sends
+   * its verdicts back through `eject`). Used only without `outlier`.
+   */
+  readonly connectOutcomes?: ConnectOutcomes | undefined;
+  /** This pool's outlier detection ejected a backend for `forMs` (the main thread tells the workers). */
+  readonly onEjected?: (backend: Backend, forMs: number) => void;
   /** `--slow-start`: ramp a new or recovered backend's weight over this long (0 = off). */
   readonly slowStartMs?: number;
   /** Every candidate is unhealthy or ejected: traffic goes to all of them (counted). */
@@ -38,6 +48,12 @@ export interface BackendPoolOptions {
   readonly logMembership?: boolean;
 }
 
+/** The connect outcomes a pool passes on when ejection is decided elsewhere. */
+export interface ConnectOutcomes {
+  failed(backend: Backend): void;
+  succeeded(backend: Backend): void;
+}
+
 /** Slow start begins at this share of the weight (Envoy's min_weight_percent). */
 const SLOW_START_FLOOR = 0.1;
 /** How often ramping weights are re-applied to the balancer. */
@@ -45,6 +61,17 @@ const SLOW_START_STEP_MS = 1000;
 
 /** `pick` found usable backends, but every one is at `--max-connections-per-backend`. */
 export const ALL_FULL = Symbol('all backends full');
+
+/** What a client connection that used a backend amounted to, once both its sockets closed. */
+export interface SessionFigures {
+  readonly outcome: Outcome;
+  readonly bytesFromClient: number;
+  readonly bytesFromBackend: number;
+  /** Accept to close, when the backend connection was established (else no latency sample). */
+  readonly durationMs: number | undefined;
+  /** Monotonic ms at the close. */
+  readonly nowMs: number;
+}
 
 /** Which endpoints currently get new connections. */
 export type PoolTier = 'ready' | 'draining-fallback' | 'panic' | 'none';
@@ -70,7 +97,7 @@ export class BackendPool {
     this.#opts = opts;
   }
 
-  get balancer(): Balancer {
+  get balancer(): Balancer<Backend> {
     return this.#opts.balancer;
   }
 
@@ -122,10 +149,7 @@ export class BackendPool {
   #upsert(ep: Endpoint): boolean {
     const existing = this.#byId.get(ep.id);
     if (existing === undefined) {
-      const latency =
-        this.#opts.trackLatency === true
-          ? new BackendLatency(this.#opts.nowMs?.() ?? performance.now())
-          : null;
+      const latency = this.#opts.trackLatency === true ? new BackendLatency(this.#now()) : null;
       const backend = new Backend(ep, this.#opts.metrics.backend(ep.id), latency);
       backend.shared = this.#opts.sharedCount?.(ep.id) ?? null;
       backend.usableSinceMs = this.#now();
@@ -211,8 +235,11 @@ export class BackendPool {
   }
 
   #scheduleEjectionExpiry(now: number): void {
-    const next = this.#opts.outlier?.nextExpiryMs(now);
-    if (next !== undefined) this.#refreshAt(next + 1);
+    // From the backends rather than the detector: an ejection may have been decided in another thread.
+    let next = Infinity;
+    for (const b of this.#byId.values())
+      if (b.ejectedUntilMs > now) next = Math.min(next, b.ejectedUntilMs);
+    if (next !== Infinity) this.#refreshAt(next + 1);
   }
 
   #refreshAt(atMs: number): void {
@@ -243,7 +270,7 @@ export class BackendPool {
   }
 
   #now(): number {
-    return this.#opts.nowMs?.() ?? performance.now();
+    return (this.#opts.clock ?? systemClock).nowMs();
   }
 
   /** Active health checks changed a backend's verdict. */
@@ -266,23 +293,40 @@ export class BackendPool {
   /** A connect attempt to `backend` failed: passive ejection may take it out. */
   connectFailed(backend: Backend): void {
     const outlier = this.#opts.outlier;
-    if (outlier === undefined) return;
+    if (outlier === undefined) {
+      this.#opts.connectOutcomes?.failed(backend);
+      return;
+    }
     const now = this.#now();
     if (outlier.connectFailed(backend.id, now)) {
       backend.ejectedUntilMs = outlier.ejectedUntil(backend.id, now) ?? now;
       backend.ejections++;
       backend.metrics.ejected();
+      const forMs = backend.ejectedUntilMs - now;
       this.#opts.logger.warn('backend ejected after consecutive connect failures', {
         listener: this.#opts.listener,
         backend: backend.id,
-        forMs: Math.round(backend.ejectedUntilMs - now),
+        forMs: Math.round(forMs),
       });
       this.refresh();
+      this.#opts.onEjected?.(backend, forMs);
     }
   }
 
   connectSucceeded(backend: Backend): void {
-    this.#opts.outlier?.connectSucceeded(backend.id);
+    if (this.#opts.outlier === undefined) this.#opts.connectOutcomes?.succeeded(backend);
+    else this.#opts.outlier.connectSucceeded(backend.id);
+  }
+
+  /**
+   * An ejection decided by another thread's outlier detection (`--workers`):
+   * out for `forMs` from now. Counted, logged and reported there, not here.
+   */
+  eject(id: string, forMs: number): void {
+    const backend = this.#byId.get(id);
+    if (backend === undefined || forMs <= 0) return;
+    backend.ejectedUntilMs = this.#now() + forMs;
+    this.refresh();
   }
 
   /** Times panic mode was entered. */
@@ -310,7 +354,7 @@ export class BackendPool {
     }
     const first = this.#opts.balancer.pick(ctx);
     if (max === 0 || first === undefined || first.active < max) return first;
-    const full: Backend[] = [...ctx.tried, first];
+    const full: BalanceTarget[] = [...ctx.tried, first];
     for (let i = 0; i < this.#candidates.length; i++) {
       const next = this.#opts.balancer.pick({ ...ctx, tried: full });
       if (next === undefined) break;
@@ -379,6 +423,51 @@ export class BackendPool {
       this.refresh();
     }
     return true;
+  }
+
+  // The data path's accounting: sessions report what happened to their
+  // backend here, and the pool is the one writer of a backend's counters,
+  // latency histograms and per-backend metrics.
+
+  /**
+   * A connection attempt to `backend` failed before it was established.
+   * `blamed`: the backend refused or did not answer in time, so it counts as
+   * its failure and feeds passive ejection; false for a local resource error
+   * of this process (EMFILE...), where the backend was never asked.
+   */
+  attemptFailed(backend: Backend, session: Closable, blamed: boolean): void {
+    this.detach(backend, session);
+    if (!blamed) return;
+    backend.failures++;
+    this.connectFailed(backend);
+  }
+
+  /** A connection attempt to `backend` succeeded after `connectMs`. */
+  connected(backend: Backend, connectMs: number, nowMs: number): void {
+    backend.recordConnect(connectMs, nowMs);
+    this.connectSucceeded(backend);
+    this.#opts.balancer.onConnect?.(backend, connectMs);
+  }
+
+  /** `backend` answered `ms` after the client's first bytes were sent. */
+  firstByte(backend: Backend, ms: number, nowMs: number): void {
+    backend.recordFirstByte(ms, nowMs);
+    this.#opts.balancer.onFirstByte?.(backend, ms);
+  }
+
+  /** A client connection that used `backend` closed: count it and detach it. */
+  sessionEnded(backend: Backend, session: Closable, figures: SessionFigures): void {
+    backend.bytesFromClient += figures.bytesFromClient;
+    backend.bytesFromBackend += figures.bytesFromBackend;
+    if (figures.durationMs !== undefined) backend.recordSession(figures.durationMs, figures.nowMs);
+    // Count before detaching: detaching the last connection of a backend that
+    // left discovery removes its series, and they must not come back.
+    backend.metrics.connectionClosed(
+      figures.outcome,
+      figures.bytesFromClient,
+      figures.bytesFromBackend,
+    );
+    this.detach(backend, session);
   }
 
   /** A connection (or attempt) to `backend` started. */

@@ -1,3 +1,4 @@
+import type { BalanceTarget } from '../balancing/balancer.ts';
 import type { Endpoint, EndpointState } from '../core/endpoint.ts';
 import type { BackendLatency } from '../metrics/latency.ts';
 import type { BackendMetrics } from '../metrics/proxy-metrics.ts';
@@ -63,7 +64,7 @@ export interface Closable {
  * `Endpoint` that discovery produced. It survives snapshot updates for as long
  * as the endpoint's stable id stays in the set (or it still has connections).
  */
-export class Backend {
+export class Backend implements BalanceTarget {
   readonly id: string;
   /** The newest endpoint discovery gave for this id (its address may change). */
   endpoint: Endpoint;
@@ -143,6 +144,11 @@ export class Backend {
    */
   get active(): number {
     return this.shared === null ? this.open : Atomics.load(this.shared.counts, this.shared.index);
+  }
+
+  /** Other worker threads' connections count in `active` (see `BalanceTarget.activeShared`). */
+  get activeShared(): boolean {
+    return this.shared !== null;
   }
 
   /** Tests and simulations set the load directly (single-threaded pools only). */

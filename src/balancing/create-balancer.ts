@@ -1,5 +1,5 @@
-import { systemClock, type Clock } from '../core/clock.ts';
-import type { Balancer } from './balancer.ts';
+import { systemClock, systemRandom, type Clock } from '../core/clock.ts';
+import type { BalanceTarget, Balancer } from './balancer.ts';
 import { LatencyBalancer } from './latency.ts';
 import { LeastConnBalancer } from './least-conn.ts';
 import { PrimaryBalancer } from './primary.ts';
@@ -29,12 +29,12 @@ export interface BalancerDeps {
 /** Linkerd's default decay for its peak-EWMA balancer. */
 export const DEFAULT_LATENCY_DECAY_MS = 10_000;
 
-const systemDeps: BalancerDeps = { clock: systemClock, random: Math.random };
+const systemDeps: BalancerDeps = { clock: systemClock, random: systemRandom };
 
-export function createBalancer(
+export function createBalancer<T extends BalanceTarget>(
   settings: BalancerSettings,
   deps: BalancerDeps = systemDeps,
-): Balancer {
+): Balancer<T> {
   switch (settings.strategy) {
     case 'least-conn':
       return new LeastConnBalancer();

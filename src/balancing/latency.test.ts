@@ -9,7 +9,7 @@ import { DEFAULT_LATENCY_MS, LatencyBalancer } from './latency.ts';
 runBalancerConformance({
   name: 'latency',
   create: () =>
-    new LatencyBalancer({
+    new LatencyBalancer<Backend>({
       random: seededRandom(CONFORMANCE_SEED),
       clock: new ManualClock(),
       decayMs: 10_000,
@@ -33,13 +33,13 @@ function scripted(...values: number[]): () => number {
 
 interface Setup {
   readonly clock: ManualClock;
-  readonly balancer: LatencyBalancer;
+  readonly balancer: LatencyBalancer<Backend>;
   readonly list: Backend[];
 }
 
 function setup(ids: string[], opts: { random?: () => number; decayMs?: number } = {}): Setup {
   const clock = new ManualClock(1000);
-  const balancer = new LatencyBalancer({
+  const balancer = new LatencyBalancer<Backend>({
     random: opts.random ?? seededRandom(CONFORMANCE_SEED),
     clock,
     decayMs: opts.decayMs ?? 1000,
@@ -155,7 +155,7 @@ describe('LatencyBalancer', () => {
 
   it('shares equally fast backends by weight, idle or loaded', () => {
     const clock = new ManualClock();
-    const balancer = new LatencyBalancer({
+    const balancer = new LatencyBalancer<Backend>({
       random: seededRandom(CONFORMANCE_SEED),
       clock,
       decayMs: 1000,

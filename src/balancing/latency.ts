@@ -1,6 +1,5 @@
-import type { Backend } from '../backends/backend.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { PowerOfTwo } from './power-of-two.ts';
 
@@ -56,9 +55,9 @@ export const LATENCY_BAND = 1.25;
  * neither flooded as if free nor starved as if slow); estimates of backends
  * that remain are kept across updates. O(log n) per pick.
  */
-export class LatencyBalancer implements Balancer {
+export class LatencyBalancer<T extends BalanceTarget = BalanceTarget> implements Balancer<T> {
   readonly strategy = 'latency' as const;
-  readonly #p2c: PowerOfTwo;
+  readonly #p2c: PowerOfTwo<T>;
   readonly #clock: Clock;
   readonly #decayMs: number;
   #byId = new Map<string, PeakEwma>();
@@ -68,12 +67,12 @@ export class LatencyBalancer implements Balancer {
   #firstByteSeen = false;
 
   constructor(opts: LatencyBalancerOptions) {
-    this.#p2c = new PowerOfTwo(opts.random);
+    this.#p2c = new PowerOfTwo<T>(opts.random);
     this.#clock = opts.clock;
     this.#decayMs = opts.decayMs;
   }
 
-  update(candidates: readonly Backend[]): void {
+  update(candidates: readonly T[]): void {
     const now = this.#clock.nowMs();
     let sum = 0;
     let known = 0;
@@ -96,26 +95,26 @@ export class LatencyBalancer implements Balancer {
     this.#loadUnit = mean > 0 ? 1 / mean : 1;
   }
 
-  pick(ctx: PickContext): Backend | undefined {
+  pick(ctx: PickContext): T | undefined {
     this.#nowMs = this.#clock.nowMs();
     return this.#p2c.candidates[this.#p2c.pick(ctx.tried, this.#cheaper)];
   }
 
-  onConnect(backend: Backend, ms: number): void {
+  onConnect(backend: T, ms: number): void {
     if (!this.#firstByteSeen) this.#observe(backend, ms);
   }
 
-  onFirstByte(backend: Backend, ms: number): void {
+  onFirstByte(backend: T, ms: number): void {
     this.#firstByteSeen = true;
     this.#observe(backend, ms);
   }
 
   /** The current latency estimate of a candidate (for tests and reports). */
-  estimateMs(backend: Backend): number | undefined {
+  estimateMs(backend: T): number | undefined {
     return this.#byId.get(backend.id)?.valueAt(this.#clock.nowMs(), this.#decayMs);
   }
 
-  #observe(backend: Backend, ms: number): void {
+  #observe(backend: T, ms: number): void {
     this.#byId.get(backend.id)?.observe(ms, this.#clock.nowMs(), this.#decayMs);
   }
 
@@ -129,8 +128,8 @@ export class LatencyBalancer implements Balancer {
   /** Whether the second drawn candidate should take the connection from the first. */
   readonly #cheaper = (first: number, second: number): boolean => {
     const list = this.#p2c.candidates;
-    const a = list[first] as Backend;
-    const b = list[second] as Backend;
+    const a = list[first] as T;
+    const b = list[second] as T;
     const la = this.#latency(first);
     const lb = this.#latency(second);
     if (lb * LATENCY_BAND >= la && la * LATENCY_BAND >= lb) {

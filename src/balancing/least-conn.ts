@@ -1,10 +1,9 @@
-import type { Backend } from '../backends/backend.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
 import { IndexedHeap, type HeapItem } from './indexed-heap.ts';
 import { avoidedBackends } from './tried.ts';
 
-interface Slot extends HeapItem {
-  backend: Backend;
+interface Slot<T extends BalanceTarget = BalanceTarget> extends HeapItem {
+  backend: T;
   weight: number;
   /** `backend.active` as the heap last saw it. */
   active: number;
@@ -53,17 +52,17 @@ function less(a: Slot, b: Slot): boolean {
  * Turns are kept by id across updates; a new backend starts at the current
  * turn, so it joins the rotation without a burst.
  */
-export class LeastConnBalancer implements Balancer {
+export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implements Balancer<T> {
   readonly strategy = 'least-conn' as const;
-  #candidates: readonly Backend[] = [];
-  #byId = new Map<string, Slot>();
-  readonly #heap = new IndexedHeap<Slot>(less);
+  #candidates: readonly T[] = [];
+  #byId = new Map<string, Slot<T>>();
+  readonly #heap = new IndexedHeap<Slot<T>>(less);
   /** The turn of the latest pick: where a backend that fell behind resumes. */
   #currentTurn = 0;
   #nextSeq = 0;
   #picks = 0;
   /** Picked slots whose `active` has not been re-read yet (usually just the last one). */
-  #stale: Slot[] = [];
+  #stale: Slot<T>[] = [];
   /**
    * Counts are shared with other worker threads (`--workers`): they move
    * without this balancer seeing it, so every pick re-reads them all (O(n),
@@ -71,8 +70,8 @@ export class LeastConnBalancer implements Balancer {
    */
   #shared = false;
 
-  update(candidates: readonly Backend[]): void {
-    const byId = new Map<string, Slot>();
+  update(candidates: readonly T[]): void {
+    const byId = new Map<string, Slot<T>>();
     for (const b of candidates) {
       let s = this.#byId.get(b.id);
       if (s === undefined) {
@@ -95,12 +94,12 @@ export class LeastConnBalancer implements Balancer {
     }
     this.#byId = byId;
     this.#candidates = candidates;
-    this.#shared = candidates.some((b) => b.shared !== null);
+    this.#shared = candidates.some((b) => b.activeShared);
     this.#stale = [];
     this.#heap.reset([...byId.values()]);
   }
 
-  pick(ctx: PickContext): Backend | undefined {
+  pick(ctx: PickContext): T | undefined {
     if (this.#shared) this.#refreshAll();
     else this.#refreshStale();
     const avoid = avoidedBackends(this.#candidates, ctx.tried);
@@ -120,7 +119,7 @@ export class LeastConnBalancer implements Balancer {
     return chosen.backend;
   }
 
-  onClose(backend: Backend): void {
+  onClose(backend: T): void {
     const s = this.#byId.get(backend.id);
     if (s === undefined || s.backend !== backend) return;
     if (s.active !== backend.active) {
@@ -162,10 +161,10 @@ export class LeastConnBalancer implements Balancer {
   }
 
   /** The least loaded backend not in `avoid`: pops until one is found, then restores. */
-  #firstUntried(avoid: readonly Backend[]): Slot | undefined {
+  #firstUntried(avoid: readonly BalanceTarget[]): Slot<T> | undefined {
     const heap = this.#heap;
-    const skipped: Slot[] = [];
-    let found: Slot | undefined;
+    const skipped: Slot<T>[] = [];
+    let found: Slot<T> | undefined;
     while (found === undefined) {
       const s = heap.pop();
       if (s === undefined) break;

@@ -1,4 +1,4 @@
-import type { Backend } from '../backends/backend.ts';
+import type { BalanceTarget } from './balancer.ts';
 import { avoidedBackends } from './tried.ts';
 
 /**
@@ -18,9 +18,9 @@ const MAX_DRAWS = 8;
  * uniformly instead over-compares light backends: 5:3:1:1 then gives the
  * heavy one 47 % instead of 50 %.)
  */
-export class PowerOfTwo {
+export class PowerOfTwo<T extends BalanceTarget = BalanceTarget> {
   readonly #random: () => number;
-  #candidates: readonly Backend[] = [];
+  #candidates: readonly T[] = [];
   #cumulative = new Float64Array(0);
   #totalWeight = 0;
   #equalWeights = true;
@@ -29,7 +29,7 @@ export class PowerOfTwo {
     this.#random = random;
   }
 
-  get candidates(): readonly Backend[] {
+  get candidates(): readonly T[] {
     return this.#candidates;
   }
 
@@ -38,7 +38,7 @@ export class PowerOfTwo {
     return this.#candidates.length === 0 ? 0 : this.#totalWeight / this.#candidates.length;
   }
 
-  update(candidates: readonly Backend[]): void {
+  update(candidates: readonly T[]): void {
     this.#candidates = candidates;
     this.#cumulative = new Float64Array(candidates.length);
     let total = 0;
@@ -54,7 +54,10 @@ export class PowerOfTwo {
    * Index of the chosen candidate, or -1 with none. `better(i, j)` says
    * whether candidate j should win over candidate i.
    */
-  pick(tried: readonly Backend[], better: (first: number, second: number) => boolean): number {
+  pick(
+    tried: readonly BalanceTarget[],
+    better: (first: number, second: number) => boolean,
+  ): number {
     const list = this.#candidates;
     const n = list.length;
     if (n <= 1) return n - 1;
@@ -78,7 +81,7 @@ export class PowerOfTwo {
     const n = this.#candidates.length;
     if (this.#equalWeights) return (first + 1 + Math.floor(r * (n - 1))) % n;
     const end = this.#cumulative[first] as number;
-    const weight = (this.#candidates[first] as Backend).weight;
+    const weight = (this.#candidates[first] as T).weight;
     const target = r * (this.#totalWeight - weight);
     return this.#at(target < end - weight ? target : target + weight);
   }
@@ -96,25 +99,25 @@ export class PowerOfTwo {
     return lo;
   }
 
-  #drawFirst(avoid: readonly Backend[] | undefined): number {
+  #drawFirst(avoid: readonly BalanceTarget[] | undefined): number {
     for (let k = 0; k < MAX_DRAWS; k++) {
       const i = this.#weighted();
-      if (avoid === undefined || !avoid.includes(this.#candidates[i] as Backend)) return i;
+      if (avoid === undefined || !avoid.includes(this.#candidates[i] as T)) return i;
     }
     return this.#anyUntried(-1, avoid);
   }
 
   /** A candidate other than `first`, by weight; -1 when none is usable. */
-  #drawSecond(first: number, avoid: readonly Backend[] | undefined): number {
+  #drawSecond(first: number, avoid: readonly BalanceTarget[] | undefined): number {
     for (let k = 0; k < MAX_DRAWS; k++) {
       const j = this.#weightedExcept(first);
-      if (avoid === undefined || !avoid.includes(this.#candidates[j] as Backend)) return j;
+      if (avoid === undefined || !avoid.includes(this.#candidates[j] as T)) return j;
     }
     return this.#anyUntried(first, avoid);
   }
 
   /** A random untried candidate other than `except` (a scan: only after unlucky draws). */
-  #anyUntried(except: number, avoid: readonly Backend[] | undefined): number {
+  #anyUntried(except: number, avoid: readonly BalanceTarget[] | undefined): number {
     const usable: number[] = [];
     this.#candidates.forEach((b, i) => {
       if (i !== except && !(avoid?.includes(b) ?? false)) usable.push(i);

@@ -1,5 +1,4 @@
-import type { Backend } from '../backends/backend.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
 
 /**
  * One backend at a time: the current primary keeps every new connection for
@@ -10,18 +9,18 @@ import type { Balancer, PickContext } from './balancer.ts';
  * Headway that see the same set choose the same one. HAProxy's `balance
  * first` without its capacity spill-over.
  */
-export class PrimaryBalancer implements Balancer {
+export class PrimaryBalancer<T extends BalanceTarget = BalanceTarget> implements Balancer<T> {
   readonly strategy = 'primary' as const;
-  #candidates: readonly Backend[] = [];
-  #current: Backend | undefined;
+  #candidates: readonly T[] = [];
+  #current: T | undefined;
 
-  update(candidates: readonly Backend[]): void {
+  update(candidates: readonly T[]): void {
     this.#candidates = [...candidates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (this.#current !== undefined && !candidates.includes(this.#current))
       this.#current = undefined;
   }
 
-  pick(ctx: PickContext): Backend | undefined {
+  pick(ctx: PickContext): T | undefined {
     const list = this.#candidates;
     if (list.length === 0) return undefined;
     const tried = ctx.tried;
@@ -35,7 +34,7 @@ export class PrimaryBalancer implements Balancer {
   }
 
   /** The backend new connections go to now (for /backends). */
-  get current(): Backend | undefined {
+  get current(): T | undefined {
     return this.#current;
   }
 }

@@ -36,7 +36,7 @@ function backends(spec: Record<string, { weight?: number; active?: number }>): B
 
 describe('RandomBalancer', () => {
   it('names its strategy', () => {
-    expect(new RandomBalancer({ random: Math.random }).strategy).toBe('random');
+    expect(new RandomBalancer<Backend>({ random: Math.random }).strategy).toBe('random');
   });
 
   // Draws: the first at r × total weight along the cumulative weights, the
@@ -70,7 +70,7 @@ describe('RandomBalancer', () => {
       'b',
     ],
   ])('%s', (_label, spec, draws, expected) => {
-    const balancer = new RandomBalancer({ random: scripted(...draws) });
+    const balancer = new RandomBalancer<Backend>({ random: scripted(...draws) });
     balancer.update(backends(spec));
     expect(balancer.pick(pickContext())?.id).toBe(expected);
   });
@@ -86,7 +86,7 @@ describe('RandomBalancer', () => {
             b.active = a;
             return b;
           });
-          const balancer = new RandomBalancer({ random: seededRandom(seed) });
+          const balancer = new RandomBalancer<Backend>({ random: seededRandom(seed) });
           balancer.update(list);
           const max = Math.max(...actives);
           for (let i = 0; i < 50; i++) expect(balancer.pick(pickContext())?.active).not.toBe(max);
@@ -109,7 +109,7 @@ describe('RandomBalancer', () => {
     };
     const ten = () => Array.from({ length: 10 }, (_, i) => makeBackend(`b${i}`));
     const forBalancer = ten();
-    const balancer = new RandomBalancer({ random: seededRandom(CONFORMANCE_SEED) });
+    const balancer = new RandomBalancer<Backend>({ random: seededRandom(CONFORMANCE_SEED) });
     balancer.update(forBalancer);
     const twoChoices = worstSpread(forBalancer, () => balancer.pick(pickContext()) as Backend);
     const forOne = ten();
@@ -125,7 +125,7 @@ describe('RandomBalancer', () => {
   it('picks an untried backend on retries, even when draws keep landing on tried ones', () => {
     const list = backends({ a: { weight: 100 }, b: { weight: 100 }, c: {} });
     const [a, b] = list as [Backend, Backend];
-    const balancer = new RandomBalancer({ random: seededRandom(7) });
+    const balancer = new RandomBalancer<Backend>({ random: seededRandom(7) });
     balancer.update(list);
     for (let i = 0; i < 100; i++) expect(balancer.pick(pickContext([a, b]))?.id).toBe('c');
   });

@@ -1,5 +1,4 @@
-import type { Backend } from '../backends/backend.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
 import { PowerOfTwo } from './power-of-two.ts';
 
 export interface RandomBalancerOptions {
@@ -14,27 +13,27 @@ export interface RandomBalancerOptions {
  * as least-conn, O(log n) per pick, and with no shared order, so several
  * Headway replicas do not herd onto the same backend.
  */
-export class RandomBalancer implements Balancer {
+export class RandomBalancer<T extends BalanceTarget = BalanceTarget> implements Balancer<T> {
   readonly strategy = 'random' as const;
-  readonly #p2c: PowerOfTwo;
+  readonly #p2c: PowerOfTwo<T>;
 
   constructor(opts: RandomBalancerOptions) {
-    this.#p2c = new PowerOfTwo(opts.random);
+    this.#p2c = new PowerOfTwo<T>(opts.random);
   }
 
-  update(candidates: readonly Backend[]): void {
+  update(candidates: readonly T[]): void {
     this.#p2c.update(candidates);
   }
 
-  pick(ctx: PickContext): Backend | undefined {
+  pick(ctx: PickContext): T | undefined {
     return this.#p2c.candidates[this.#p2c.pick(ctx.tried, this.#lessLoaded)];
   }
 
   /** Whether the second has fewer active connections per unit of weight (a/wa > b/wb). */
   readonly #lessLoaded = (first: number, second: number): boolean => {
     const list = this.#p2c.candidates;
-    const a = list[first] as Backend;
-    const b = list[second] as Backend;
+    const a = list[first] as T;
+    const b = list[second] as T;
     return b.active * a.weight < a.active * b.weight;
   };
 }

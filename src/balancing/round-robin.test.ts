@@ -7,11 +7,12 @@ import {
   runBalancerConformance,
 } from '../../test/kit/balancer-conformance.ts';
 import { RoundRobinBalancer } from './round-robin.ts';
+import type { Backend } from '../backends/backend.ts';
 
-runBalancerConformance({ name: 'round-robin', create: () => new RoundRobinBalancer() });
+runBalancerConformance({ name: 'round-robin', create: () => new RoundRobinBalancer<Backend>() });
 
-function balancerWith(weights: Record<string, number>): RoundRobinBalancer {
-  const balancer = new RoundRobinBalancer();
+function balancerWith(weights: Record<string, number>): RoundRobinBalancer<Backend> {
+  const balancer = new RoundRobinBalancer<Backend>();
   balancer.update(Object.entries(weights).map(([id, w]) => makeBackend(id, w)));
   return balancer;
 }
@@ -30,7 +31,7 @@ const weightsArb = fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, max
 
 describe('RoundRobinBalancer', () => {
   it('names its strategy', () => {
-    expect(new RoundRobinBalancer().strategy).toBe('round-robin');
+    expect(new RoundRobinBalancer<Backend>().strategy).toBe('round-robin');
   });
 
   it.each([
@@ -92,7 +93,7 @@ describe('RoundRobinBalancer', () => {
 
   it('continues the same cycle when the set is handed over in another order', () => {
     const [a, b, c] = [makeBackend('a', 5), makeBackend('b', 1), makeBackend('c', 1)];
-    const balancer = new RoundRobinBalancer();
+    const balancer = new RoundRobinBalancer<Backend>();
     balancer.update([a, b, c]);
     expect(pickIds(balancer, 3)).toEqual(['a', 'b', 'a']);
     balancer.update([c, b, a]);
@@ -101,7 +102,7 @@ describe('RoundRobinBalancer', () => {
 
   it('starts a new backend eligible at once, without resetting the others', () => {
     const [a, b, c] = [makeBackend('a', 5), makeBackend('b', 1), makeBackend('c', 1)];
-    const balancer = new RoundRobinBalancer();
+    const balancer = new RoundRobinBalancer<Backend>();
     balancer.update([a, b]);
     expect(pickIds(balancer, 3)).toEqual(['a', 'b', 'a']);
     balancer.update([a, b, c]);
@@ -112,7 +113,7 @@ describe('RoundRobinBalancer', () => {
   });
 
   it('follows a weight change from the next pick', () => {
-    const balancer = new RoundRobinBalancer();
+    const balancer = new RoundRobinBalancer<Backend>();
     balancer.update([makeBackend('a', 1), makeBackend('b', 1)]);
     expect(pickIds(balancer, 4)).toEqual(['a', 'b', 'a', 'b']);
     balancer.update([makeBackend('a', 3), makeBackend('b', 1)]);
@@ -122,7 +123,7 @@ describe('RoundRobinBalancer', () => {
 
   it('spreads retries over the untried backends by weight', () => {
     const [a, b, c] = [makeBackend('a', 5), makeBackend('b', 2), makeBackend('c', 1)];
-    const balancer = new RoundRobinBalancer();
+    const balancer = new RoundRobinBalancer<Backend>();
     balancer.update([a, b, c]);
     const picks = Array.from({ length: 30 }, () => balancer.pick(pickContext([a]))?.id);
     expect(picks.filter((id) => id === 'b')).toHaveLength(20);

@@ -1,10 +1,9 @@
-import type { Backend } from '../backends/backend.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
 import { IndexedHeap, type HeapItem } from './indexed-heap.ts';
 import { avoidedBackends } from './tried.ts';
 
-interface Slot extends HeapItem {
-  backend: Backend;
+interface Slot<T extends BalanceTarget = BalanceTarget> extends HeapItem {
+  backend: T;
   weight: number;
   /** Picks counted from the current origin of virtual time (negative after a shift is fine). */
   picks: number;
@@ -54,20 +53,20 @@ function startLess(a: Slot, b: Slot): boolean {
  * joins at the current virtual time: eligible at once, with no backlog to
  * catch up on (no burst).
  */
-export class RoundRobinBalancer implements Balancer {
+export class RoundRobinBalancer<T extends BalanceTarget = BalanceTarget> implements Balancer<T> {
   readonly strategy = 'round-robin' as const;
-  #candidates: readonly Backend[] = [];
-  #byId = new Map<string, Slot>();
+  #candidates: readonly T[] = [];
+  #byId = new Map<string, Slot<T>>();
   #totalWeight = 0;
   /** Picks since the origin: virtual time is picks / totalWeight. */
   #picks = 0;
   #nextSeq = 0;
-  readonly #eligible = new IndexedHeap<Slot>(deadlineLess);
-  readonly #waiting = new IndexedHeap<Slot>(startLess);
+  readonly #eligible = new IndexedHeap<Slot<T>>(deadlineLess);
+  readonly #waiting = new IndexedHeap<Slot<T>>(startLess);
 
-  update(candidates: readonly Backend[]): void {
+  update(candidates: readonly T[]): void {
     if (this.#sameSet(candidates)) {
-      for (const b of candidates) (this.#byId.get(b.id) as Slot).backend = b;
+      for (const b of candidates) (this.#byId.get(b.id) as Slot<T>).backend = b;
       this.#candidates = candidates;
       return;
     }
@@ -87,7 +86,7 @@ export class RoundRobinBalancer implements Balancer {
     let total = 0;
     for (const b of candidates) total += b.weight;
 
-    const byId = new Map<string, Slot>();
+    const byId = new Map<string, Slot<T>>();
     for (const b of candidates) {
       const old = this.#byId.get(b.id);
       // Rounded to whole picks: a remaining backend keeps its lead or lag to
@@ -115,14 +114,14 @@ export class RoundRobinBalancer implements Balancer {
     this.#candidates = candidates;
     this.#totalWeight = total;
     this.#picks = Math.round((time - origin) * total);
-    const eligible: Slot[] = [];
-    const waiting: Slot[] = [];
+    const eligible: Slot<T>[] = [];
+    const waiting: Slot<T>[] = [];
     for (const s of byId.values()) (this.#isEligible(s) ? eligible : waiting).push(s);
     this.#eligible.reset(eligible);
     this.#waiting.reset(waiting);
   }
 
-  pick(ctx: PickContext): Backend | undefined {
+  pick(ctx: PickContext): T | undefined {
     if (this.#byId.size === 0) return undefined;
     // Backends whose start has come join the eligible heap.
     for (let s = this.#waiting.peek(); s !== undefined && this.#isEligible(s);) {
@@ -145,7 +144,7 @@ export class RoundRobinBalancer implements Balancer {
     return chosen.backend;
   }
 
-  #isEligible(s: Slot): boolean {
+  #isEligible(s: Slot<T>): boolean {
     return s.picks * this.#totalWeight <= this.#picks * s.weight;
   }
 
@@ -156,7 +155,7 @@ export class RoundRobinBalancer implements Balancer {
     for (const s of this.#byId.values()) s.picks -= cycles * s.weight;
   }
 
-  #sameSet(candidates: readonly Backend[]): boolean {
+  #sameSet(candidates: readonly T[]): boolean {
     if (candidates.length !== this.#byId.size) return false;
     for (const b of candidates) {
       const s = this.#byId.get(b.id);
@@ -167,9 +166,12 @@ export class RoundRobinBalancer implements Balancer {
 }
 
 /** Remove and return the heap's first slot whose backend is not avoided. */
-function takeFirst(heap: IndexedHeap<Slot>, avoid: readonly Backend[]): Slot | undefined {
-  const skipped: Slot[] = [];
-  let found: Slot | undefined;
+function takeFirst<T extends BalanceTarget>(
+  heap: IndexedHeap<Slot<T>>,
+  avoid: readonly BalanceTarget[],
+): Slot<T> | undefined {
+  const skipped: Slot<T>[] = [];
+  let found: Slot<T> | undefined;
   while (found === undefined) {
     const s = heap.pop();
     if (s === undefined) break;

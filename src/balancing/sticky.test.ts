@@ -42,8 +42,8 @@ const KEYS = 100_000;
 function sticky(
   backends: readonly Backend[],
   opts: Partial<StickyBalancerOptions> = {},
-): StickyBalancer {
-  const balancer = new StickyBalancer({ key: 'client-ip', boundedLoad: 0, ...opts });
+): StickyBalancer<Backend> {
+  const balancer = new StickyBalancer<Backend>({ key: 'client-ip', boundedLoad: 0, ...opts });
   balancer.update(backends);
   return balancer;
 }
@@ -53,7 +53,7 @@ function pods(n: number, from = 0): Backend[] {
 }
 
 /** The backend id of each of the first `KEYS` clients. */
-function owners(balancer: StickyBalancer): string[] {
+function owners(balancer: StickyBalancer<Backend>): string[] {
   return Array.from({ length: KEYS }, (_, i) => balancer.pick(clientContext(i))?.id ?? '-');
 }
 
@@ -172,7 +172,7 @@ describe('StickyBalancer', () => {
 
   /** Every client opens one connection that stays open; returns the max/mean active. */
   function openAll(
-    balancer: StickyBalancer,
+    balancer: StickyBalancer<Backend>,
     set: readonly Backend[],
     client: (i: number) => number,
   ) {

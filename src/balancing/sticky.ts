@@ -1,5 +1,4 @@
-import type { Backend } from '../backends/backend.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
 import { murmur3, murmur3Int } from './hash.ts';
 import { HashRing } from './hash-ring.ts';
 import type { StickyKey } from './strategy-names.ts';
@@ -38,14 +37,14 @@ const EMPTY_RING = HashRing.build([]);
  * Cost per pick: one hash of the address and a binary search of the ring,
  * O(log n); the ring is rebuilt only when ids or weights change.
  */
-export class StickyBalancer implements Balancer {
+export class StickyBalancer<T extends BalanceTarget = BalanceTarget> implements Balancer<T> {
   readonly strategy = 'sticky' as const;
   readonly #key: StickyKey;
   readonly #factor: number;
-  #candidates: readonly Backend[] = [];
+  #candidates: readonly T[] = [];
   #ring = EMPTY_RING;
   /** Candidates in ring-member (id) order. */
-  #members: Backend[] = [];
+  #members: T[] = [];
   #indexById = new Map<string, number>();
   #totalWeight = 0;
   /** Sum of `active` over the candidates, kept current from picks and closes. */
@@ -63,7 +62,7 @@ export class StickyBalancer implements Balancer {
     this.#factor = opts.boundedLoad;
   }
 
-  update(candidates: readonly Backend[]): void {
+  update(candidates: readonly T[]): void {
     if (!this.#sameSet(candidates)) {
       this.#ring = HashRing.build(
         candidates.map((b) => ({ id: b.id, weight: b.weight })),
@@ -73,7 +72,7 @@ export class StickyBalancer implements Balancer {
       this.#visited = new Uint32Array(candidates.length);
       this.#walk = 0;
     }
-    const members = new Array<Backend>(candidates.length);
+    const members = new Array<T>(candidates.length);
     let totalWeight = 0;
     for (const b of candidates) {
       members[this.#indexById.get(b.id) as number] = b;
@@ -87,7 +86,7 @@ export class StickyBalancer implements Balancer {
     this.#uncounted = [];
   }
 
-  pick(ctx: PickContext): Backend | undefined {
+  pick(ctx: PickContext): T | undefined {
     const ring = this.#ring;
     if (ring.positions.length === 0) return undefined;
     const start = ring.find(this.#hash(ctx));
@@ -103,7 +102,7 @@ export class StickyBalancer implements Balancer {
     return this.#members[chosen];
   }
 
-  onClose(backend: Backend): void {
+  onClose(backend: T): void {
     if (this.#factor === 0) return;
     const i = this.#indexById.get(backend.id);
     if (i === undefined || this.#members[i] !== backend) return;
@@ -120,7 +119,7 @@ export class StickyBalancer implements Balancer {
    * if every untried member is at its cap (only possible with retries), the
    * first untried one.
    */
-  #walkFrom(start: number, avoid: readonly Backend[] | undefined): number {
+  #walkFrom(start: number, avoid: readonly BalanceTarget[] | undefined): number {
     const { owners } = this.#ring;
     const points = owners.length;
     const n = this.#members.length;
@@ -135,7 +134,7 @@ export class StickyBalancer implements Balancer {
       if (this.#visited[owner] === this.#walk) continue;
       this.#visited[owner] = this.#walk;
       seen++;
-      const b = this.#members[owner] as Backend;
+      const b = this.#members[owner] as T;
       if (avoid?.includes(b) ?? false) continue;
       if (this.#factor === 0 || b.active < this.#cap(b)) return owner;
       if (fallback < 0) fallback = owner;
@@ -143,7 +142,7 @@ export class StickyBalancer implements Balancer {
     return fallback >= 0 ? fallback : (owners[start] as number);
   }
 
-  #cap(b: Backend): number {
+  #cap(b: T): number {
     return Math.ceil((this.#factor * (this.#totalActive + 1) * b.weight) / this.#totalWeight);
   }
 
@@ -153,12 +152,12 @@ export class StickyBalancer implements Balancer {
   }
 
   #count(i: number): void {
-    const active = (this.#members[i] as Backend).active;
+    const active = (this.#members[i] as T).active;
     this.#totalActive += active - (this.#counted[i] as number);
     this.#counted[i] = active;
   }
 
-  #sameSet(candidates: readonly Backend[]): boolean {
+  #sameSet(candidates: readonly T[]): boolean {
     if (candidates.length !== this.#ring.members.length) return false;
     for (const b of candidates) {
       const i = this.#indexById.get(b.id);

@@ -1,4 +1,4 @@
-import type { Backend } from '../backends/backend.ts';
+import type { BalanceTarget } from './balancer.ts';
 
 /**
  * The backends a pick must avoid: those already tried for this connection,
@@ -6,9 +6,9 @@ import type { Backend } from '../backends/backend.ts';
  * when there is nothing to avoid, the common case, so picks test it first.
  */
 export function avoidedBackends(
-  candidates: readonly Backend[],
-  tried: readonly Backend[],
-): readonly Backend[] | undefined {
+  candidates: readonly BalanceTarget[],
+  tried: readonly BalanceTarget[],
+): readonly BalanceTarget[] | undefined {
   if (tried.length === 0) return undefined;
   for (const b of candidates) if (!tried.includes(b)) return tried;
   return undefined;

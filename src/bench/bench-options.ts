@@ -1,5 +1,5 @@
 import { formatHostPort } from '../core/address.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, ValueError } from '../core/errors.ts';
 import * as v from '../config/values.ts';
 
 /**
@@ -174,12 +174,12 @@ export function parseTarget(raw: v.RawValue): BenchTarget {
   const eq = text.indexOf('=');
   const name = eq >= 0 ? text.slice(0, eq) : undefined;
   const hp = v.hostPort(eq >= 0 ? text.slice(eq + 1) : text);
-  if (hp.port === 0) throw new v.ValueError(`"${text}": port 0 cannot be dialled`);
+  if (hp.port === 0) throw new ValueError(`"${text}": port 0 cannot be dialled`);
   // `:PORT` means "all addresses" to a listener; a client dials loopback instead.
   const host = hp.host === '::' || hp.host === '0.0.0.0' ? '127.0.0.1' : hp.host;
   const address = formatHostPort(host, hp.port);
   if (name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,62}$/.test(name)) {
-    throw new v.ValueError(
+    throw new ValueError(
       `"${name}" is not a valid target name (letters, digits, "_", "-", ".", ":"; up to 63)`,
     );
   }
@@ -203,7 +203,7 @@ export function parseByteSize(raw: v.RawValue): number {
   const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(text);
   const unit = m === null ? undefined : SIZE_UNITS[(m[2] ?? '').toLowerCase()];
   if (m === null || unit === undefined) {
-    throw new v.ValueError(`"${text}" is not a size (e.g. 64, 16k, 64KiB, 1m)`);
+    throw new ValueError(`"${text}" is not a size (e.g. 64, 16k, 64KiB, 1m)`);
   }
   return Number(m[1]) * unit;
 }
@@ -212,7 +212,7 @@ function field<T>(name: string, raw: v.RawValue, parse: (raw: v.RawValue) => T):
   try {
     return parse(raw);
   } catch (err) {
-    if (err instanceof v.ValueError) throw new ConfigError(name, err.message, { cause: err });
+    if (err instanceof ValueError) throw new ConfigError(name, err.message, { cause: err });
     throw err;
   }
 }

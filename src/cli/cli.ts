@@ -10,7 +10,13 @@ import { findRepeatedFlag, kebab } from './duplicate-flags.ts';
 import { printConfig } from '../config/print-config.ts';
 import { closestName } from './did-you-mean.ts';
 import { allOptions } from '../config/schema.ts';
-import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
+import {
+  ConfigError,
+  ListenError,
+  NodeInternalsChangedError,
+  errorMessage,
+} from '../core/errors.ts';
+import { assertBindings } from '../proxy/libuv/self-test.ts';
 import { declareOptions } from './yargs-options.ts';
 import { runProxy } from './run-proxy.ts';
 import { runEcho, echoOptions } from './run-echo.ts';
@@ -37,6 +43,8 @@ function fail(message: string, code: number): never {
 function handleError(err: unknown): never {
   // Several errors (a config file checked whole): one line each.
   if (err instanceof ConfigError) fail(err.message.split('\n').join('\nheadway: '), EXIT_USAGE);
+  // The raw data path's self-test refused this Node.js: a flag away from running (--socket-impl net).
+  if (err instanceof NodeInternalsChangedError) fail(err.message, EXIT_USAGE);
   if (err instanceof ListenError) fail(err.message, EXIT_FAILURE);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), EXIT_FAILURE);
 }
@@ -80,6 +88,8 @@ async function main(argv: string[]): Promise<void> {
       (y) => declareOptions(y, allOptions()),
       async (args) => {
         const config = loadProxyConfig(args, process.env);
+        // Before anything binds: a Node.js whose internals moved must not relay a byte on them.
+        if (config.process.socketImpl === 'raw') await assertBindings();
         await runProxy(config, () => loadProxyConfig(args, process.env));
       },
     )
@@ -200,7 +210,12 @@ function describeUsageError(msg: string): string {
 
 export function runCli(): void {
   main(hideBin(process.argv)).catch((err: unknown) => {
-    if (err instanceof ConfigError || err instanceof ListenError) handleError(err);
+    if (
+      err instanceof ConfigError ||
+      err instanceof ListenError ||
+      err instanceof NodeInternalsChangedError
+    )
+      handleError(err);
     fail(errorMessage(err), EXIT_FAILURE);
   });
 }

@@ -30,7 +30,11 @@ export async function runProxy(
   reloadConfig: () => ProxyConfig,
 ): Promise<void> {
   const logger = createLogger({ level: config.process.logLevel, format: config.process.logFormat });
-  logger.info('headway starting', { ...buildInfo(), workers: config.process.workers });
+  logger.info('headway starting', {
+    ...buildInfo(),
+    workers: config.process.workers,
+    socketImpl: config.process.socketImpl,
+  });
   const onFatal = (err: Error): void => {
     // Only the source could see it (e.g. an ambiguous Kubernetes port): same contract as a bad flag.
     process.stderr.write(`headway: ${err.message}\n`);

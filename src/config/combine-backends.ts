@@ -1,4 +1,5 @@
 import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
+import { ValueError } from '../core/errors.ts';
 
 /**
  * `--backends` given more than once (HAProxy users write one `server` a line): static lists merge
@@ -11,7 +12,7 @@ export function combineBackends(specs: readonly (BackendsSpec | null)[]): Backen
   if (given.length <= 1) return given[0] ?? null;
   const other = given.find((s) => s.scheme !== 'static');
   if (other !== undefined) {
-    throw new Error(
+    throw new ValueError(
       `a listener takes one discovery source, got ${given.map((s) => s.uri).join(' and ')}: repeat --backends only with static:// lists (they merge); put other sources in separate listeners of a config file`,
     );
   }

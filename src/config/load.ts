@@ -1,4 +1,4 @@
-import { ConfigError, ConfigErrors } from '../core/errors.ts';
+import { ConfigError, ConfigErrors, InternalError } from '../core/errors.ts';
 import { readConfigFile, type ConfigFile } from './config-file.ts';
 import { resolveProxyConfig, type ProxyConfig } from './resolve.ts';
 import { envName } from './schema.ts';
@@ -25,7 +25,7 @@ export function loadProxyConfig(
     errors.push(...ConfigErrors.flatten(err).map((e) => located(e, file)));
   }
   const [first, ...rest] = errors.sort(byPlace);
-  if (first === undefined) throw new Error('unreachable: no config errors');
+  if (first === undefined) throw new InternalError('unreachable: no config errors');
   throw ConfigErrors.of([first, ...rest]);
 }
 

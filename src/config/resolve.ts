@@ -1,4 +1,4 @@
-import { ConfigError, ConfigErrors } from '../core/errors.ts';
+import { ConfigError, ConfigErrors, ValueError } from '../core/errors.ts';
 import { checkSettingsProblem } from '../health/check-plan.ts';
 import {
   envName,
@@ -8,7 +8,7 @@ import {
   type ListenerSettings,
   type ProcessSettings,
 } from './schema.ts';
-import { ValueError, type RawValue } from './values.ts';
+import type { RawValue } from './values.ts';
 import { checkListenOverlaps } from './listen-addresses.ts';
 import type { ConfigFile } from './config-file.ts';
 
@@ -78,10 +78,10 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
       );
     }
     errors.throwIfAny();
-    return checkWorkers({
+    return {
       process: processSettings as ProcessSettings,
       listeners: [listener as ListenerSettings],
-    });
+    };
   }
   for (const flag of PER_LISTENER_IDENTITY) {
     if (sources.argv[flag] !== undefined) {
@@ -126,10 +126,10 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
     );
   }
   errors.throwIfAny();
-  return checkWorkers({
+  return {
     process: processSettings as ProcessSettings,
     listeners: listeners as ListenerSettings[],
-  });
+  };
 }
 
 /** Errors gathered while resolving; one flag's error shared by every listener is kept once. */
@@ -160,19 +160,6 @@ class Errors {
     const [first, ...rest] = this.#list;
     if (first !== undefined) throw ConfigErrors.of([first, ...rest]);
   }
-}
-
-/** Rules between `--workers` and listener options. */
-function checkWorkers(config: ProxyConfig): ProxyConfig {
-  if (config.process.workers === 0) return config;
-  const perPod = config.listeners.find((l) => l.perPodPorts > 0);
-  if (perPod !== undefined) {
-    throw new ConfigError(
-      '--workers',
-      `cannot be combined with per-pod-ports (listener "${perPod.name}") yet; use --workers 0`,
-    );
-  }
-  return config;
 }
 
 /** Rules between options of one listener. */

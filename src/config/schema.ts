@@ -19,21 +19,13 @@ import {
 import type { Cidr } from '../core/cidr.ts';
 import type { Selector } from '../discovery/selector.ts';
 import * as v from './values.ts';
+import { ValueError } from '../core/errors.ts';
 import {
   ADMIN_AUTH_MODES,
   checkTokenText,
   readTokenFile,
   type AdminAuthMode,
 } from '../admin/admin-auth.ts';
-
-/** Turn a parser's plain Error into the schema's ValueError. */
-function wrap<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    throw new v.ValueError(err instanceof Error ? err.message : String(err));
-  }
-}
 
 /**
  * The one option schema. CLI flags, `HEADWAY_*` environment variables and
@@ -112,7 +104,7 @@ export const listenerOptions = {
       if (text === 'auto') return 'auto';
       if (['on', 'true', 'yes'].includes(text)) return 'on';
       if (['off', 'false', 'no'].includes(text)) return 'off';
-      throw new v.ValueError(`"${v.asText(raw)}" is not auto, on or off`);
+      throw new ValueError(`"${v.asText(raw)}" is not auto, on or off`);
     },
   }),
   backends: opt<BackendsSpec | null>({
@@ -124,8 +116,8 @@ export const listenerOptions = {
     equivalent: 'HAProxy `server` lines, NGINX `upstream`',
     default: null,
     defaultText: '(required)',
-    parse: (raw) => wrap(() => parseBackendsUri(v.asText(raw))),
-    combine: (specs: readonly (BackendsSpec | null)[]) => wrap(() => combineBackends(specs)),
+    parse: (raw) => parseBackendsUri(v.asText(raw)),
+    combine: (specs: readonly (BackendsSpec | null)[]) => combineBackends(specs),
   }),
   strategy: opt<StrategyName>({
     flag: 'strategy',
@@ -162,7 +154,7 @@ export const listenerOptions = {
       if (text === 'off' || text === 'none' || text === '0') return 0;
       const factor = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
       if (!(factor >= 1 && factor <= 100)) {
-        throw new v.ValueError(
+        throw new ValueError(
           `"${text}" is not a load factor (a number from 1 to 100, e.g. 1.25, or off)`,
         );
       }
@@ -180,7 +172,7 @@ export const listenerOptions = {
     defaultText: '10s',
     parse: (raw) => {
       const ms = v.duration(raw);
-      if (ms < 1) throw new v.ValueError(`${v.asText(raw)} is too short (at least 1ms)`);
+      if (ms < 1) throw new ValueError(`${v.asText(raw)} is too short (at least 1ms)`);
       return ms;
     },
   }),
@@ -335,7 +327,7 @@ export const listenerOptions = {
     default: null,
     defaultText: '(nothing)',
     // Bytes: a trimmed value would lose a line end or a leading space the backend needs.
-    parse: (raw) => wrap(() => parseCheckSend(v.asBytesText(raw))),
+    parse: (raw) => parseCheckSend(v.asBytesText(raw)),
   }),
   healthExpect: opt<CheckExpect | null>({
     flag: 'health-expect',
@@ -347,7 +339,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `tcp-check expect string|rstring`',
     default: null,
     defaultText: '(connect is enough)',
-    parse: (raw) => wrap(() => parseCheckExpect(v.asBytesText(raw))),
+    parse: (raw) => parseCheckExpect(v.asBytesText(raw)),
   }),
   healthReject: opt<readonly CheckExpect[]>({
     flag: 'health-reject',
@@ -360,7 +352,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `tcp-check expect ! string`',
     default: [],
     defaultText: '(none)',
-    parse: (raw) => [wrap(() => parseCheckExpect(v.asText(raw)))],
+    parse: (raw) => [parseCheckExpect(v.asText(raw))],
   }),
   healthPort: opt<number | null>({
     flag: 'health-port',
@@ -382,7 +374,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `option httpchk GET /path`',
     default: '/',
     defaultText: '/',
-    parse: (raw) => wrap(() => parseHealthPath(v.asText(raw))),
+    parse: (raw) => parseHealthPath(v.asText(raw)),
   }),
   healthHost: opt<string | null>({
     flag: 'health-host',
@@ -392,7 +384,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `http-check send hdr Host`',
     default: null,
     defaultText: '(the checked address:port)',
-    parse: (raw) => wrap(() => parseHealthHost(v.asText(raw))),
+    parse: (raw) => parseHealthHost(v.asText(raw)),
   }),
   healthExpectStatus: opt<StatusSet>({
     flag: 'health-expect-status',
@@ -403,7 +395,7 @@ export const listenerOptions = {
     equivalent: 'HAProxy `http-check expect status`',
     default: ANY_2XX,
     defaultText: '200-299',
-    parse: (raw) => wrap(() => parseStatusSet(v.asText(raw))),
+    parse: (raw) => parseStatusSet(v.asText(raw)),
   }),
   ejectAfter: opt({
     flag: 'eject-after',
@@ -471,7 +463,7 @@ export const listenerOptions = {
     parse: (raw) => {
       const t = v.text(raw);
       if (t.split('{hostname}').length !== 2)
-        throw new v.ValueError(`"${t}" must contain {hostname} once`);
+        throw new ValueError(`"${t}" must contain {hostname} once`);
       return t;
     },
   }),
@@ -765,7 +757,7 @@ export const processOptions = {
     equivalent: 'HAProxy stats socket `level admin`',
     default: null,
     defaultText: '(none: loopback only)',
-    parse: (raw) => wrap(() => checkTokenText(v.text(raw))),
+    parse: (raw) => checkTokenText(v.text(raw)),
   }),
   adminTokenFile: opt<string | null>({
     flag: 'admin-token-file',
@@ -778,7 +770,7 @@ export const processOptions = {
     defaultText: '(none)',
     parse: (raw) => {
       const path = v.text(raw);
-      wrap(() => readTokenFile(path));
+      readTokenFile(path);
       return path;
     },
   }),
@@ -831,6 +823,16 @@ export const processOptions = {
     default: 0,
     defaultText: '0',
     parse: v.integer(0, 256),
+  }),
+  socketImpl: opt<'raw' | 'net'>({
+    flag: 'socket-impl',
+    scope: 'process',
+    group: 'Limits',
+    describe:
+      'What relays the bytes: raw (bare libuv handles through Node.js internals; lean, and checked by a self-test at start-up) or net (plain net.Socket: more memory and CPU per connection, no internals; the fallback when the self-test refuses this Node.js)',
+    default: 'raw',
+    defaultText: 'raw',
+    parse: v.oneOf(['raw', 'net'] as const),
   }),
   rejectOverLimit: opt({
     flag: 'reject-over-limit',

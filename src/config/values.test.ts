@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import * as v from './values.ts';
+import { ValueError } from '../core/errors.ts';
 
 /** The ValueError message a parser throws for `raw` (fails the test if it does not throw one). */
 function problem(parse: (raw: v.RawValue) => unknown, raw: v.RawValue): string {
   try {
     parse(raw);
   } catch (err) {
-    expect(err).toBeInstanceOf(v.ValueError);
+    expect(err).toBeInstanceOf(ValueError);
     return (err as Error).message;
   }
   throw new Error(`expected ${JSON.stringify(raw)} to be refused`);

@@ -3,18 +3,13 @@ import { parseHostPort, type HostPort } from '../core/address.ts';
 import { parseCidr, type Cidr } from '../core/cidr.ts';
 import { parseSelector, type Selector } from '../discovery/selector.ts';
 import { parseDurationMs } from '../core/duration.ts';
+import { ValueError } from '../core/errors.ts';
 
 /**
  * Value parsers shared by flags, environment variables and the config file.
  * Each throws `ValueError` with a message that completes "FIELD: ..." so the
  * caller can name where the bad value came from.
  */
-export class ValueError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ValueError';
-  }
-}
 
 export type RawValue = string | number | boolean;
 
@@ -70,11 +65,7 @@ export function limit(raw: RawValue): number {
 
 /** `--select KEY=VALUE`. */
 export function selector(raw: RawValue): Selector {
-  try {
-    return parseSelector(asText(raw));
-  } catch (err) {
-    throw new ValueError(err instanceof Error ? err.message : String(err));
-  }
+  return parseSelector(asText(raw));
 }
 
 /** A number from 0 to 1. */

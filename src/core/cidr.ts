@@ -1,3 +1,4 @@
+import { ValueError } from './errors.ts';
 /**
  * CIDR blocks and fast address membership, for `--allow`/`--deny` (checked on
  * every accepted connection) and `--proxy-protocol-from`.
@@ -25,7 +26,7 @@ export interface Cidr {
 /**
  * Parse `10.0.0.0/8`, `2001:db8::/32`, or a bare address (= /32 or /128).
  * Host bits below the prefix are cleared (`10.1.2.3/8` is `10.0.0.0/8`), as
- * iptables and nginx do. Throws an `Error` naming the input otherwise.
+ * iptables and nginx do. Throws a `ValueError` naming the input otherwise.
  */
 export function parseCidr(text: string): Cidr {
   const s = text.trim();
@@ -34,7 +35,7 @@ export function parseCidr(text: string): Cidr {
   const words = new Int32Array(4);
   const family = parseIp(addressText, words, 0, addressText.length);
   if (family === 0) {
-    throw new Error(
+    throw new ValueError(
       `"${text}" is not an IP address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)`,
     );
   }
@@ -43,7 +44,7 @@ export function parseCidr(text: string): Cidr {
   if (slash >= 0) {
     const prefixText = s.slice(slash + 1);
     if (!/^(?:0|[1-9]\d{0,2})$/.test(prefixText) || Number(prefixText) > maxPrefix) {
-      throw new Error(
+      throw new ValueError(
         `"${text}": prefix length must be a number from 0 to ${maxPrefix} for an IPv${family} address`,
       );
     }

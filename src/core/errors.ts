@@ -1,14 +1,37 @@
 /**
- * Typed errors with stable codes. Every error Headway raises on purpose is a
- * `HeadwayError`; the CLI maps `ConfigError` to exit code 2 and
- * `ListenError` to exit code 1.
+ * Typed errors with stable codes. Every error Headway throws is a
+ * `HeadwayError` with a code from `ErrorCode` (test/architecture/errors.test.ts
+ * keeps it so); the CLI maps `ConfigError` to exit code 2 and `ListenError`
+ * to exit code 1. The one plain `Error` subclass here, `SystemCallError`, is
+ * shaped like Node's own socket errors on purpose (see there).
  */
 export type ErrorCode =
+  /** Bad user input, naming the flag, variable or file field: `ConfigError`. */
   | 'HW_CONFIG_INVALID'
+  /** A value parser rejected its text; the config layer names the field: `ValueError`. */
+  | 'HW_VALUE_INVALID'
+  /** A bind failed: `ListenError`. */
   | 'HW_LISTEN_FAILED'
+  /** A reload was not attempted or not switched to: `ReloadRefusedError`. */
+  | 'HW_RELOAD_REFUSED'
+  /** A discovery source could not refresh its set (the last good one is kept): `DiscoveryError`. */
   | 'HW_DISCOVERY_FAILED'
-  | 'HW_INTERNAL'
-  | 'HW_RELOAD_REFUSED';
+  /** A Sentinel broke RESP or its limits (the connection is dropped). */
+  | 'HW_SENTINEL_PROTOCOL'
+  /** A Sentinel connection failed (connect, timeout, close, auth). */
+  | 'HW_SENTINEL_CONNECTION'
+  /** A worker thread failed to start or died: `WorkerError`. */
+  | 'HW_WORKER_FAILED'
+  /** Addresses that cannot be written into a PROXY protocol header: `ProxyHeaderError`. */
+  | 'HW_PROXY_HEADER_UNENCODABLE'
+  /** A component was built with an option outside its range (callers check user input first): `OptionRangeError`. */
+  | 'HW_OPTION_OUT_OF_RANGE'
+  /** The start-up self-test found a changed binding (`--socket-impl raw`): `NodeInternalsChangedError`. */
+  | 'HW_NODE_INTERNALS_CHANGED'
+  /** Something threw a value that is not an Error (see `asError`). */
+  | 'HW_NOT_AN_ERROR'
+  /** A "cannot happen" invariant broke: a bug in Headway: `InternalError`. */
+  | 'HW_INTERNAL';
 
 export class HeadwayError extends Error {
   readonly code: ErrorCode;
@@ -18,6 +41,84 @@ export class HeadwayError extends Error {
     this.name = 'HeadwayError';
     this.code = code;
   }
+}
+
+/** A broken invariant: reaching it means a bug in Headway, not bad input or a bad peer. */
+export class InternalError extends HeadwayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('HW_INTERNAL', message, options);
+    this.name = 'InternalError';
+  }
+}
+
+/**
+ * A value parser (flags, environment, config file, URIs, check strings) rejected its text. The
+ * message completes "FIELD: ...", so the config layer turns it into a `ConfigError` naming where
+ * the value came from.
+ */
+export class ValueError extends HeadwayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('HW_VALUE_INVALID', message, options);
+    this.name = 'ValueError';
+  }
+}
+
+/** A component's constructor option outside its range: the caller's bug, since user input is checked earlier. */
+export class OptionRangeError extends HeadwayError {
+  constructor(message: string) {
+    super('HW_OPTION_OUT_OF_RANGE', message);
+    this.name = 'OptionRangeError';
+  }
+}
+
+/** A discovery source failed to refresh; it keeps the last good set and retries. */
+export class DiscoveryError extends HeadwayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('HW_DISCOVERY_FAILED', message, options);
+    this.name = 'DiscoveryError';
+  }
+}
+
+/** A worker thread failed to start, or died; the message is the worker's own when it sent one. */
+export class WorkerError extends HeadwayError {
+  constructor(message: string) {
+    super('HW_WORKER_FAILED', message);
+    this.name = 'WorkerError';
+  }
+}
+
+/** Connection addresses that a PROXY protocol header cannot carry. */
+export class ProxyHeaderError extends HeadwayError {
+  constructor(message: string) {
+    super('HW_PROXY_HEADER_UNENCODABLE', message);
+    this.name = 'ProxyHeaderError';
+  }
+}
+
+/**
+ * A failed system call on a socket, shaped like the errors Node's `net` raises (`code` is the
+ * errno name such as `ECONNREFUSED`, message `connect ECONNREFUSED`): code that reads `err.code`
+ * (`errnoCode`, `localErrorKind`, passive health) then treats every socket implementation alike.
+ * That shape is why it is not a `HeadwayError`, whose `code` is an `ErrorCode`.
+ */
+export class SystemCallError extends Error implements NodeJS.ErrnoException {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+
+  constructor(syscall: string, code: string, errno: number) {
+    super(`${syscall} ${code}`);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/** A caught value as an Error: itself, or (a library threw a string or the like) wrapped. */
+export function asError(value: unknown): Error {
+  return value instanceof Error
+    ? value
+    : new HeadwayError('HW_NOT_AN_ERROR', String(value), { cause: value });
 }
 
 /** A position in a config file, for `FILE:LINE:COLUMN` (both 1-based). */
@@ -85,6 +186,27 @@ export class ListenError extends HeadwayError {
     super('HW_LISTEN_FAILED', `cannot listen on ${address}: ${problem}`, options);
     this.name = 'ListenError';
     this.address = address;
+  }
+}
+
+/**
+ * The Node.js internals the raw data path is built on (libuv handle bindings,
+ * net.Server's listening handle) are not what Headway expects: the start-up
+ * self-test found it, before any client byte went through them. Exit 2, like
+ * bad input: the cure is a flag (`--socket-impl net`) or another Node.js.
+ */
+export class NodeInternalsChangedError extends HeadwayError {
+  /** What is missing or misbehaving, for the message and logs. */
+  readonly detail: string;
+
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      'HW_NODE_INTERNALS_CHANGED',
+      `this Node.js version changed an internal Headway relies on (${detail}); run with --socket-impl net`,
+      options,
+    );
+    this.name = 'NodeInternalsChangedError';
+    this.detail = detail;
   }
 }
 

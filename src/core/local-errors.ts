@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './clock.ts';
 import type { LogFields, Logger } from './logger.ts';
 
 /**
@@ -25,19 +26,19 @@ export class RateLimitedWarning {
   readonly #logger: Logger;
   readonly #msg: string;
   readonly #intervalMs: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #lastMs = -Infinity;
   #suppressed = 0;
 
-  constructor(logger: Logger, msg: string, intervalMs = 10_000, now: () => number = Date.now) {
+  constructor(logger: Logger, msg: string, intervalMs = 10_000, clock: Clock = systemClock) {
     this.#logger = logger;
     this.#msg = msg;
     this.#intervalMs = intervalMs;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   warn(fields: LogFields = {}): void {
-    const now = this.#now();
+    const now = this.#clock.nowMs();
     if (now - this.#lastMs < this.#intervalMs) {
       this.#suppressed++;
       return;

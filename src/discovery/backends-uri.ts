@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseHostPort } from '../core/address.ts';
+import { ValueError } from '../core/errors.ts';
 
 /** A parsed `--backends` URI: the scheme selects the discovery source. */
 export type BackendsSpec =
@@ -72,7 +73,9 @@ export const MAX_WEIGHT = 1000;
 export function parseBackendsUri(uri: string): BackendsSpec {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(uri.trim());
   if (m === null) {
-    throw new Error(`"${uri}" is not a URI (expected e.g. static://10.0.0.1:6379,10.0.0.2:6379)`);
+    throw new ValueError(
+      `"${uri}" is not a URI (expected e.g. static://10.0.0.1:6379,10.0.0.2:6379)`,
+    );
   }
   const scheme = (m[1] ?? '').toLowerCase();
   const rest = m[2] ?? '';
@@ -88,14 +91,14 @@ export function parseBackendsUri(uri: string): BackendsSpec {
     case 'sentinel':
       return parseSentinel(uri, rest);
     default:
-      throw new Error(
+      throw new ValueError(
         `unknown scheme "${scheme}" (expected one of: ${SUPPORTED_SCHEMES.map((s) => `${s}://`).join(', ')})`,
       );
   }
 }
 
 function parseStaticList(list: string): StaticBackendSpec[] {
-  if (list.trim() === '') throw new Error('static:// needs at least one HOST:PORT');
+  if (list.trim() === '') throw new ValueError('static:// needs at least one HOST:PORT');
   const seen = new Set<string>();
   return list.split(',').map((item) => {
     const eq = item.lastIndexOf('=');
@@ -104,15 +107,18 @@ function parseStaticList(list: string): StaticBackendSpec[] {
     if (eq >= 0) {
       const w = item.slice(eq + 1);
       if (!/^\d+$/.test(w) || Number(w) > MAX_WEIGHT) {
-        throw new Error(`weight "${w}" of "${addr}" is not a whole number from 0 to ${MAX_WEIGHT}`);
+        throw new ValueError(
+          `weight "${w}" of "${addr}" is not a whole number from 0 to ${MAX_WEIGHT}`,
+        );
       }
       weight = Number(w);
     }
     const hp = parseHostPort(addr, { allowPortZero: false });
-    if (typeof hp === 'string') throw new Error(hp);
-    if (hp.host === '::' && !addr.trim().startsWith('[')) throw new Error(`"${addr}" has no host`);
+    if (typeof hp === 'string') throw new ValueError(hp);
+    if (hp.host === '::' && !addr.trim().startsWith('['))
+      throw new ValueError(`"${addr}" has no host`);
     const key = `${hp.host}:${hp.port}`;
-    if (seen.has(key)) throw new Error(`"${addr}" is listed twice`);
+    if (seen.has(key)) throw new ValueError(`"${addr}" is listed twice`);
     seen.add(key);
     return { host: hp.host, port: hp.port, weight };
   });
@@ -132,27 +138,27 @@ export function absoluteName(name: string): string {
 
 function parseDns(uri: string, rest: string): DnsBackendsSpec {
   const colon = rest.lastIndexOf(':');
-  if (colon < 0) throw new Error(`"${uri}" has no port (expected dns://NAME:PORT)`);
+  if (colon < 0) throw new ValueError(`"${uri}" has no port (expected dns://NAME:PORT)`);
   const name = rest.slice(0, colon);
   const portText = rest.slice(colon + 1);
   if (isIP(name.replace(/^\[|\]$/g, '')) !== 0) {
-    throw new Error(`"${name}" is an IP address, not a DNS name (use static://)`);
+    throw new ValueError(`"${name}" is an IP address, not a DNS name (use static://)`);
   }
-  if (!DNS_NAME.test(name)) throw new Error(`"${name}" is not a DNS name`);
+  if (!DNS_NAME.test(name)) throw new ValueError(`"${name}" is not a DNS name`);
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-    throw new Error(`"${portText}" is not a port number (1-65535)`);
+    throw new ValueError(`"${portText}" is not a port number (1-65535)`);
   }
   return { scheme: 'dns', uri, name: absoluteName(name), port: Number(portText) };
 }
 
 function parseSrv(uri: string, rest: string): SrvBackendsSpec {
   if (!/^_[a-zA-Z0-9-]+\._(tcp|udp)\./.test(rest) || !DNS_NAME.test(rest)) {
-    throw new Error(
+    throw new ValueError(
       `"${rest}" is not an SRV name (expected srv://_PORTNAME._tcp.SERVICE.NAMESPACE.svc.cluster.local)`,
     );
   }
   if (/^_[^.]+\._udp\./.test(rest))
-    throw new Error('only _tcp SRV records can be proxied (Headway is TCP only)');
+    throw new ValueError('only _tcp SRV records can be proxied (Headway is TCP only)');
   return { scheme: 'srv', uri, name: absoluteName(rest) };
 }
 
@@ -163,21 +169,21 @@ const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
 
 function parseK8s(uri: string, rest: string): K8sBackendsSpec {
   const m = /^(?:([^/:]+)\/)?([^/:]+)(?::([^/:]+))?$/.exec(rest);
-  if (m === null) throw new Error(`"${uri}" is not k8s://[NAMESPACE/]SERVICE[:PORT]`);
+  if (m === null) throw new ValueError(`"${uri}" is not k8s://[NAMESPACE/]SERVICE[:PORT]`);
   const [, namespace, service = '', portText] = m;
   if (namespace !== undefined && !DNS_LABEL.test(namespace)) {
-    throw new Error(`"${namespace}" is not a valid namespace name`);
+    throw new ValueError(`"${namespace}" is not a valid namespace name`);
   }
-  if (!DNS_LABEL.test(service)) throw new Error(`"${service}" is not a valid Service name`);
+  if (!DNS_LABEL.test(service)) throw new ValueError(`"${service}" is not a valid Service name`);
   let port: string | number | undefined;
   if (portText !== undefined) {
     if (/^\d+$/.test(portText)) {
       port = Number(portText);
-      if (port < 1 || port > 65535) throw new Error(`port ${port} is out of range (1-65535)`);
+      if (port < 1 || port > 65535) throw new ValueError(`port ${port} is out of range (1-65535)`);
     } else if (PORT_NAME.test(portText)) {
       port = portText;
     } else {
-      throw new Error(`"${portText}" is not a port name or number`);
+      throw new ValueError(`"${portText}" is not a port name or number`);
     }
   }
   return { scheme: 'k8s', uri, namespace, service, port };
@@ -193,22 +199,23 @@ function parseSentinel(uri: string, rest: string): SentinelBackendsSpec {
   if (q >= 0) {
     for (const param of rest.slice(q + 1).split('&')) {
       const [key = '', value = ''] = param.split('=', 2);
-      if (key !== 'role') throw new Error(`unknown sentinel:// parameter "${key}" (expected role)`);
+      if (key !== 'role')
+        throw new ValueError(`unknown sentinel:// parameter "${key}" (expected role)`);
       if (value !== 'master' && value !== 'replica') {
-        throw new Error(`role "${value}" is not master or replica`);
+        throw new ValueError(`role "${value}" is not master or replica`);
       }
       role = value;
     }
   }
   const at = body.indexOf('@');
   if (at < 0) {
-    throw new Error(
+    throw new ValueError(
       `"${uri}" has no master name (expected sentinel://MASTER@HOST:PORT[,HOST:PORT...])`,
     );
   }
   const master = body.slice(0, at);
   if (!MASTER_NAME.test(master)) {
-    throw new Error(`"${master}" is not a master name (letters, digits, _ . : -)`);
+    throw new ValueError(`"${master}" is not a master name (letters, digits, _ . : -)`);
   }
   const where = body.slice(at + 1);
   const inner = /^(dns|srv):\/\/(.*)$/i.exec(where);
@@ -221,10 +228,11 @@ function parseSentinel(uri: string, rest: string): SentinelBackendsSpec {
         : parseSrv(innerUri, inner[2] ?? '');
   } else {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(where)) {
-      throw new Error('sentinels are HOST:PORT[,HOST:PORT...], dns://NAME:PORT or srv://NAME');
+      throw new ValueError('sentinels are HOST:PORT[,HOST:PORT...], dns://NAME:PORT or srv://NAME');
     }
     const backends = parseStaticList(where);
-    if (backends.some((b) => b.weight !== 1)) throw new Error('sentinel addresses take no weight');
+    if (backends.some((b) => b.weight !== 1))
+      throw new ValueError('sentinel addresses take no weight');
     sentinels = { scheme: 'static', uri: `static://${where}`, backends };
   }
   return { scheme: 'sentinel', uri, master, role, sentinels };

@@ -1,6 +1,8 @@
 import { localErrorKind } from '../core/local-errors.ts';
 import type { CheckExpect } from './check-string.ts';
 import { probe, type ProbeOptions, type ProbeResult, type ProbeTarget } from './tcp-probe.ts';
+import { OptionRangeError } from '../core/errors.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 /** The probe the checker runs; `probe` from `tcp-probe.ts` unless a test injects a fake. */
 export type ProbeFn = (target: ProbeTarget, opts: ProbeOptions) => Promise<ProbeResult>;
@@ -21,8 +23,8 @@ export interface ActiveHealthCheckerOptions {
   /** Uniform in [0, 1): draws each target's phase (see `ActiveHealthChecker`). */
   readonly random: () => number;
   readonly probe?: ProbeFn;
-  /** Epoch clock for `HealthStatus.lastCheckAtMs`. */
-  readonly wallMs?: () => number;
+  /** Its wall time stamps `HealthStatus.lastCheckAtMs` (default: the system clock). */
+  readonly clock?: Clock;
   /**
    * A probe failed for lack of a local resource (EMFILE...): it counts
    * neither for nor against the target; this is told instead.
@@ -104,25 +106,25 @@ export class ActiveHealthChecker {
   readonly #opts: ActiveHealthCheckerOptions;
   readonly #onChange: HealthChangeListener;
   readonly #probe: ProbeFn;
-  readonly #wallMs: () => number;
+  readonly #clock: Clock;
   readonly #targets = new Map<string, TargetState>();
   #stopped = false;
 
   constructor(opts: ActiveHealthCheckerOptions, onChange: HealthChangeListener) {
     for (const key of ['intervalMs', 'timeoutMs'] as const) {
       if (!(opts[key] > 0) || !Number.isFinite(opts[key])) {
-        throw new RangeError(`${key} must be a positive number, got ${opts[key]}`);
+        throw new OptionRangeError(`${key} must be a positive number, got ${opts[key]}`);
       }
     }
     for (const key of ['rise', 'fall'] as const) {
       if (!Number.isInteger(opts[key]) || opts[key] < 1) {
-        throw new RangeError(`${key} must be an integer of at least 1, got ${opts[key]}`);
+        throw new OptionRangeError(`${key} must be an integer of at least 1, got ${opts[key]}`);
       }
     }
     this.#opts = opts;
     this.#onChange = onChange;
     this.#probe = opts.probe ?? probe;
-    this.#wallMs = opts.wallMs ?? (() => Date.now());
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /**
@@ -264,7 +266,7 @@ export class ActiveHealthChecker {
     if (state.inflight !== controller) return;
     state.inflight = undefined;
     state.checks++;
-    state.lastCheckAtMs = this.#wallMs();
+    state.lastCheckAtMs = this.#clock.wallMs();
     state.lastReason = result.reason;
     state.lastMs = result.ms;
     if (result.local !== undefined) {

@@ -1,3 +1,4 @@
+import { ValueError } from '../core/errors.ts';
 /**
  * The strings of a TCP health check as users write them on the command line
  * (`--health-send`, `--health-expect`). A shell makes raw bytes awkward, so
@@ -16,7 +17,7 @@ const SIMPLE_ESCAPES: Readonly<Record<string, number>> = { r: 0x0d, n: 0x0a, t: 
 
 /** `--health-send`: decode the escapes into the bytes to write. Throws on a bad escape or an empty string. */
 export function parseCheckSend(text: string): Buffer {
-  if (text === '') throw new Error('the string to send is empty (omit it to send nothing)');
+  if (text === '') throw new ValueError('the string to send is empty (omit it to send nothing)');
   return decodeEscapes(text);
 }
 
@@ -27,24 +28,24 @@ export function parseCheckSend(text: string): Buffer {
  * written with `\x2f` for its first slash. Throws on an invalid regex.
  */
 export function parseCheckExpect(text: string): CheckExpect {
-  if (text === '') throw new Error('the expected string is empty');
+  if (text === '') throw new ValueError('the expected string is empty');
   const m = /^\/(.*)\/([a-z]*)$/s.exec(text);
   if (m === null) return { kind: 'substring', bytes: decodeEscapes(text) };
   const source = m[1] ?? '';
   const flags = m[2] ?? '';
-  if (source === '') throw new Error('the expected regex is empty');
+  if (source === '') throw new ValueError('the expected regex is empty');
   // `g` and `y` make RegExp.test stateful (lastIndex), which a check repeated
   // on every chunk must not be; `d` only adds match indices nobody reads.
   const bad = flags.replace(/[imsuv]/g, '');
   if (bad !== '') {
-    throw new Error(
+    throw new ValueError(
       `regex flag "${bad}" is not allowed (use i, m, s, u or v); write \\x2f for a leading slash in a substring`,
     );
   }
   try {
     return { kind: 'regex', re: new RegExp(source, flags) };
   } catch (err) {
-    throw new Error(
+    throw new ValueError(
       `invalid regex /${source}/${flags}: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
@@ -81,7 +82,7 @@ function decodeEscapes(text: string): Buffer {
     }
     if (i > literalStart) parts.push(Buffer.from(text.slice(literalStart, i), 'utf8'));
     const c = text[i + 1];
-    if (c === undefined) throw new Error(`trailing backslash at position ${i + 1}`);
+    if (c === undefined) throw new ValueError(`trailing backslash at position ${i + 1}`);
     const simple = SIMPLE_ESCAPES[c];
     if (simple !== undefined) {
       parts.push(Buffer.of(simple));
@@ -89,12 +90,12 @@ function decodeEscapes(text: string): Buffer {
     } else if (c === 'x') {
       const hex = text.slice(i + 2, i + 4);
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
-        throw new Error(`"\\x${hex}" at position ${i + 1} needs two hex digits (e.g. \\x00)`);
+        throw new ValueError(`"\\x${hex}" at position ${i + 1} needs two hex digits (e.g. \\x00)`);
       }
       parts.push(Buffer.of(parseInt(hex, 16)));
       i += 4;
     } else {
-      throw new Error(
+      throw new ValueError(
         `unknown escape "\\${c}" at position ${i + 1} (known: \\r \\n \\t \\\\ \\xHH)`,
       );
     }

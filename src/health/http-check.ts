@@ -1,4 +1,5 @@
 import type { ReplyReader, ReplyVerdict } from './reply-matcher.ts';
+import { ValueError } from '../core/errors.ts';
 
 /**
  * The HTTP health check (`--health-check http`): a minimal HTTP/1.1 client
@@ -26,11 +27,11 @@ export function parseStatusSet(text: string): StatusSet {
   for (const raw of text.split(',')) {
     const part = raw.trim();
     const m = /^(\d{3})(?:-(\d{3}))?$/.exec(part);
-    if (m === null) throw new Error(`"${part}" is not a status code (NNN) or range (NNN-NNN)`);
+    if (m === null) throw new ValueError(`"${part}" is not a status code (NNN) or range (NNN-NNN)`);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
     if (lo < 100 || hi > 599 || lo > hi) {
-      throw new Error(`"${part}" is outside 100-599 or an empty range`);
+      throw new ValueError(`"${part}" is outside 100-599 or an empty range`);
     }
     out.push([lo, hi]);
   }
@@ -48,9 +49,9 @@ export function formatStatusSet(set: StatusSet): string {
  * request line or header into the check.
  */
 export function parseHealthPath(text: string): string {
-  if (!text.startsWith('/')) throw new Error(`"${text}" must start with /`);
+  if (!text.startsWith('/')) throw new ValueError(`"${text}" must start with /`);
   if (!/^[\x21-\x7e]+$/.test(text)) {
-    throw new Error('must be visible ASCII without spaces (percent-encode anything else)');
+    throw new ValueError('must be visible ASCII without spaces (percent-encode anything else)');
   }
   return text;
 }
@@ -58,7 +59,7 @@ export function parseHealthPath(text: string): string {
 /** `--health-host`: a Host header value (`db.example.com`, `10.0.0.1:8008`, `[::1]:8008`). */
 export function parseHealthHost(text: string): string {
   if (!/^[A-Za-z0-9.\-_:[\]]+$/.test(text)) {
-    throw new Error(`"${text}" is not a host name or address (with an optional :port)`);
+    throw new ValueError(`"${text}" is not a host name or address (with an optional :port)`);
   }
   return text;
 }

@@ -10,7 +10,7 @@ function setup(over: Partial<OutlierDetectorOptions> = {}, total = 10) {
     ejectAfter: 3,
     maxEjectionPercent: 50,
     totalBackends: () => clock.total,
-    nowMs: () => clock.now,
+    clock: { nowMs: () => clock.now, wallMs: () => clock.now },
     ...over,
   });
   /** Fail `id` n times at the current time; returns what each call returned. */

@@ -1,3 +1,5 @@
+import { OptionRangeError } from '../core/errors.ts';
+import type { Clock } from '../core/clock.ts';
 /** First ejection time (Envoy's `base_ejection_time` default). */
 export const DEFAULT_BASE_EJECT_MS = 10_000;
 /** Longest ejection (Envoy's `max_ejection_time` default). */
@@ -18,8 +20,8 @@ export interface OutlierDetectorOptions {
    * or their ejections keep counting.
    */
   readonly totalBackends: () => number;
-  /** Monotonic clock. */
-  readonly nowMs: () => number;
+  /** Its monotonic time decides when ejections end. */
+  readonly clock: Clock;
 }
 
 interface OutlierState {
@@ -57,7 +59,7 @@ export class OutlierDetector {
   readonly #maxPercent: number;
   readonly #maxLevel: number;
   readonly #totalBackends: () => number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #byId = new Map<string, OutlierState>();
   #refused = 0;
 
@@ -65,16 +67,20 @@ export class OutlierDetector {
     const baseMs = opts.baseEjectMs ?? DEFAULT_BASE_EJECT_MS;
     const maxMs = opts.maxEjectMs ?? DEFAULT_MAX_EJECT_MS;
     if (!Number.isInteger(opts.ejectAfter) || opts.ejectAfter < 0) {
-      throw new RangeError(`ejectAfter must be an integer of at least 0, got ${opts.ejectAfter}`);
+      throw new OptionRangeError(
+        `ejectAfter must be an integer of at least 0, got ${opts.ejectAfter}`,
+      );
     }
     if (!(baseMs > 0) || !Number.isFinite(baseMs)) {
-      throw new RangeError(`baseEjectMs must be a positive number, got ${baseMs}`);
+      throw new OptionRangeError(`baseEjectMs must be a positive number, got ${baseMs}`);
     }
     if (!(maxMs >= baseMs) || !Number.isFinite(maxMs)) {
-      throw new RangeError(`maxEjectMs must be at least baseEjectMs (${baseMs}), got ${maxMs}`);
+      throw new OptionRangeError(
+        `maxEjectMs must be at least baseEjectMs (${baseMs}), got ${maxMs}`,
+      );
     }
     if (!(opts.maxEjectionPercent >= 0 && opts.maxEjectionPercent <= 100)) {
-      throw new RangeError(
+      throw new OptionRangeError(
         `maxEjectionPercent must be between 0 and 100, got ${opts.maxEjectionPercent}`,
       );
     }
@@ -83,7 +89,7 @@ export class OutlierDetector {
     this.#maxMs = maxMs;
     this.#maxPercent = opts.maxEjectionPercent;
     this.#totalBackends = opts.totalBackends;
-    this.#now = opts.nowMs;
+    this.#clock = opts.clock;
     // The level at which the doubling reaches the cap; levels above it would
     // change nothing but the time needed to decay.
     let level = 1;
@@ -92,7 +98,7 @@ export class OutlierDetector {
   }
 
   /** A connect to `id` failed. Returns true when this failure ejected it. */
-  connectFailed(id: string, nowMs = this.#now()): boolean {
+  connectFailed(id: string, nowMs = this.#clock.nowMs()): boolean {
     let s = this.#byId.get(id);
     if (s === undefined) {
       s = { failures: 0, level: 0, ejectedUntilMs: undefined, ejections: 0 };
@@ -118,13 +124,13 @@ export class OutlierDetector {
     if (s !== undefined) s.failures = 0;
   }
 
-  isEjected(id: string, nowMs = this.#now()): boolean {
+  isEjected(id: string, nowMs = this.#clock.nowMs()): boolean {
     const s = this.#byId.get(id);
     return s !== undefined && isOut(s, nowMs);
   }
 
   /** When the current ejection of `id` ends (monotonic ms); undefined when it is not ejected. */
-  ejectedUntil(id: string, nowMs = this.#now()): number | undefined {
+  ejectedUntil(id: string, nowMs = this.#clock.nowMs()): number | undefined {
     const s = this.#byId.get(id);
     return s !== undefined && isOut(s, nowMs) ? s.ejectedUntilMs : undefined;
   }
@@ -135,7 +141,7 @@ export class OutlierDetector {
   }
 
   /** The doubling level of `id` now: its next ejection lasts `base * 2^level` (capped). */
-  ejectionLevel(id: string, nowMs = this.#now()): number {
+  ejectionLevel(id: string, nowMs = this.#clock.nowMs()): number {
     const s = this.#byId.get(id);
     return s === undefined ? 0 : this.#levelAt(s, nowMs);
   }
@@ -145,14 +151,14 @@ export class OutlierDetector {
   }
 
   /** Ids ejected now. */
-  ejectedIds(nowMs = this.#now()): string[] {
+  ejectedIds(nowMs = this.#clock.nowMs()): string[] {
     const ids: string[] = [];
     for (const [id, s] of this.#byId) if (isOut(s, nowMs)) ids.push(id);
     return ids;
   }
 
   /** When the next ejection ends, so the caller can refresh its candidates then; undefined if none is ejected. */
-  nextExpiryMs(nowMs = this.#now()): number | undefined {
+  nextExpiryMs(nowMs = this.#clock.nowMs()): number | undefined {
     let next: number | undefined;
     for (const s of this.#byId.values()) {
       if (isOut(s, nowMs) && (next === undefined || (s.ejectedUntilMs ?? 0) < next)) {

@@ -1,9 +1,9 @@
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { errnoCode, errorMessage } from '../core/errors.ts';
 import { localErrorKind } from '../core/local-errors.ts';
 import type { CheckExpect } from './check-string.ts';
 import { ReplyMatcher, type ReplyReader } from './reply-matcher.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 /**
  * How much a check reads while waiting for its expectation: enough for a
@@ -47,8 +47,8 @@ export interface ProbeOptions {
   readonly close?: 'fin' | 'reset';
   /** Aborting ends the probe at once (ok: false, reason `aborted`). */
   readonly signal?: AbortSignal | undefined;
-  /** Monotonic clock for `ms`. */
-  readonly nowMs?: () => number;
+  /** Its monotonic time measures `ms` (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -81,8 +81,8 @@ export interface ProbeResult {
  * always destroys its socket before resolving.
  */
 export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
-  const nowMs = opts.nowMs ?? (() => performance.now());
-  const started = nowMs();
+  const clock = opts.clock ?? systemClock;
+  const started = clock.nowMs();
   return new Promise<ProbeResult>((resolve) => {
     if (opts.signal?.aborted === true) {
       resolve({ ok: false, reason: 'aborted', ms: 0 });
@@ -126,7 +126,7 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       // connect; a plain destroy() abandons the attempt at once.
       if (opts.close === 'reset' && connected && !socket.destroyed) socket.resetAndDestroy();
       else socket.destroy();
-      const ms = nowMs() - started;
+      const ms = clock.nowMs() - started;
       resolve({ ok, reason, ms, ...extra });
     };
     const onAbort = (): void => finish(false, 'aborted');

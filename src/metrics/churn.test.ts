@@ -26,7 +26,7 @@ describe('metrics under endpoint churn', () => {
       logger: silentLogger,
       backendDrainTimeoutMs: 0,
       trackLatency: true,
-      nowMs: () => 0,
+      clock: { nowMs: () => 0, wallMs: () => 0 },
     });
     const session: Closable = { closeGracefully: () => undefined };
     const counts: number[] = [];

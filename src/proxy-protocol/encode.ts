@@ -4,6 +4,7 @@
  */
 import { formatIPv4, formatIPv6, parseIp } from '../core/cidr.ts';
 import { V2_FIXED_BYTES, V2_SIGNATURE, type ProxyAddressInfo } from './header.ts';
+import { ProxyHeaderError } from '../core/errors.ts';
 
 /**
  * `PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\n` (or TCP6). Throws if an address
@@ -119,7 +120,7 @@ function resolve(info: ProxyAddressInfo): Wire {
   checkPort(info.destPort, 'destination');
   const tcp4 = isMapped(src) && isMapped(dst);
   if (!tcp4 && info.family === 'tcp4') {
-    throw new Error(
+    throw new ProxyHeaderError(
       `PROXY header: family tcp4 with IPv6 addresses ${info.sourceAddress} and ${info.destAddress}`,
     );
   }
@@ -131,13 +132,13 @@ function parseAddress(address: string, out: Int32Array, which: string): void {
   const zone = address.indexOf('%');
   const end = zone < 0 ? address.length : zone;
   if (parseIp(address, out, 0, end) === 0) {
-    throw new Error(`PROXY header: ${which} address "${address}" is not an IP address`);
+    throw new ProxyHeaderError(`PROXY header: ${which} address "${address}" is not an IP address`);
   }
 }
 
 function checkPort(port: number, which: string): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`PROXY header: ${which} port ${port} is not 0-65535`);
+    throw new ProxyHeaderError(`PROXY header: ${which} port ${port} is not 0-65535`);
   }
 }
 

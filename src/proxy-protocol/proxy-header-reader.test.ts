@@ -1,6 +1,7 @@
 import { SocketAddress, isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { OptionRangeError } from '../core/errors.ts';
 import { encodeV1, encodeV1Unknown, encodeV2, encodeV2Local } from './encode.ts';
 import type { ProxyAddressInfo, ProxyHeader, ReadResult } from './header.ts';
 import { ProxyHeaderReader } from './proxy-header-reader.ts';
@@ -433,7 +434,7 @@ describe('ProxyHeaderReader: v2', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new ProxyHeaderReader({ maxV2LengthBytes: -1 })).toThrow(RangeError);
+    expect(() => new ProxyHeaderReader({ maxV2LengthBytes: -1 })).toThrow(OptionRangeError);
     expect(() => new ProxyHeaderReader({ maxV2LengthBytes: 65536 })).toThrow(
       'maxV2LengthBytes must be an integer 0-65535, got 65536',
     );

@@ -10,6 +10,7 @@ import {
   type ProxyHeader,
   type ReadResult,
 } from './header.ts';
+import { OptionRangeError } from '../core/errors.ts';
 
 /**
  * Default bound on the v2 length field (address block plus TLVs). Real
@@ -88,7 +89,7 @@ export class ProxyHeaderReader {
   constructor(options: ProxyHeaderReaderOptions = {}) {
     const max = options.maxV2LengthBytes ?? DEFAULT_MAX_V2_LENGTH_BYTES;
     if (!Number.isInteger(max) || max < 0 || max > 0xffff) {
-      throw new RangeError(`maxV2LengthBytes must be an integer 0-65535, got ${max}`);
+      throw new OptionRangeError(`maxV2LengthBytes must be an integer 0-65535, got ${max}`);
     }
     this.#maxV2Length = max;
   }

@@ -57,7 +57,7 @@ describe('FdBudget', () => {
       20,
       () => fds,
       () => sockets,
-      () => now,
+      { nowMs: () => now, wallMs: () => now },
     );
     expect(budget.roomForClient()).toBe(true);
     // 28 sockets opened since the count: 78 + 2 + 20 = 100 fits, one more does not.

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { openRawSockets } from './raw-socket.ts';
+import { openDataSockets } from './socket-impl.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 /** How stale the count of open fds may be before it is taken again. */
 const SAMPLE_EVERY_MS = 1000;
@@ -16,7 +17,7 @@ const RESAMPLE_MIN_MS = 100;
  *
  * The count of open fds is taken from /proc/self/fd once a second (and at
  * most every 100 ms when near the limit), and between two counts moved by
- * the data path's own sockets (RawSocket opens and closes), so an accept
+ * the data path's own sockets (RawSocket and NetStream opens and closes), so an accept
  * costs no system call. With worker threads the count is per process but
  * each thread only sees its own sockets move between counts.
  */
@@ -27,7 +28,7 @@ export class FdBudget {
   readonly reserve: number;
   readonly #count: () => number;
   readonly #sockets: () => number;
-  readonly #nowMs: () => number;
+  readonly #clock: Clock;
   #sampled = 0;
   #socketsAtSample = 0;
   #sampledAtMs = -Infinity;
@@ -36,14 +37,14 @@ export class FdBudget {
     limit: number,
     reserve: number,
     count: () => number = countOpenFds,
-    sockets: () => number = openRawSockets,
-    nowMs: () => number = () => performance.now(),
+    sockets: () => number = openDataSockets,
+    clock: Clock = systemClock,
   ) {
     this.limit = limit;
     this.reserve = reserve;
     this.#count = count;
     this.#sockets = sockets;
-    this.#nowMs = nowMs;
+    this.#clock = clock;
   }
 
   /**
@@ -64,7 +65,7 @@ export class FdBudget {
 
   /** Room for one more client and its upstream socket, keeping the reserve. */
   roomForClient(): boolean {
-    const now = this.#nowMs();
+    const now = this.#clock.nowMs();
     if (now - this.#sampledAtMs >= SAMPLE_EVERY_MS) this.#sample(now);
     if (this.#fits()) return true;
     // Near the limit the estimate may be stale (fds closed since): count again.

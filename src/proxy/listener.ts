@@ -1,42 +1,26 @@
 import { createServer, type Server } from 'node:net';
-import { getSystemErrorName } from 'node:util';
-import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import { formatCidr } from '../core/cidr.ts';
-import { ListenError, errnoCode } from '../core/errors.ts';
+import { errnoCode, ListenError } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import { DEFAULT_LISTEN, listenSpecs, type ListenSpec } from '../config/listen-addresses.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
 import type { ActiveHealthChecker } from '../health/active-checker.ts';
-import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import type { ConnectionGate } from './connection-gate.ts';
-import type { RouteObserver, WorkerFeed } from '../workers/thread-link.ts';
-import { Route } from './route.ts';
-import { RawSocket } from './raw-socket.ts';
+import { ListenerUpstream } from '../upstream/listener-upstream.ts';
+import type { UpstreamDeps } from '../upstream/upstream.ts';
+import { Route, type RouteDeps } from './route.ts';
 import { scratch } from './read-buffers.ts';
 import { CLOSE_GRACE_MS, Session, onClientRead } from './session.ts';
+import { acceptStreams, setListenOptions, type SocketImpl } from './socket-impl.ts';
+import type { StreamOptions, TcpStream } from './tcp-stream.ts';
 
-export interface ListenerDeps {
-  readonly clock: Clock;
+/** What a listener needs from the process: its routes' and upstreams' needs, and how to bind. */
+export interface ListenerDeps extends RouteDeps, UpstreamDeps {
   readonly logger: Logger;
-  readonly metrics: ProxyMetrics;
-  readonly gate: ConnectionGate;
-  /** Randomness for jitter; injected so tests can fix it. */
-  readonly random: () => number;
-  /** The process environment (Kubernetes credentials discovery). */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** A configuration error found after start (e.g. an ambiguous Kubernetes port). */
-  readonly onFatal: (err: Error) => void;
-  /** One line per closed connection, or null when `--access-log off`. */
-  readonly accessLog: AccessLog | null;
-  /** In a worker thread: discovery, health and shared counts come from the main thread. */
-  readonly feed?: WorkerFeed;
-  /** In the main thread of `--workers`: where snapshots and health results are passed on. */
-  readonly observer?: RouteObserver;
   /** Bind with SO_REUSEPORT, so that every worker thread listens on the same ports. */
   readonly reusePort?: boolean;
 }
@@ -82,20 +66,28 @@ export class Listener {
   #accepting = false;
   /** Connections lost or refused at accept, logged at most every 10 s. */
   readonly #acceptWarning: RateLimitedWarning;
-  /** Bound but not yet open (a reload not yet committed): accepted handles wait here. */
+  /** Bound but not yet open (a reload not yet committed): accepted clients wait here, paused. */
   #opened = false;
-  readonly #staged: { handle: ServerHandle; waiting: object[] }[] = [];
+  readonly #staged: { server: Server; waiting: TcpStream[] }[] = [];
+  readonly #socketImpl: SocketImpl;
 
   /** @param source discovery to use instead of the one `config.backends` names (per-pod listeners). */
   constructor(config: ListenerSettings, deps: ListenerDeps, source?: DiscoverySource) {
     this.name = config.name;
     this.#deps = deps;
+    this.#socketImpl = deps.socketImpl ?? 'raw';
     this.#logger = deps.logger.child({ listener: config.name });
     this.#acceptWarning = new RateLimitedWarning(
       this.#logger,
       'client connections refused or lost at accept',
     );
-    this.#route = new Route(config, deps, this.#logger, source);
+    this.#route = this.#buildRoute(config, source);
+  }
+
+  /** A route for `config` over a new upstream (discovery from `source` when given). */
+  #buildRoute(config: ListenerSettings, source?: DiscoverySource): Route {
+    const upstream = new ListenerUpstream(config, this.#deps, this.#logger, source);
+    return new Route(upstream, this.#deps, this.#logger);
   }
 
   /** The route new connections take. */
@@ -211,7 +203,7 @@ export class Listener {
 
   /** Build (and load) the route a reload would switch this listener to, without switching. */
   async prepareRoute(config: ListenerSettings): Promise<Route> {
-    const next = new Route(config, this.#deps, this.#logger);
+    const next = this.#buildRoute(config);
     try {
       await next.init();
     } catch (err) {
@@ -234,7 +226,8 @@ export class Listener {
     route.startDiscovery();
     const previous = this.#route;
     this.#route = route;
-    for (const s of this.#sockets) setInheritedOptions(s.server, route.settings.keepAliveMs);
+    for (const s of this.#sockets)
+      setListenOptions(s.server, this.#socketImpl, route.settings.keepAliveMs);
     this.#retire(previous);
     this.#logger.info('listener reconfigured', {
       addresses: this.addresses,
@@ -330,7 +323,7 @@ export class Listener {
           server.off('error', onListenError);
           server.on('error', onServerError);
           this.#hook(server);
-          setInheritedOptions(server, this.#route.settings.keepAliveMs);
+          setListenOptions(server, this.#socketImpl, this.#route.settings.keepAliveMs);
           const addr = server.address();
           resolve({
             key: socketKey(keyed),
@@ -353,37 +346,58 @@ export class Listener {
       if (server[kListener] === this) continue;
       server[kListener] = this;
       this.#hook(server);
-      setInheritedOptions(server, this.#route.settings.keepAliveMs);
+      setListenOptions(server, this.#socketImpl, this.#route.settings.keepAliveMs);
     }
   }
 
   #hook(server: Server): void {
     if (this.#opened) {
-      installAcceptHook(server, this);
+      this.#acceptOn(server);
       return;
     }
-    // Staged: hold accepted handles until the reload commits (or reset them if it does not).
-    const handle = serverHandle(server);
-    const entry = { handle, waiting: [] as object[] };
-    handle[kListener] = this;
-    handle.onconnection = (status, client) => {
-      if (status === 0 && client !== undefined) entry.waiting.push(client);
-      else this.acceptFailed(status === 0 ? 'unknown' : getSystemErrorName(status));
-    };
+    // Staged: hold accepted clients until the reload commits (or close them if it does not).
+    const entry = { server, waiting: [] as TcpStream[] };
+    acceptStreams(server, this.#socketImpl, this.#clientOptions, {
+      onStream: (stream) => entry.waiting.push(stream),
+      onFailure: (code) => this.acceptFailed(code),
+    });
     this.#staged.push(entry);
   }
 
+  /**
+   * Accept on `server` for this listener. Each client is taken by the
+   * listener the socket belongs to now (a reload may hand it to another).
+   */
+  #acceptOn(server: Server): void {
+    const tagged = server as TaggedServer;
+    acceptStreams(server, this.#socketImpl, this.#clientOptions, {
+      onStream: (stream) => {
+        const listener = tagged[kListener];
+        if (listener === undefined) stream.destroy();
+        else listener.accept(stream);
+      },
+      onFailure: (code) => tagged[kListener]?.acceptFailed(code),
+    });
+  }
+
+  /** How a client socket reads: nothing until a backend is connected (it starts paused), so retries lose no byte. */
+  readonly #clientOptions = (): StreamOptions => ({
+    onRead: onClientRead,
+    buffer: scratch,
+    keepAliveMs: this.#route.settings.keepAliveMs,
+  });
+
   #releaseStaged(accept: boolean): void {
-    for (const { handle, waiting } of this.#staged.splice(0)) {
-      handle.onconnection = onRawConnection;
+    for (const { server, waiting } of this.#staged.splice(0)) {
+      if (accept) this.#acceptOn(server);
       for (const client of waiting) {
-        if (accept) onRawConnection.call(handle, 0, client);
-        else (client as { close?: () => void }).close?.();
+        if (accept) this.accept(client);
+        else client.destroy();
       }
     }
   }
 
-  accept(socket: RawSocket): void {
+  accept(socket: TcpStream): void {
     if (!this.#accepting) {
       socket.destroy();
       return;
@@ -459,74 +473,6 @@ export class Listener {
     closeSockets(this.#sockets.splice(0));
     return Promise.resolve();
   }
-}
-
-/** The listening handle net.Server keeps; its `onconnection` is called for each accepted connection. */
-interface ServerHandle {
-  onconnection: (status: number, clientHandle?: object) => void;
-  [kListener]?: Listener;
-}
-
-/**
- * Accept connections ourselves rather than through net.Server's
- * 'connection' event, which would wrap each accepted handle in a net.Socket
- * (streams, events, a fresh buffer per read). Binding, listening and closing
- * stay net.Server's; only the accept callback of its handle is replaced, and
- * each accepted handle becomes a RawSocket (raw-socket.ts).
- */
-function installAcceptHook(server: Server, listener: Listener): void {
-  const handle = serverHandle(server);
-  handle[kListener] = listener;
-  handle.onconnection = onRawConnection;
-}
-
-function serverHandle(server: Server): ServerHandle {
-  const handle = (server as unknown as { _handle: ServerHandle | null })._handle;
-  if (handle === null || typeof handle.onconnection !== 'function') {
-    throw new Error(
-      'this Node.js version has no net.Server handle to accept on (need Node.js >= 22.19)',
-    );
-  }
-  return handle;
-}
-
-function onRawConnection(this: ServerHandle, status: number, clientHandle?: object): void {
-  const listener = this[kListener];
-  if (listener === undefined) return;
-  if (status !== 0 || clientHandle === undefined) {
-    listener.acceptFailed(status === 0 ? 'unknown' : getSystemErrorName(status));
-    return;
-  }
-  // Nothing is read until a backend is connected (RawSocket.adopt starts paused): retries lose no byte.
-  listener.accept(
-    RawSocket.adopt(clientHandle, {
-      onRead: onClientRead,
-      buffer: scratch,
-      keepAliveMs: listener.route.settings.keepAliveMs,
-      optionsInherited: OPTIONS_INHERITED,
-    }),
-  );
-}
-
-/**
- * Linux copies a listening socket's TCP_NODELAY and keepalive settings to
- * the sockets it accepts: set them once here instead of with five
- * setsockopt calls per accepted connection (issue #11). Elsewhere each
- * accepted socket gets them set on its own.
- */
-const OPTIONS_INHERITED = process.platform === 'linux';
-
-interface OptionHandle {
-  setNoDelay(on: boolean): number;
-  setKeepAlive(on: boolean, delaySeconds: number): number;
-}
-
-function setInheritedOptions(server: Server, keepAliveMs: number): void {
-  if (!OPTIONS_INHERITED) return;
-  const handle = (server as unknown as { _handle: OptionHandle | null })._handle;
-  if (handle === null) return;
-  handle.setNoDelay(true);
-  handle.setKeepAlive(keepAliveMs > 0, Math.max(1, Math.floor(keepAliveMs / 1000)));
 }
 
 function onServerError(this: TaggedServer, err: Error): void {

@@ -1,11 +1,39 @@
 import type { ListenerSettings } from '../config/schema.ts';
 import type { Endpoint, EndpointSnapshot } from '../core/endpoint.ts';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, InternalError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { createDiscoverySource, type DiscoveryDeps } from '../discovery/create-source.ts';
-import type { DiscoverySink, DiscoverySource } from '../discovery/discovery-source.ts';
-import { DEFAULT_LISTEN } from './listener.ts';
+import type { DiscoverySource } from '../discovery/discovery-source.ts';
+import { PushSource } from '../discovery/push-source.ts';
+import { DEFAULT_LISTEN } from '../config/listen-addresses.ts';
 import type { ListenerRegistry } from './listener-registry.ts';
+
+/**
+ * What a per-pod manager opens and closes for each pod: a listener in a
+ * ListenerRegistry (one thread), or, in the main thread of `--workers`, the
+ * pod's upstream alone (the workers open the listeners).
+ */
+export interface PodOpener {
+  /** Open what serves `settings`, fed the pod's slice by `slice`; throws if it cannot (a port in use). */
+  open(settings: ListenerSettings, slice: PushSource): Promise<void>;
+  /** The pod left: close what serves listener `name` (draining its connections). */
+  close(name: string): Promise<void>;
+}
+
+/** Pod listeners in `registry`; a pod that leaves drains for up to `drainTimeoutMs`. */
+export function registryOpener(
+  registry: ListenerRegistry,
+  drainTimeoutMs: number,
+  options: { readonly sliceFromMainThread?: boolean } = {},
+): PodOpener {
+  return {
+    open: async (settings, slice) => {
+      // A worker thread's pod listener takes its slice from the main thread, with its shared counts.
+      await registry.add(settings, options.sliceFromMainThread === true ? undefined : slice);
+    },
+    close: (name) => registry.remove(name, drainTimeoutMs),
+  };
+}
 
 /** One pod's own listener, as `GET /pods` shows it. */
 export interface PodPort {
@@ -31,37 +59,10 @@ export function ordinalOf(ep: Endpoint): number | undefined {
   return undefined;
 }
 
-/** A discovery source fed by the per-pod manager: one pod's slice of the shared view. */
-class FeedSource implements DiscoverySource {
-  readonly kind: string;
-  readonly uri: string;
-  #sink: DiscoverySink | undefined;
-  #last: EndpointSnapshot | undefined;
-
-  constructor(kind: string, uri: string) {
-    this.kind = kind;
-    this.uri = uri;
-  }
-
-  start(sink: DiscoverySink): void {
-    this.#sink = sink;
-    if (this.#last !== undefined) sink.onSnapshot(this.#last);
-  }
-
-  push(snapshot: EndpointSnapshot): void {
-    this.#last = snapshot;
-    this.#sink?.onSnapshot(snapshot);
-  }
-
-  stop(): void {
-    this.#sink = undefined;
-  }
-}
-
 interface PodListener {
   readonly ordinal: number;
   readonly name: string;
-  readonly feed: FeedSource;
+  readonly feed: PushSource;
   endpoint: Endpoint | undefined;
 }
 
@@ -75,25 +76,30 @@ interface PodListener {
  */
 export class PerPodListeners {
   readonly #config: ListenerSettings;
-  readonly #registry: ListenerRegistry;
+  readonly #opener: PodOpener;
   readonly #logger: Logger;
   readonly #source: DiscoverySource;
   readonly #pods = new Map<number, PodListener>();
   readonly #refused = new Set<string>();
-  readonly #drainTimeoutMs: number;
   #queue: Promise<void> = Promise.resolve();
 
+  /** @param source the listener's whole view (default: the discovery its backends URI names). */
   constructor(
     config: ListenerSettings,
-    registry: ListenerRegistry,
-    deps: DiscoveryDeps & { readonly logger: Logger; readonly drainTimeoutMs: number },
+    opener: PodOpener,
+    deps: DiscoveryDeps & { readonly logger: Logger },
+    source?: DiscoverySource,
   ) {
-    if (config.backends === null) throw new Error('per-pod listeners need backends');
+    if (config.backends === null) throw new InternalError('per-pod listeners need backends');
     this.#config = config;
-    this.#registry = registry;
+    this.#opener = opener;
     this.#logger = deps.logger.child({ listener: config.name, perPod: true });
-    this.#drainTimeoutMs = deps.drainTimeoutMs;
-    this.#source = createDiscoverySource(config.backends, config, deps);
+    this.#source = source ?? createDiscoverySource(config.backends, config, deps);
+  }
+
+  /** The listener these pods' listeners are made from. */
+  get name(): string {
+    return this.#config.name;
   }
 
   async start(): Promise<void> {
@@ -177,7 +183,7 @@ export class PerPodListeners {
       this.#pods.delete(ordinal);
       pod.feed.push({ endpoints: [], updatedAtMs: snapshot.updatedAtMs });
       this.#logger.info('pod left: draining its listener', { listener: pod.name });
-      await this.#registry.remove(pod.name, this.#drainTimeoutMs);
+      await this.#opener.close(pod.name);
     }
   }
 
@@ -185,7 +191,7 @@ export class PerPodListeners {
     const port = this.#config.perPodPorts + ordinal;
     const hosts = this.#config.listen.length > 0 ? this.#config.listen : DEFAULT_LISTEN;
     const name = `${this.#config.name}-${ordinal}`;
-    const feed = new FeedSource(
+    const feed = new PushSource(
       this.#source.kind,
       `${this.#config.backends?.uri ?? ''}#${ordinal}`,
     );
@@ -196,7 +202,7 @@ export class PerPodListeners {
       perPodPorts: 0,
     };
     try {
-      await this.#registry.add(settings, feed);
+      await this.#opener.open(settings, feed);
     } catch (err) {
       this.#logger.error('cannot open a per-pod listener', {
         listener: name,

@@ -1,57 +1,56 @@
 import type { AccessLog } from '../access-log/access-log.ts';
-import { BackendPool } from '../backends/backend-pool.ts';
-import type { SharedCount } from '../backends/backend.ts';
+import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
-import { createBalancer } from '../balancing/create-balancer.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
-import { errorMessage } from '../core/errors.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
-import { createDiscoverySource } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
-import { ActiveHealthChecker } from '../health/active-checker.ts';
-import {
-  checkFall,
-  checkProbe,
-  checkRise,
-  checksEnabled,
-  closesOnDown,
-} from '../health/check-plan.ts';
-import { OutlierDetector } from '../health/outlier-detector.ts';
-import type { ListenerMetrics } from '../metrics/proxy-metrics.ts';
-import { matchesSelectors } from '../discovery/selector.ts';
-import type { ListenerDeps } from './listener.ts';
-import { connectRawSocket } from './raw-socket.ts';
+import type { ActiveHealthChecker } from '../health/active-checker.ts';
+import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import type { Upstream } from '../upstream/upstream.ts';
+import type { ConnectionGate } from './connection-gate.ts';
+import { connectorFor, type SocketImpl } from './socket-impl.ts';
 import type { Session, SessionHost, SessionSettings } from './session.ts';
 import type { StreamConnector } from './tcp-stream.ts';
 
+/** What hosting sessions needs from the process. */
+export interface RouteDeps {
+  readonly clock: Clock;
+  readonly metrics: ProxyMetrics;
+  /** The process-wide connection limit (`--max-connections`). */
+  readonly gate: ConnectionGate;
+  /** Randomness for lifetime jitter; injected so tests can fix it. */
+  readonly random: () => number;
+  /** One line per closed connection, or null when `--access-log off`. */
+  readonly accessLog: AccessLog | null;
+  /** What relays the bytes (`--socket-impl`); raw when not given. */
+  readonly socketImpl?: SocketImpl;
+}
+
 /**
- * One configuration of a listener: discovery source, backend pool, balancer,
- * health checks, limits, access control and per-connection settings — what a
- * session needs from the listener that accepted it. A config reload builds a
- * new Route for new connections; the old one keeps serving the connections it
- * accepted until they end, so a reload drops nothing.
+ * One configuration of a listener as its sessions see it: admission (access
+ * control, per-client and process limits), the queue for a backend with
+ * room, per-connection settings, the access log and the sweep for quiet
+ * connections, over an Upstream (discovery, pool, balancer, health). A
+ * config reload builds a new Route for new connections; the old one keeps
+ * serving the connections it accepted until they end, so a reload drops
+ * nothing.
  */
 export class Route implements SessionHost {
   readonly name: string;
   readonly config: ListenerSettings;
   readonly settings: SessionSettings;
-  readonly pool: BackendPool;
+  readonly upstream: Upstream;
   readonly metrics: ListenerMetrics;
   readonly clock: Clock;
-  readonly connectUpstream: StreamConnector = connectRawSocket;
+  readonly connectUpstream: StreamConnector;
   readonly random: () => number;
-  readonly source: DiscoverySource;
-  readonly strategy: string;
   readonly sessions = new Set<Session>();
-  /** Active health checks, or null when off. */
-  readonly checker: ActiveHealthChecker | null;
   readonly sniPattern: string | null;
   readonly sniStrict: boolean;
-  readonly #deps: ListenerDeps;
-  readonly #logger: Logger;
+  readonly #deps: RouteDeps;
   readonly #maxPerClient: number;
   readonly #allow: CidrSet | null;
   readonly #deny: CidrSet | null;
@@ -64,36 +63,23 @@ export class Route implements SessionHost {
   readonly #counted = new WeakSet<Session>();
   #emptyWaiters: (() => void)[] = [];
   #retired = false;
-  /** Close a backend's connections when it fails its checks (`--close-on-down`). */
-  readonly #closeOnDown: boolean;
-  /**
-   * Close the connections of a backend that leaves discovery at once: for
-   * `sentinel://`, leaving means "no longer the master", a role change like a
-   * failed role check (`--close-on-down`, on by default there).
-   */
-  readonly #closeOnLeave: boolean;
   /** Local resource errors (EMFILE...) are warned about at most every 10 s. */
   readonly #localWarning: RateLimitedWarning;
   /** Sweeps sessions for idle and half-close timeouts (Session.checkQuiet); undefined when neither is set. */
   #quietSweep: NodeJS.Timeout | undefined;
 
-  constructor(
-    config: ListenerSettings,
-    deps: ListenerDeps,
-    logger: Logger,
-    source?: DiscoverySource,
-  ) {
-    if (config.backends === null) throw new Error('listener needs backends');
+  constructor(upstream: Upstream, deps: RouteDeps, logger: Logger) {
+    const config = upstream.config;
     this.name = config.name;
     this.config = config;
+    this.upstream = upstream;
     this.#deps = deps;
     this.clock = deps.clock;
-    this.#logger = logger;
+    this.connectUpstream = connectorFor(deps.socketImpl ?? 'raw');
     this.#localWarning = new RateLimitedWarning(
       logger,
       'local resource error (file descriptors or buffers exhausted); not counted against any backend',
     );
-    this.strategy = config.strategy;
     this.settings = {
       connectTimeoutMs: config.connectTimeout,
       connectRetries: config.connectRetries,
@@ -113,152 +99,37 @@ export class Route implements SessionHost {
     this.#maxPerClient = config.maxConnectionsPerClient;
     this.sniPattern = config.routeBy === 'sni' ? config.sniPattern : null;
     this.sniStrict = config.sniStrict;
-    this.#closeOnDown = closesOnDown(config);
-    this.#closeOnLeave = config.backends.scheme === 'sentinel' && config.closeOnDown !== 'off';
     this.random = deps.random;
-    this.metrics = deps.metrics.listener(config.name);
-    this.pool = new BackendPool({
-      listener: config.name,
-      balancer: createBalancer(config, deps),
-      metrics: this.metrics,
-      logger: this.#logger,
-      backendDrainTimeoutMs: config.backendDrainTimeout,
-      zone: config.zone ?? undefined,
-      trackLatency: config.latencyTracking,
-      nowMs: () => deps.clock.nowMs(),
-      maxPerBackend: config.maxConnectionsPerBackend,
-      outlier:
-        config.ejectAfter > 0
-          ? new OutlierDetector({
-              ejectAfter: config.ejectAfter,
-              maxEjectionPercent: config.maxEjectionPercent,
-              totalBackends: () => this.#listedCount(),
-              nowMs: () => deps.clock.nowMs(),
-            })
-          : undefined,
-      // Sticky is exempt: a moving weight would move live keys.
-      slowStartMs: config.strategy === 'sticky' ? 0 : config.slowStart,
-      healthChecked: checksEnabled(config.healthCheck, config.backends.scheme),
-      sharedCount: sharedCountOf(config.name, deps),
-      // A worker thread's snapshots are logged by the main thread.
-      logMembership: deps.feed === undefined,
-      onPanic: () => {
-        // With worker threads, the main thread's pool (same snapshots, same health) counts it once.
-        if (deps.feed === undefined) this.metrics.panicEntered();
-      },
-      onRoom: () => {
-        this.#serveQueue();
-      },
+    this.metrics = upstream.metrics;
+    upstream.onRoom(() => {
+      this.#serveQueue();
     });
-    this.source =
-      source ??
-      deps.feed?.sourceFor(config.name, config.backends.uri) ??
-      createDiscoverySource(config.backends, config, deps);
-    // A worker thread's checks run once, in the main thread, which sends the verdicts.
-    const checks = deps.feed === undefined && checksEnabled(config.healthCheck, this.source.kind);
-    this.checker = checks
-      ? new ActiveHealthChecker(
-          {
-            intervalMs: config.healthInterval,
-            timeoutMs: config.healthTimeout,
-            // A role check (an expectation, an HTTP check) decides where writes go: react to one result.
-            rise: checkRise(config),
-            fall: checkFall(config),
-            send: config.healthSend ?? undefined,
-            expect: config.healthExpect ?? undefined,
-            probe: checkProbe(config),
-            random: deps.random,
-            wallMs: () => deps.clock.wallMs(),
-            onLocalError: (kind, id) => {
-              this.localError(kind, id);
-            },
-          },
-          (id, healthy, detail) => {
-            this.#logger.warn(
-              healthy ? 'backend is healthy again' : 'backend failed its health checks',
-              {
-                backend: id,
-                address: this.#addressOf(id),
-                reason: detail.reason,
-              },
-            );
-            this.applyHealth(id, healthy);
-            deps.observer?.health(config.name, id, healthy);
-          },
-        )
-      : null;
   }
 
-  /** A backend passed or failed its active checks (here or, for a worker thread, in the main thread). */
-  applyHealth(id: string, healthy: boolean): void {
-    this.pool.setHealthy(id, healthy);
-    if (!healthy && this.#closeOnDown) this.pool.closeConnections(id);
+  get pool(): BackendPool {
+    return this.upstream.pool;
+  }
+
+  get source(): DiscoverySource {
+    return this.upstream.source;
+  }
+
+  get checker(): ActiveHealthChecker | null {
+    return this.upstream.checker;
+  }
+
+  get strategy(): string {
+    return this.upstream.strategy;
   }
 
   /** Load what discovery needs (may throw ConfigError), before any socket is bound. */
-  async init(): Promise<void> {
-    await this.source.init?.();
+  init(): Promise<void> {
+    return this.upstream.init();
   }
 
   /** Start discovery and health checks. */
   startDiscovery(): void {
-    this.source.start({
-      onSnapshot: (full) => {
-        const selectors = this.config.select;
-        const snapshot =
-          selectors.length === 0
-            ? full
-            : { ...full, endpoints: full.endpoints.filter((e) => matchesSelectors(e, selectors)) };
-        const leaving = this.#closeOnLeave ? this.#listedIds() : undefined;
-        this.pool.applySnapshot(snapshot);
-        if (leaving !== undefined) {
-          for (const e of snapshot.endpoints) leaving.delete(e.id);
-          for (const id of leaving) this.pool.closeConnections(id);
-        }
-        this.checker?.setTargets(
-          snapshot.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port })),
-        );
-        this.#deps.observer?.snapshot(this.name, full);
-        // A worker thread's snapshots were counted and logged by the main thread.
-        if (this.#deps.feed !== undefined) return;
-        this.metrics.discoveryUpdated(this.source.kind);
-        this.#logger.info('backends updated', {
-          count: snapshot.endpoints.length,
-          usable: this.pool.hasUsableBackend,
-        });
-      },
-      onError: (reason, err, info) => {
-        this.metrics.discoveryFailed(this.source.kind, reason);
-        // A partial failure was applied around and logged (rate-limited) by the source.
-        if (info?.partial === true) return;
-        const known = this.#listedCount();
-        const fields = { reason, error: errorMessage(err).split('\n')[0] };
-        if (known > 0) {
-          this.#logger.warn('discovery error; keeping the last known backends', {
-            ...fields,
-            backends: known,
-          });
-        } else {
-          this.#logger.warn(
-            'discovery error; no backends known: new connections are refused',
-            fields,
-          );
-        }
-      },
-      onFatal: (err) => {
-        this.#deps.onFatal(err);
-      },
-      onPeerError: (peer, reason) => {
-        this.metrics.sentinelFailed?.(peer, reason);
-      },
-    });
-  }
-
-  /** Ids of the backends discovery lists now. */
-  #listedIds(): Set<string> {
-    const ids = new Set<string>();
-    for (const b of this.pool.backends()) if (b.listed) ids.add(b.id);
-    return ids;
+    this.upstream.start();
   }
 
   /**
@@ -268,14 +139,13 @@ export class Route implements SessionHost {
   retire(): void {
     if (this.#retired) return;
     this.#retired = true;
-    this.source.stop();
-    this.checker?.stop();
+    this.upstream.stop();
     if (this.sessions.size === 0) this.#release();
   }
 
   /** Retired and without sessions: nothing left to do. */
   #release(): void {
-    this.pool.dispose();
+    this.upstream.dispose();
     clearInterval(this.#quietSweep);
     this.#quietSweep = undefined;
   }
@@ -321,10 +191,10 @@ export class Route implements SessionHost {
     return this.#deps.gate.admit(session);
   }
 
-  /** A local resource error on an upstream socket or a health check: counted, warned, never blamed on a backend. */
-  localError(kind: string, backend?: string): void {
+  /** A local resource error on a backend socket: counted, warned, never blamed on a backend. */
+  localError(kind: string): void {
     this.#deps.metrics.localError(kind);
-    this.#localWarning.warn(backend === undefined ? { kind } : { kind, backend });
+    this.#localWarning.warn({ kind });
   }
 
   enqueue(session: Session): void {
@@ -339,18 +209,6 @@ export class Route implements SessionHost {
   /** Number of clients waiting for a backend with room. */
   get queueLength(): number {
     return this.#queue.length;
-  }
-
-  /** `host:port` of a backend, for log lines (ids of k8s pods are not addresses). */
-  #addressOf(id: string): string | undefined {
-    const ep = this.pool.get(id)?.endpoint;
-    return ep === undefined ? undefined : formatHostPort(ep.address, ep.port);
-  }
-
-  #listedCount(): number {
-    let n = 0;
-    for (const b of this.pool.backends()) if (b.listed) n++;
-    return n;
   }
 
   #serveQueue(): void {
@@ -406,15 +264,6 @@ export class Route implements SessionHost {
       closedFirst: s.closedFirst,
     });
   }
-}
-
-/** Where the pool of `listener` finds the cells counting connections across worker threads, if any. */
-function sharedCountOf(
-  listener: string,
-  deps: ListenerDeps,
-): ((id: string) => SharedCount | null) | undefined {
-  const link = deps.feed ?? deps.observer;
-  return link === undefined ? undefined : (id) => link.sharedCount(listener, id);
 }
 
 /**

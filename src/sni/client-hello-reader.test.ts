@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type ConnectionOptions, connect } from 'node:tls';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { OptionRangeError } from '../core/errors.ts';
 import {
   ClientHelloReader,
   DEFAULT_MAX_CLIENT_HELLO_BYTES,
@@ -611,7 +612,7 @@ describe('ClientHelloReader on built ClientHellos', () => {
 
   it('validates maxBytes', () => {
     for (const maxBytes of [0, -1, 1.5, Number.NaN, Infinity]) {
-      expect(() => new ClientHelloReader({ maxBytes })).toThrow(RangeError);
+      expect(() => new ClientHelloReader({ maxBytes })).toThrow(OptionRangeError);
     }
     expect(new ClientHelloReader({ maxBytes: 1 }).push(Buffer.of(0x16))).toEqual({
       kind: 'error',

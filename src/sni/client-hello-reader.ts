@@ -1,3 +1,4 @@
+import { OptionRangeError } from '../core/errors.ts';
 /**
  * Reads the server name (SNI) and ALPN list from a TLS ClientHello without
  * terminating TLS, as NGINX's `ssl_preread` does, so a TCP connection can be
@@ -112,7 +113,7 @@ export class ClientHelloReader {
   constructor(options: ClientHelloReaderOptions = {}) {
     const max = options.maxBytes ?? DEFAULT_MAX_CLIENT_HELLO_BYTES;
     if (!Number.isSafeInteger(max) || max < 1) {
-      throw new RangeError(`maxBytes must be a positive integer, got ${max}`);
+      throw new OptionRangeError(`maxBytes must be a positive integer, got ${max}`);
     }
     this.#maxBytes = max;
   }

@@ -23,18 +23,19 @@ import type { ListenerSettings } from '../config/schema.ts';
 import { formatHostPort, type HostPort } from '../core/address.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { EndpointSnapshot } from '../core/endpoint.ts';
-import { ReloadRefusedError, errorMessage } from '../core/errors.ts';
+import { asError, errorMessage, ReloadRefusedError, WorkerError } from '../core/errors.ts';
 import { changedKeys } from '../config/settings-equal.ts';
 import type { Logger } from '../core/logger.ts';
 import { PromMetrics, type BackendStateCount } from '../metrics/prom-metrics.ts';
-import { ConnectionGate } from '../proxy/connection-gate.ts';
-import { DEFAULT_LISTEN, type ListenerDeps } from '../proxy/listener.ts';
-import { Route } from '../proxy/route.ts';
+import { DEFAULT_LISTEN } from '../config/listen-addresses.ts';
+import { PerPodListeners } from '../proxy/per-pod-listeners.ts';
+import { ListenerUpstream } from '../upstream/listener-upstream.ts';
+import type { UpstreamObserver } from '../upstream/thread-link.ts';
+import type { Upstream, UpstreamDeps } from '../upstream/upstream.ts';
 import { failureError } from './failure.ts';
 import type { FromWorker, ListenerFeedState, ToWorker, WorkerStart } from './messages.ts';
 import { SharedCounts } from './shared-counts.ts';
 import { mergedFigures, type WorkerFigures } from './worker-figures.ts';
-import type { RouteObserver } from './thread-link.ts';
 
 export interface ControlPlaneDeps {
   readonly logger: Logger;
@@ -64,7 +65,7 @@ interface WorkerHandle {
 
 /**
  * The main thread of `--workers N`: runs discovery and active health checks
- * once per listener (routes without sockets), forwards every snapshot and
+ * once per listener (upstreams, without sockets), forwards every snapshot and
  * verdict to N worker threads that accept and relay connections on the same
  * ports (SO_REUSEPORT), shares per-backend connection counts with them
  * through SharedArrayBuffers (so least-connections and per-backend limits see
@@ -72,14 +73,19 @@ interface WorkerHandle {
  * metrics on each scrape. Signals map as without workers: reload and reopen
  * are passed on, shutdown drains every worker.
  */
-export class ControlPlane implements RouteObserver {
+export class ControlPlane implements UpstreamObserver {
   config: ProxyConfig;
   readonly metrics: PromMetrics;
   readonly #logger: Logger;
   readonly #deps: ControlPlaneDeps;
   readonly #clock: Clock;
-  readonly #routeDeps: ListenerDeps;
-  readonly #routes = new Map<string, Route>();
+  readonly #upstreamDeps: UpstreamDeps;
+  /** Discovery and health checks of every listener, run once here for all the workers. */
+  readonly #upstreams = new Map<string, Upstream>();
+  /** Upstreams of per-pod listeners (`--per-pod-ports`), opened and closed as pods come and go. */
+  readonly #podUpstreams = new Map<string, Upstream>();
+  /** One per listener with `--per-pod-ports`: the same split of the pods as every worker makes. */
+  readonly #perPod: PerPodListeners[] = [];
   readonly #counts = new Map<string, SharedCounts>();
   /** Concrete ports chosen for listen addresses given as port 0, by listener. */
   readonly #resolvedListen = new Map<string, { asked: string; bound: HostPort[] }>();
@@ -101,16 +107,13 @@ export class ControlPlane implements RouteObserver {
     this.#logger = deps.logger;
     this.#clock = deps.clock ?? systemClock;
     this.metrics = new PromMetrics({ backendLabel: config.process.metricsBackendLabel });
-    this.#routeDeps = {
+    this.#upstreamDeps = {
       clock: this.#clock,
       logger: deps.logger,
       metrics: this.metrics,
-      // These routes carry no connections: the gate and access log are the workers'.
-      gate: new ConnectionGate(0, false),
       random: Math.random,
       env: deps.env ?? process.env,
       onFatal: deps.onFatal,
-      accessLog: null,
       observer: this,
     };
     this.metrics.countBackendsWith(() => this.#stateCounts());
@@ -129,7 +132,10 @@ export class ControlPlane implements RouteObserver {
     const config = await this.#withConcretePorts(this.config);
     this.config = config;
     try {
-      for (const l of config.listeners) await this.#addRoute(l);
+      for (const l of config.listeners) {
+        await this.#addUpstream(l);
+        if (l.perPodPorts > 0) await this.#startPerPod(l);
+      }
       await Promise.all(
         Array.from({ length: config.process.workers }, (_, i) => this.#startWorker(i, config)),
       );
@@ -141,7 +147,9 @@ export class ControlPlane implements RouteObserver {
             readiness: () => this.readiness(),
             backends: () => this.#backendsReport(),
             metrics: () => this.#mergedMetrics(),
-            pods: () => ({ listeners: [] }),
+            pods: () => ({
+              listeners: this.#perPod.map((m) => ({ name: m.name, pods: m.ports() })),
+            }),
             setDrain: (id, listener, drained) => this.#setDrain(id, listener, drained),
           },
           this.#logger,
@@ -150,14 +158,14 @@ export class ControlPlane implements RouteObserver {
       }
     } catch (err) {
       await this.#stopWorkers(0);
-      for (const r of this.#routes.values()) r.retire();
+      this.#retireAll();
       throw err;
     }
     this.#started = true;
     this.#logger.info('workers started', { workers: config.process.workers });
   }
 
-  // RouteObserver: what the main thread's routes learn goes to every worker.
+  // UpstreamObserver: what the main thread's upstreams learn goes to every worker.
 
   sharedCount(listener: string, id: string): ReturnType<SharedCounts['assign']> {
     const counts = this.#countsOf(listener);
@@ -187,6 +195,21 @@ export class ControlPlane implements RouteObserver {
     this.#broadcast({ type: 'health', listener, id, healthy });
   }
 
+  ejected(listener: string, id: string, forMs: number): void {
+    // The streak that ejected it is over; back in, it needs `--eject-after` fresh failures.
+    this.#countsOf(listener).resetStreak(id);
+    this.#broadcast({ type: 'eject', listener, id, forMs });
+  }
+
+  /** A worker's connect outcome: the input of this thread's outlier detection for every worker. */
+  #connectOutcome(listener: string, id: string, ok: boolean): void {
+    const pool = this.#upstreamNamed(listener)?.pool;
+    const backend = pool?.get(id);
+    if (pool === undefined || backend === undefined) return;
+    if (ok) pool.connectSucceeded(backend);
+    else pool.connectFailed(backend);
+  }
+
   readiness(): Readiness {
     return readinessOf(
       {
@@ -194,11 +217,11 @@ export class ControlPlane implements RouteObserver {
         shuttingDown: this.#shuttingDown,
         requireBackends: this.config.process.readyRequiresBackends,
       },
-      [...this.#routes.values()],
+      this.#everyUpstream(),
     );
   }
 
-  /** New listeners start, removed ones stop, changed ones get a new route; then the workers follow. */
+  /** New listeners start, removed ones stop, changed ones get a new upstream; then the workers follow. */
   async reload(next: ProxyConfig): Promise<ReloadReport> {
     if (this.#shuttingDown) throw new ReloadRefusedError('shutting down');
     const proc = splitProcessChange(this.config.process, next.process);
@@ -210,21 +233,21 @@ export class ControlPlane implements RouteObserver {
     const removed: string[] = [];
     const added: string[] = [];
     const applied: string[] = [];
-    for (const [name, route] of this.#routes) {
+    for (const [name, upstream] of this.#upstreams) {
       if (!wanted.has(name)) {
-        route.retire();
-        this.#routes.delete(name);
+        retire(upstream);
+        this.#upstreams.delete(name);
         removed.push(name);
       }
     }
     for (const l of config.listeners) {
-      const existing = this.#routes.get(l.name);
+      const existing = this.#upstreams.get(l.name);
       const options = existing === undefined ? [] : changedKeys(existing.config, l);
       if (existing !== undefined && options.length === 0) continue;
       if (existing === undefined) added.push(l.name);
       else applied.push(...options.map((o) => `${l.name}.${listenerFlag(o)}`));
-      existing?.retire();
-      await this.#addRoute(l);
+      if (existing !== undefined) retire(existing);
+      await this.#addUpstream(l);
     }
     this.config = config;
     this.#broadcast({ type: 'reload', config });
@@ -274,20 +297,70 @@ export class ControlPlane implements RouteObserver {
     this.#shuttingDown = true;
     await shutdownDelay(this.config.process, this.#logger);
     await this.#stopWorkers(this.config.process.drainTimeout + STOP_MARGIN_MS);
-    for (const r of this.#routes.values()) r.retire();
+    this.#retireAll();
     await this.#admin?.close();
     this.#logger.info('shutdown complete');
   }
 
-  async #addRoute(settings: ListenerSettings): Promise<void> {
-    const route = new Route(
+  async #addUpstream(settings: ListenerSettings): Promise<void> {
+    const upstream = new ListenerUpstream(
       settings,
-      this.#routeDeps,
+      this.#upstreamDeps,
       this.#logger.child({ listener: settings.name }),
     );
-    await route.init();
-    this.#routes.set(settings.name, route);
-    route.startDiscovery();
+    await upstream.init();
+    this.#upstreams.set(settings.name, upstream);
+    upstream.start();
+  }
+
+  /**
+   * `--per-pod-ports` with workers: this thread splits the pods as each
+   * worker does (same snapshots, same ordinals) and runs each pod's upstream
+   * (checks, ejection, shared counts) under the pod listener's name; the
+   * workers open the listeners and take the slices from here.
+   */
+  async #startPerPod(settings: ListenerSettings): Promise<void> {
+    const manager = new PerPodListeners(
+      settings,
+      {
+        open: async (pod, slice) => {
+          const upstream = new ListenerUpstream(
+            pod,
+            this.#upstreamDeps,
+            this.#logger.child({ listener: pod.name }),
+            slice,
+          );
+          await upstream.init();
+          this.#podUpstreams.set(pod.name, upstream);
+          upstream.start();
+        },
+        close: (name) => {
+          const upstream = this.#podUpstreams.get(name);
+          this.#podUpstreams.delete(name);
+          if (upstream !== undefined) retire(upstream);
+          return Promise.resolve();
+        },
+      },
+      this.#upstreamDeps,
+    );
+    await manager.start();
+    this.#perPod.push(manager);
+    // The pods known now are in the workers' start state.
+    await manager.settled();
+  }
+
+  #upstreamNamed(name: string): Upstream | undefined {
+    return this.#upstreams.get(name) ?? this.#podUpstreams.get(name);
+  }
+
+  /** The configured listeners' upstreams and the per-pod ones. */
+  #everyUpstream(): Upstream[] {
+    return [...this.#upstreams.values(), ...this.#podUpstreams.values()];
+  }
+
+  #retireAll(): void {
+    for (const m of this.#perPod) m.stop();
+    for (const u of this.#everyUpstream()) retire(u);
   }
 
   #countsOf(listener: string): SharedCounts {
@@ -301,13 +374,14 @@ export class ControlPlane implements RouteObserver {
 
   #feedState(): Record<string, ListenerFeedState> {
     const feed: Record<string, ListenerFeedState> = {};
-    for (const [name, route] of this.#routes) {
+    for (const upstream of this.#everyUpstream()) {
+      const name = upstream.name;
       const counts = this.#countsOf(name);
-      const backends = [...route.pool.backends()].filter((b) => b.listed);
+      const backends = [...upstream.pool.backends()].filter((b) => b.listed);
       feed[name] = {
         counts: counts.buffer,
         cells: counts.entries(),
-        snapshot: route.pool.updatedAtMs === undefined ? null : snapshotOf(route),
+        snapshot: upstream.pool.updatedAtMs === undefined ? null : snapshotOf(upstream),
         unhealthy: backends.filter((b) => !b.healthy).map((b) => b.id),
         drained: backends.filter((b) => b.adminDrained).map((b) => b.id),
       };
@@ -336,7 +410,10 @@ export class ControlPlane implements RouteObserver {
             reject(failureError(message.error));
             return;
           case 'fatal':
-            this.#deps.onFatal(new Error(message.message));
+            this.#deps.onFatal(new WorkerError(message.message));
+            return;
+          case 'connect-outcome':
+            this.#connectOutcome(message.listener, message.id, message.ok);
             return;
           case 'metrics':
             this.#waiters.get(message.request)?.(message.metrics);
@@ -355,13 +432,13 @@ export class ControlPlane implements RouteObserver {
       });
       worker.on('error', (err) => {
         this.#logger.error('worker thread failed', { worker: index, error: errorMessage(err) });
-        if (!ready) reject(err instanceof Error ? err : new Error(String(err)));
+        if (!ready) reject(asError(err));
       });
       worker.on('exit', (code) => {
         handle.stopped = true;
         handle.onStopped?.();
         if (!ready) {
-          reject(new Error(`worker ${index} exited with code ${code} before it was ready`));
+          reject(new WorkerError(`worker ${index} exited with code ${code} before it was ready`));
           return;
         }
         if (!this.#shuttingDown) {
@@ -438,22 +515,22 @@ export class ControlPlane implements RouteObserver {
     const figures = await this.#collectFigures();
     return {
       ...processReport(this.config.process.workers, this.#clock.wallMs()),
-      listeners: [...this.#routes.values()].map((r) =>
-        reportListener(this.#reported(r), mergedFigures(r.name, figures)),
+      listeners: this.#everyUpstream().map((u) =>
+        reportListener(this.#reported(u), mergedFigures(u.name, figures)),
       ),
     };
   }
 
   /** `headway_backends{listener,state}` with the workers' ejections folded in. */
   *#stateCounts(): Generator<BackendStateCount> {
-    for (const route of this.#routes.values()) {
-      const figures = mergedFigures(route.name, this.#lastFigures);
+    for (const upstream of this.#everyUpstream()) {
+      const figures = mergedFigures(upstream.name, this.#lastFigures);
       const counts = new Map<string, number>();
-      for (const b of route.pool.backends()) {
+      for (const b of upstream.pool.backends()) {
         const state = reportedState(b, figures.backend(b));
         counts.set(state, (counts.get(state) ?? 0) + 1);
       }
-      for (const [state, count] of counts) yield { listener: route.name, state, count };
+      for (const [state, count] of counts) yield { listener: upstream.name, state, count };
     }
   }
 
@@ -474,9 +551,9 @@ export class ControlPlane implements RouteObserver {
 
   #setDrain(id: string, listener: string | undefined, drained: boolean): number {
     let matched = 0;
-    for (const [name, route] of this.#routes) {
-      if (listener !== undefined && name !== listener) continue;
-      if (route.pool.setAdminDrain(id, drained)) {
+    for (const upstream of this.#everyUpstream()) {
+      if (listener !== undefined && upstream.name !== listener) continue;
+      if (upstream.pool.setAdminDrain(id, drained)) {
         matched++;
       }
     }
@@ -484,23 +561,23 @@ export class ControlPlane implements RouteObserver {
     return matched;
   }
 
-  /** /backends of a socketless route: connections are the workers', read from the shared counts. */
-  #reported(route: Route): ReportedListener {
+  /** /backends of an upstream: connections are the workers', read from the shared counts. */
+  #reported(upstream: Upstream): ReportedListener {
     let active = 0;
-    for (const b of route.pool.backends()) active += b.active;
-    const bound = this.#resolvedListen.get(route.name)?.bound ?? route.config.listen;
+    for (const b of upstream.pool.backends()) active += b.active;
+    const bound = this.#resolvedListen.get(upstream.name)?.bound ?? upstream.config.listen;
     return {
-      name: route.name,
+      name: upstream.name,
       addresses: (bound.length > 0 ? bound : DEFAULT_LISTEN).map((hp) =>
         formatHostPort(hp.host, hp.port),
       ),
-      strategy: route.strategy,
-      source: route.source,
-      pool: route.pool,
+      strategy: upstream.strategy,
+      source: upstream.source,
+      pool: upstream.pool,
       activeConnections: active,
       queueLength: 0,
       clock: this.#clock,
-      checker: route.checker,
+      checker: upstream.checker,
     };
   }
 
@@ -533,12 +610,18 @@ export class ControlPlane implements RouteObserver {
   }
 }
 
-/** The listed endpoints of a route's pool as a snapshot, for a worker that starts late. */
-function snapshotOf(route: Route): EndpointSnapshot {
+/** The listed endpoints of an upstream's pool as a snapshot, for a worker that starts late. */
+function snapshotOf(upstream: Upstream): EndpointSnapshot {
   return {
-    endpoints: [...route.pool.backends()].filter((b) => b.listed).map((b) => b.endpoint),
-    updatedAtMs: route.pool.updatedAtMs ?? 0,
+    endpoints: [...upstream.pool.backends()].filter((b) => b.listed).map((b) => b.endpoint),
+    updatedAtMs: upstream.pool.updatedAtMs ?? 0,
   };
+}
+
+/** An upstream no longer wanted: it carries no connection here, so it goes at once. */
+function retire(upstream: Upstream): void {
+  upstream.stop();
+  upstream.dispose();
 }
 
 /** A port free on `host` right now (the kernel's choice for port 0). */

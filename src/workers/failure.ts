@@ -1,4 +1,4 @@
-import { ConfigError, ListenError, errorMessage } from '../core/errors.ts';
+import { ConfigError, errorMessage, ListenError, WorkerError } from '../core/errors.ts';
 import type { FailureReport } from './messages.ts';
 
 /** Describe a start failure so that it can cross to the main thread. */
@@ -19,6 +19,6 @@ export function failureError(report: FailureReport): Error {
       return new ListenError(report.address, report.message.slice(prefix.length));
     }
     case 'other':
-      return new Error(report.message);
+      return new WorkerError(report.message);
   }
 }

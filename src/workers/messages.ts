@@ -44,6 +44,13 @@ export type ToWorker =
       readonly id: string;
       readonly drained: boolean;
     }
+  /** The main thread's outlier detection took a backend out (every worker follows). */
+  | {
+      readonly type: 'eject';
+      readonly listener: string;
+      readonly id: string;
+      readonly forMs: number;
+    }
   | { readonly type: 'reload'; readonly config: ProxyConfig }
   | { readonly type: 'reopen' }
   | { readonly type: 'metrics'; readonly request: number }
@@ -58,6 +65,16 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly error: FailureReport }
   | { readonly type: 'fatal'; readonly message: string }
+  /**
+   * A connect to a backend failed, or succeeded after failures somewhere in
+   * the process: input of the main thread's outlier detection.
+   */
+  | {
+      readonly type: 'connect-outcome';
+      readonly listener: string;
+      readonly id: string;
+      readonly ok: boolean;
+    }
   | {
       readonly type: 'metrics';
       readonly request: number;

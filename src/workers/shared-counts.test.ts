@@ -77,12 +77,27 @@ describe('SharedCounts between worker threads', () => {
   });
 
   it('keeps an id’s cell for good and falls back to per-thread counts once full', () => {
-    const counts = new SharedCounts(new SharedArrayBuffer(2 * 4));
+    // Two cells: a connection count and a failure streak of 4 bytes each.
+    const counts = new SharedCounts(new SharedArrayBuffer(2 * 8));
     expect(counts.assign('a')?.index).toBe(0);
     expect(counts.assign('b')?.index).toBe(1);
     expect(counts.assign('a')?.index).toBe(0);
     expect(counts.assign('c')).toBeNull();
     expect(counts.full).toBe(true);
     expect(new SharedCounts().counts.length).toBe(CELLS_PER_LISTENER);
+  });
+
+  it('tells a success that ends a failure streak (in any thread) from one that ends none', () => {
+    const main = new SharedCounts();
+    const cell = main.assign('a')?.index ?? -1;
+    const worker = new SharedCounts(main.buffer);
+    expect(worker.succeeded(cell)).toBe(false);
+    worker.failed(cell);
+    main.failed(cell);
+    expect(worker.succeeded(cell)).toBe(true);
+    expect(main.succeeded(cell)).toBe(false);
+    worker.failed(cell);
+    main.resetStreak('a');
+    expect(worker.succeeded(cell)).toBe(false);
   });
 });

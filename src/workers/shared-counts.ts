@@ -1,7 +1,9 @@
 import type { SharedCount } from '../backends/backend.ts';
 
-/** Cells per listener: 64 KiB of shared memory, far more backends than one listener has at once. */
+/** Cells per listener: far more backends than one listener has at once. */
 export const CELLS_PER_LISTENER = 16_384;
+/** Bytes per listener: a connection count and a connect-failure streak per cell (128 KiB). */
+const BYTES_PER_LISTENER = CELLS_PER_LISTENER * 4 * 2;
 
 /**
  * The connection counts of one listener's backends, in memory every worker
@@ -14,12 +16,21 @@ export const CELLS_PER_LISTENER = 16_384;
 export class SharedCounts {
   readonly buffer: SharedArrayBuffer;
   readonly counts: Int32Array;
+  /**
+   * Per cell, connect failures since the last success, anywhere in the
+   * process: non-zero tells a worker whose connect succeeds that the main
+   * thread's outlier detection must hear of it (see worker-feed.ts).
+   */
+  readonly streaks: Int32Array;
   readonly #cells = new Map<string, number>();
   #full = false;
 
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(CELLS_PER_LISTENER * 4)) {
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(BYTES_PER_LISTENER)) {
     this.buffer = buffer;
-    this.counts = new Int32Array(buffer);
+    // The first half counts connections, the second half holds the streaks.
+    const cells = buffer.byteLength / 8;
+    this.counts = new Int32Array(buffer, 0, cells);
+    this.streaks = new Int32Array(buffer, cells * 4, cells);
   }
 
   /**
@@ -52,6 +63,22 @@ export class SharedCounts {
   /** Learn cells the main thread assigned (worker side). */
   learn(entries: readonly (readonly [string, number])[]): void {
     for (const [id, index] of entries) this.#cells.set(id, index);
+  }
+
+  /** A connect to the backend of `cell` failed: its streak grows (worker side). */
+  failed(cell: number): void {
+    Atomics.add(this.streaks, cell, 1);
+  }
+
+  /** A connect succeeded: true if a streak was running (and is now over), so the main thread must hear of it. */
+  succeeded(cell: number): boolean {
+    return Atomics.load(this.streaks, cell) !== 0 && Atomics.exchange(this.streaks, cell, 0) !== 0;
+  }
+
+  /** The backend of `id` was ejected: its streak starts over (main side). */
+  resetStreak(id: string): void {
+    const index = this.#cells.get(id);
+    if (index !== undefined) Atomics.store(this.streaks, index, 0);
   }
 
   /** The cell of `id` if the main thread gave it one (worker side). */

@@ -79,17 +79,25 @@ export function mergedFigures(listener: string, workers: readonly WorkerFigures[
       for (const p of parts) addCounts(sum, p.withoutBackend);
       return sum;
     },
-    backend: (b) => mergeBackend(parts.map((p) => p.backends[b.id]).filter((f) => f !== undefined)),
+    backend: (b) =>
+      mergeBackend(
+        parts.map((p) => p.backends[b.id]).filter((f) => f !== undefined),
+        b,
+      ),
   };
 }
 
-function mergeBackend(parts: readonly WorkerBackendFigures[]): BackendFigures {
+/**
+ * The workers' figures of `own` (the main thread's backend) added up.
+ * Ejections are the main thread's: its outlier detection decides them for
+ * every worker, which only follows.
+ */
+function mergeBackend(parts: readonly WorkerBackendFigures[], own: Backend): BackendFigures {
   const outcomes: Record<string, number> = {};
   let total = 0;
   let failures = 0;
   let bytesFromClient = 0;
   let bytesFromBackend = 0;
-  let ejections = 0;
   let ejectedForMs = 0;
   let ejectedAgoMs: number | undefined;
   let ejectedBy = 0;
@@ -99,7 +107,6 @@ function mergeBackend(parts: readonly WorkerBackendFigures[]): BackendFigures {
     failures += f.failures;
     bytesFromClient += f.bytesFromClient;
     bytesFromBackend += f.bytesFromBackend;
-    ejections += f.ejections;
     addCounts(outcomes, f.outcomes);
     if (f.ejectedForMs > 0) {
       ejectedBy++;
@@ -113,7 +120,7 @@ function mergeBackend(parts: readonly WorkerBackendFigures[]): BackendFigures {
     failures,
     bytesFromClient,
     bytesFromBackend,
-    ejections,
+    ejections: own.ejections,
     outcomes,
     ejectedForMs,
     ejectedAgoMs,

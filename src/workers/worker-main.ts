@@ -14,8 +14,9 @@ import type { FromWorker, ToWorker, WorkerStart } from './messages.ts';
 import { reportFailure } from './failure.ts';
 import { MainThreadFeed } from './worker-feed.ts';
 import { collectFigures } from './worker-figures.ts';
+import { InternalError } from '../core/errors.ts';
 
-if (parentPort === null) throw new Error('worker-main.ts runs only as a worker thread');
+if (parentPort === null) throw new InternalError('worker-main.ts runs only as a worker thread');
 const port = parentPort;
 const start = workerData as WorkerStart;
 const post = (message: FromWorker): void => port.postMessage(message);
@@ -24,7 +25,9 @@ const logger = createLogger({
   level: start.config.process.logLevel,
   format: start.config.process.logFormat,
 }).child({ worker: start.index });
-const feed = new MainThreadFeed(start.feed);
+const feed = new MainThreadFeed(start.feed, (listener, id, ok) => {
+  post({ type: 'connect-outcome', listener, id, ok });
+});
 const workerConfig = (c: WorkerStart['config']): WorkerStart['config'] => ({
   ...c,
   process: { ...c.process, admin: null },
@@ -49,7 +52,10 @@ function onMessage(message: ToWorker): void {
       feed.deliver(message.listener, message.snapshot, message.counts, message.cells);
       return;
     case 'health':
-      app.registry.get(message.listener)?.route.applyHealth(message.id, message.healthy);
+      app.registry.get(message.listener)?.route.upstream.applyHealth(message.id, message.healthy);
+      return;
+    case 'eject':
+      app.registry.get(message.listener)?.pool.eject(message.id, message.forMs);
       return;
     case 'drain':
       for (const l of app.registry.list()) {
@@ -96,9 +102,9 @@ app.start().then(
   () => {
     // Health verdicts and maintenance the main thread had before this thread started.
     for (const [name, state] of Object.entries(start.feed)) {
-      const route = app.registry.get(name)?.route;
-      for (const id of state.unhealthy) route?.applyHealth(id, false);
-      for (const id of state.drained) route?.pool.setAdminDrain(id, true);
+      const upstream = app.registry.get(name)?.route.upstream;
+      for (const id of state.unhealthy) upstream?.applyHealth(id, false);
+      for (const id of state.drained) upstream?.pool.setAdminDrain(id, true);
     }
     post({ type: 'ready' });
   },

@@ -163,20 +163,10 @@ describe('--workers', () => {
     proxy = undefined;
   });
 
-  it('rejects a bad worker count and per-pod ports with workers (exit 2, naming the flag)', async () => {
+  it('rejects a bad worker count (exit 2, naming the flag)', async () => {
     const bad = await runHeadway(['--workers', '-1', '--backends', 'static://127.0.0.1:1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--workers');
-    const perPod = await runHeadway([
-      '--workers',
-      '2',
-      '--per-pod-ports',
-      '20000',
-      '--backends',
-      'static://127.0.0.1:1',
-    ]);
-    expect(perPod.code).toBe(2);
-    expect(perPod.stderr).toContain('--workers');
   });
 
   it('exits 1 when the port is taken, as without workers', async () => {

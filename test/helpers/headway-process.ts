@@ -136,6 +136,15 @@ export interface RunningProxy extends HeadwayProcess {
 }
 
 /**
+ * `HEADWAY_TEST_SOCKET_IMPL=net` (`npm run test:net`): every proxy started
+ * here runs with `--socket-impl net` unless a test chooses itself, so that
+ * the data-path suites check the net.Socket fallback as they check the
+ * default. Read here, not passed down: the child's environment has no
+ * HEADWAY_* variable from outside (cleanEnv).
+ */
+const TEST_SOCKET_IMPL = process.env.HEADWAY_TEST_SOCKET_IMPL;
+
+/**
  * Start a proxy on an ephemeral loopback port (and an ephemeral admin port),
  * resolving once both are listening.
  */
@@ -153,6 +162,9 @@ export async function startProxy(
     ...(hasAdmin ? [] : ['--admin', '127.0.0.1:0']),
     '--log-level',
     'debug',
+    ...(TEST_SOCKET_IMPL === undefined || args.includes('--socket-impl')
+      ? []
+      : ['--socket-impl', TEST_SOCKET_IMPL]),
     ...args,
   ];
   const p = spawnHeadway(full, env, wrap);

@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { noopMetrics } from '../../src/metrics/proxy-metrics.ts';
 import { clientContext, makeBackend, pickContext } from './backends.ts';
 import { seededRandom } from './random.ts';
+import { InternalError } from '../../src/core/errors.ts';
 
 /**
  * The shared balancer suite (in the style of hono's `common.case.test.ts`):
@@ -17,7 +18,7 @@ import { seededRandom } from './random.ts';
 export interface BalancerConformanceOptions {
   readonly name: string;
   /** A fresh balancer; randomised ones get a freshly seeded `random()` each time. */
-  readonly create: () => Balancer;
+  readonly create: () => Balancer<Backend>;
   /** Cases that do not apply to this strategy, with the reason: they are not registered at all. */
   readonly notApplicable?: readonly {
     readonly reason: string;
@@ -34,7 +35,11 @@ export interface BalancerConformanceOptions {
 export const CONFORMANCE_SEED = 0x4ead_3a7;
 
 /** `n` picks with no connection opened or closed; ids, `-` for undefined. */
-export function pickIds(balancer: Balancer, n: number, tried: readonly Backend[] = []): string[] {
+export function pickIds(
+  balancer: Balancer<Backend>,
+  n: number,
+  tried: readonly Backend[] = [],
+): string[] {
   return Array.from({ length: n }, () => balancer.pick(pickContext(tried))?.id ?? '-');
 }
 
@@ -51,7 +56,7 @@ export interface LoadOptions {
  * `onClose`). Returns picks per backend id.
  */
 export function simulateLoad(
-  balancer: Balancer,
+  balancer: Balancer<Backend>,
   backends: readonly Backend[],
   opts: LoadOptions,
 ): Map<string, number> {
@@ -63,14 +68,14 @@ export function simulateLoad(
     if (open.length >= opts.concurrency) {
       const k = Math.floor(random() * open.length);
       const closing = open[k];
-      if (closing === undefined) throw new Error('no open connection to close');
+      if (closing === undefined) throw new InternalError('no open connection to close');
       open[k] = open[open.length - 1] as Backend;
       open.pop();
       closing.active--;
       balancer.onClose?.(closing);
     }
     const b = balancer.pick(clientContext(i));
-    if (b === undefined) throw new Error('no pick');
+    if (b === undefined) throw new InternalError('no pick');
     b.active++;
     b.total++;
     open.push(b);
@@ -371,7 +376,7 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
           const setB = build();
           plain.update(setA);
           visited.update(setB);
-          const picksOf = (balancer: Balancer, n: number, from: number) =>
+          const picksOf = (balancer: Balancer<Backend>, n: number, from: number) =>
             Array.from({ length: n }, (_, i) => balancer.pick(clientContext(from + i))?.id);
           expect(picksOf(visited, before, 0)).toEqual(picksOf(plain, before, 0));
           visited.update([...setB, makeBackend('guest', 3)]);

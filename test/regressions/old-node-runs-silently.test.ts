@@ -30,6 +30,12 @@ describe('a Node.js older than engines', () => {
     expect(out).toContain(`Node.js ${REQUIRED_NODE} is required; this is 20.20.2`);
   });
 
+  it('refuses Node 22, once allowed but never run by the data-path suites', async () => {
+    const [code, out] = await runAs('22.19.0', ['--version']);
+    expect(code).toBe(2);
+    expect(out).toContain(`Node.js >=24.0 is required; this is 22.19.0`);
+  });
+
   it('lets a supported version through', async () => {
     const [code, out] = await runAs('24.1.0', ['--version']);
     expect(code).toBe(0);
@@ -43,9 +49,11 @@ describe('a Node.js older than engines', () => {
       engines: { node: string };
     };
     expect(REQUIRED_NODE).toBe(pkg.engines.node);
-    expect(nodeVersionProblem('22.18.9')).toBeDefined();
-    expect(nodeVersionProblem('22.19.0')).toBeUndefined();
-    expect(nodeVersionProblem('23.0.0')).toBeUndefined();
+    // Node 24 and later only: the data-path suites run on no other major (issue 18).
+    expect(nodeVersionProblem('22.19.0')).toBeDefined();
+    expect(nodeVersionProblem('23.11.0')).toBeDefined();
+    expect(nodeVersionProblem('24.0.0')).toBeUndefined();
+    expect(nodeVersionProblem('25.1.0')).toBeUndefined();
     expect(nodeVersionProblem('18.20.0')).toBeDefined();
   });
 });

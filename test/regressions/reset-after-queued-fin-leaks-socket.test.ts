@@ -11,7 +11,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { RawSocket } from '../../src/proxy/raw-socket.ts';
+import { RawSocket } from '../../src/proxy/libuv/raw-socket.ts';
 
 describe('RawSocket.resetAndDestroy() after end() with writes still queued', () => {
   it('closes the socket with RST, cutting the queued bytes', async () => {

@@ -2,7 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { formatHostPort, type HostPort } from '../../core/address.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
-import { errnoCode } from '../../core/errors.ts';
+import { DiscoveryError, errnoCode } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { MAX_WEIGHT, type DnsBackendsSpec, type SrvBackendsSpec } from '../backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
@@ -62,7 +62,7 @@ interface QueryFailure {
 }
 
 /** A refresh that failed in a way that says nothing about the set (keep the last good one). */
-class LookupError extends Error {
+class LookupError extends DiscoveryError {
   readonly reason: string;
 
   constructor(failures: readonly QueryFailure[], hint: string) {

@@ -7,7 +7,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Clock } from '../../core/clock.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
-import { ConfigError, errnoCode } from '../../core/errors.ts';
+import { ConfigError, DiscoveryError, errnoCode } from '../../core/errors.ts';
 import type { K8sBackendsSpec } from '../backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
 import type { KubeAccess } from './kube-access.ts';
@@ -238,7 +238,7 @@ export class K8sSource implements DiscoverySource {
     if (this.#expired || statusCode(err) === 410) {
       this.#expired = false;
       this.#resourceVersion = undefined;
-      this.#sink?.onError('expired', err ?? new Error('410 Gone'));
+      this.#sink?.onError('expired', err ?? new DiscoveryError('410 Gone'));
       void this.#list();
       return;
     }
@@ -252,7 +252,7 @@ export class K8sSource implements DiscoverySource {
     const quick =
       this.#opts.clock.nowMs() - this.#watchStartedMs < 1000 && this.#eventsThisWatch === 0;
     if (quick)
-      this.#fail('watch', 'other', new Error('watch ended at once without events'), () =>
+      this.#fail('watch', 'other', new DiscoveryError('watch ended at once without events'), () =>
         this.#startWatch(),
       );
     else this.#startWatch();
@@ -266,7 +266,7 @@ export class K8sSource implements DiscoverySource {
     const target = `${this.#namespace}/${this.#opts.spec.service}`;
     const message = `${op} ${url} for ${target} failed: ${describeCause(err, reason)}`;
     this.#lastError = `${reason}: ${message}`;
-    this.#sink?.onError(reason, new Error(message, { cause: err }));
+    this.#sink?.onError(reason, new DiscoveryError(message, { cause: err }));
     const base = Math.min(
       this.#opts.backoffMaxMs,
       this.#opts.backoffMinMs * 2 ** Math.min(this.#failures - 1, 20),

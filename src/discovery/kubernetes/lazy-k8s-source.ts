@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.ts';
 import type { K8sBackendsSpec } from '../backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
+import { InternalError } from '../../core/errors.ts';
 
 export interface LazyK8sSourceOptions {
   readonly spec: K8sBackendsSpec;
@@ -47,7 +48,7 @@ export class LazyK8sSource implements DiscoverySource {
   }
 
   start(sink: DiscoverySink): void {
-    if (this.#inner === undefined) throw new Error('LazyK8sSource.start() before init()');
+    if (this.#inner === undefined) throw new InternalError('LazyK8sSource.start() before init()');
     this.#inner.start(sink);
   }
 

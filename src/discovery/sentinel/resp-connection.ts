@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { encodeCommand, RespErrorReply, RespParser, type RespValue } from './resp.ts';
+import { HeadwayError } from '../../core/errors.ts';
 
 export interface RespConnectionOptions {
   readonly host: string;
@@ -14,11 +15,11 @@ export interface RespConnectionOptions {
 /** Why a connection failed, as a low-cardinality metric reason. */
 export type RespFailure = 'connect' | 'timeout' | 'closed' | 'protocol' | 'auth';
 
-export class RespConnectionError extends Error {
+export class RespConnectionError extends HeadwayError {
   readonly reason: RespFailure;
 
   constructor(reason: RespFailure, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('HW_SENTINEL_CONNECTION', message, options);
     this.name = 'RespConnectionError';
     this.reason = reason;
   }

@@ -7,6 +7,8 @@
  * completing a reply, or nests arrays absurdly deep.
  */
 
+import { HeadwayError } from '../../core/errors.ts';
+
 /** An error reply (`-ERR ...`): a value, not an exception — the command failed, the stream is fine. */
 export class RespErrorReply {
   readonly message: string;
@@ -20,9 +22,9 @@ export class RespErrorReply {
 export type RespValue = string | number | null | RespErrorReply | readonly RespValue[];
 
 /** The peer broke the protocol or the limits: the connection must be dropped. */
-export class RespProtocolError extends Error {
+export class RespProtocolError extends HeadwayError {
   constructor(message: string) {
-    super(message);
+    super('HW_SENTINEL_PROTOCOL', message);
     this.name = 'RespProtocolError';
   }
 }

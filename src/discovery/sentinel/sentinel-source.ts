@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../../core/clock.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
-import { ConfigError, errnoCode } from '../../core/errors.ts';
+import { ConfigError, DiscoveryError, errnoCode } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { SentinelBackendsSpec } from '../backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
@@ -270,7 +270,7 @@ export class SentinelSource implements DiscoverySource {
         this.#allDown = true;
         this.#sink.onError(
           'sentinels-unreachable',
-          new Error('no sentinel answers; keeping the last known master'),
+          new DiscoveryError('no sentinel answers; keeping the last known master'),
         );
       }
       return;
@@ -550,7 +550,7 @@ class Peer {
     if (master === undefined) {
       const unknown = addr === null || info instanceof RespErrorReply;
       this.#failed(
-        new Error(
+        new DiscoveryError(
           unknown
             ? `sentinel does not monitor a master named "${spec.master}"`
             : `unexpected reply to get-master-addr-by-name`,

@@ -1,7 +1,9 @@
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import type { StreamEvent, StreamHandler, StreamReadCallback, TcpStream } from './tcp-stream.ts';
+import type { StreamEvent, StreamHandler, StreamReadCallback, TcpStream } from '../tcp-stream.ts';
+import { InternalError, SystemCallError } from '../../core/errors.ts';
+import { libuvBindings, type LibuvBindings, type ReqWrap, type TcpHandle } from './bindings.ts';
 
 /**
  * A TCP connection on a bare libuv handle: the part of net.Socket the relay
@@ -10,9 +12,9 @@ import type { StreamEvent, StreamHandler, StreamReadCallback, TcpStream } from '
  * 3.7 KiB of live heap, and RSS beyond) and about 30 µs of the CPU of each
  * connection's setup and teardown; bench/yardstick.ts measures the gap.
  *
- * It is built on the same bindings as net (`process.binding('tcp_wrap')` and
- * `'stream_wrap'`, the documented-deprecated way in, DEP0111) and keeps
- * net's semantics where the session relies on them:
+ * It is built on the same bindings as net (bindings.ts: `tcp_wrap` and
+ * `stream_wrap`, checked at start-up by self-test.ts) and keeps net's
+ * semantics where the session relies on them:
  * - half-open: EOF from the peer is `end`; the socket stays writable until
  *   `end()`, and closes by itself once both directions are finished;
  * - `write()` returns false while bytes wait in libuv, then `drain` follows;
@@ -28,9 +30,7 @@ export type ReadCallback = StreamReadCallback;
 type EventName = StreamEvent;
 type Handler = StreamHandler;
 
-interface Req {
-  handle: TcpHandle;
-  oncomplete: (this: Req, status: number) => void;
+interface Req extends ReqWrap {
   socket: RawSocket;
   buffer: Buffer | null;
   bytes: number;
@@ -38,43 +38,9 @@ interface Req {
 /** Where a handle points back at its RawSocket (net's handles have an `owner` of their own). */
 const kSocket = Symbol('headway.rawSocket');
 
-interface TcpHandle {
-  /** An internal field of the handle: must always be a function. */
-  onread: (this: TcpHandle) => Buffer | undefined;
+interface OwnedHandle extends TcpHandle {
   [kSocket]?: RawSocket | undefined;
-  reading: boolean;
-  connect(req: Req, host: string, port: number): number;
-  connect6(req: Req, host: string, port: number): number;
-  useUserBuffer(buf: Buffer): void;
-  readStart(): number;
-  readStop(): number;
-  writeBuffer(req: Req, buf: Buffer): number;
-  shutdown(req: Req): number;
-  setNoDelay(on: boolean): number;
-  setKeepAlive(on: boolean, delaySeconds: number): number;
-  getpeername(out: Record<string, unknown>): number;
-  getsockname(out: Record<string, unknown>): number;
-  reset(cb: () => void): number;
-  close(cb: () => void): void;
 }
-interface TcpBinding {
-  readonly TCP: new (type: number) => TcpHandle;
-  readonly TCPConnectWrap: new () => Req;
-  readonly constants: { readonly SOCKET: number };
-}
-interface StreamBinding {
-  readonly WriteWrap: new () => Req;
-  readonly ShutdownWrap: new () => Req;
-  readonly streamBaseState: Int32Array;
-  readonly kReadBytesOrError: number;
-  readonly kLastWriteWasAsync: number;
-}
-
-const internal = process as unknown as { binding: (name: string) => unknown };
-const tcp = internal.binding('tcp_wrap') as TcpBinding;
-const stream = internal.binding('stream_wrap') as StreamBinding;
-const { streamBaseState, kReadBytesOrError, kLastWriteWasAsync } = stream;
-const UV_EOF = -4095;
 
 /** Sockets of this thread with an open handle (each holds a file descriptor): for the fd budget. */
 let openHandles = 0;
@@ -82,7 +48,6 @@ let openHandles = 0;
 export function openRawSockets(): number {
   return openHandles;
 }
-const UV_ECANCELED = -125;
 
 export interface RawSocketOptions {
   readonly onRead: ReadCallback;
@@ -92,6 +57,8 @@ export interface RawSocketOptions {
   readonly keepAliveMs: number;
   /** An accepted socket that already has TCP_NODELAY and keepalive from its listening socket (Linux). */
   readonly optionsInherited?: boolean;
+  /** The binding surface to run on (the start-up self-test passes the one it checks). */
+  readonly bindings?: LibuvBindings;
 }
 
 export class RawSocket implements TcpStream {
@@ -102,7 +69,8 @@ export class RawSocket implements TcpStream {
   bytesRead = 0;
   /** Bytes handed to `write()` that libuv has not written yet. */
   writableLength = 0;
-  #handle: TcpHandle | null;
+  #handle: OwnedHandle | null;
+  readonly #uv: LibuvBindings;
   readonly #onRead: ReadCallback;
   #buffer: Buffer;
   readonly #keepAliveMs: number;
@@ -121,8 +89,9 @@ export class RawSocket implements TcpStream {
   #onError: Handler | undefined;
   #onClose: Handler | undefined;
 
-  private constructor(handle: TcpHandle | null, opts: RawSocketOptions, paused: boolean) {
+  private constructor(handle: OwnedHandle | null, opts: RawSocketOptions, paused: boolean) {
     this.#handle = handle;
+    this.#uv = opts.bindings ?? libuvBindings();
     this.#onRead = opts.onRead;
     this.#buffer = opts.buffer;
     this.#keepAliveMs = opts.keepAliveMs;
@@ -131,8 +100,8 @@ export class RawSocket implements TcpStream {
   }
 
   /** Adopt a handle net.Server's listening handle accepted; nothing is read until `resume()`. */
-  static adopt(handle: object, opts: RawSocketOptions): RawSocket {
-    const h = handle as TcpHandle;
+  static adopt(handle: TcpHandle, opts: RawSocketOptions): RawSocket {
+    const h: OwnedHandle = handle;
     const socket = new RawSocket(h, opts, true);
     openHandles++;
     socket.#attach(h);
@@ -215,7 +184,7 @@ export class RawSocket implements TcpStream {
   write(data: Buffer): boolean {
     const h = this.#handle;
     if (h === null || this.destroyed || this.#writeEnded || this.connecting) return false;
-    const req = new stream.WriteWrap();
+    const req = new this.#uv.WriteWrap() as Req;
     req.handle = h;
     req.oncomplete = afterWrite;
     req.socket = this;
@@ -226,7 +195,7 @@ export class RawSocket implements TcpStream {
       this.#fail(errnoError(err, 'write'));
       return false;
     }
-    if (streamBaseState[kLastWriteWasAsync] === 0) return true;
+    if (this.#uv.streamBaseState[this.#uv.kLastWriteWasAsync] === 0) return true;
     req.buffer = data;
     req.bytes = data.length;
     this.#pendingWrites++;
@@ -260,7 +229,7 @@ export class RawSocket implements TcpStream {
     this.#close(undefined, !this.connecting);
   }
 
-  #attach(h: TcpHandle): void {
+  #attach(h: OwnedHandle): void {
     h[kSocket] = this;
     h.onread = onHandleRead;
     h.reading = false;
@@ -272,10 +241,10 @@ export class RawSocket implements TcpStream {
   }
 
   #connect(address: string, port: number, family: number): void {
-    const h = new tcp.TCP(tcp.constants.SOCKET);
+    const h: OwnedHandle = new this.#uv.TCP(this.#uv.socketType);
     this.#handle = h;
     openHandles++;
-    const req = new tcp.TCPConnectWrap();
+    const req = new this.#uv.TCPConnectWrap() as Req;
     req.oncomplete = afterConnect;
     req.socket = this;
     const err = family === 6 ? h.connect6(req, address, port) : h.connect(req, address, port);
@@ -289,7 +258,7 @@ export class RawSocket implements TcpStream {
       return;
     }
     this.connecting = false;
-    const h = this.#handle as TcpHandle;
+    const h = this.#handle as OwnedHandle;
     this.#attach(h);
     this.#onConnect?.call(this);
     // The handler may have closed it.
@@ -310,8 +279,15 @@ export class RawSocket implements TcpStream {
 
   /** libuv delivered a read (or EOF, or an error); returns the next read buffer when it changes. */
   read(): Buffer | undefined {
-    const nread = streamBaseState[kReadBytesOrError] as number;
+    const nread = this.#uv.streamBaseState[this.#uv.kReadBytesOrError] as number;
     if (nread > 0) {
+      if (nread > this.#buffer.length) {
+        // More than the buffer holds: the count is not libuv's (a changed binding). Never relay it.
+        this.#fail(
+          new InternalError(`read of ${nread} bytes into a buffer of ${this.#buffer.length}`),
+        );
+        return undefined;
+      }
       this.bytesRead += nread;
       const next = this.#onRead(this, nread, this.#buffer);
       if (next === this.#buffer) return undefined;
@@ -319,7 +295,7 @@ export class RawSocket implements TcpStream {
       return next;
     }
     if (nread === 0) return undefined;
-    if (nread === UV_EOF) {
+    if (nread === this.#uv.UV_EOF) {
       this.#readEnded = true;
       const h = this.#handle;
       if (h !== null && h.reading) {
@@ -338,7 +314,7 @@ export class RawSocket implements TcpStream {
     this.#pendingWrites--;
     this.writableLength -= req.bytes;
     req.buffer = null;
-    if (this.destroyed || status === UV_ECANCELED) return;
+    if (this.destroyed || status === this.#uv.UV_ECANCELED) return;
     if (status < 0) {
       this.#fail(errnoError(status, 'write'));
       return;
@@ -355,7 +331,7 @@ export class RawSocket implements TcpStream {
 
   shutdownDone(status: number): void {
     if (this.destroyed) return;
-    if (status < 0 && status !== UV_ECANCELED) {
+    if (status < 0 && status !== this.#uv.UV_ECANCELED) {
       this.#fail(errnoError(status, 'shutdown'));
       return;
     }
@@ -365,7 +341,7 @@ export class RawSocket implements TcpStream {
 
   #shutdown(h: TcpHandle): void {
     this.#shutdownSent = true;
-    const req = new stream.ShutdownWrap();
+    const req = new this.#uv.ShutdownWrap() as Req;
     req.handle = h;
     req.oncomplete = afterShutdown;
     req.socket = this;
@@ -421,7 +397,7 @@ export class RawSocket implements TcpStream {
   }
 }
 
-function onHandleRead(this: TcpHandle): Buffer | undefined {
+function onHandleRead(this: OwnedHandle): Buffer | undefined {
   return this[kSocket]?.read();
 }
 
@@ -444,8 +420,7 @@ function afterShutdown(this: Req, status: number): void {
 
 /** The error net raises for a failed system call: message, code, errno, syscall. */
 function errnoError(status: number, syscall: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(status);
-  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: status, syscall });
+  return new SystemCallError(syscall, getSystemErrorName(status), status);
 }
 
 /** Open a connection on a bare libuv handle (the default `StreamConnector`). */
