@@ -14,6 +14,7 @@ import { createBalancer, type BalancerSettings } from '../src/balancing/create-b
 import { STRATEGY_NAMES, type StrategyName } from '../src/balancing/strategy-names.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { noopMetrics } from '../src/metrics/proxy-metrics.ts';
+import { seededRandom } from '../test/kit/random.ts';
 
 const OUT = new URL('STRATEGIES.md', import.meta.url);
 const SIZES = [10, 100, 1000] as const;
@@ -38,20 +39,8 @@ function pods(n: number, from = 0): Backend[] {
   return Array.from({ length: n }, (_, i) => backend(`redis-${from + i}`));
 }
 
-/** mulberry32: seeded, so every run draws the same numbers. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function make(settings: BalancerSettings): Balancer {
-  return createBalancer(settings, { clock: systemClock, random: seeded(1) });
+  return createBalancer(settings, { clock: systemClock, random: seededRandom(1) });
 }
 
 /** Distinct client contexts, built up front so the loop measures the balancer, not string building. */
@@ -195,7 +184,7 @@ function spread(n: number, boundedLoad: number, hot: boolean): number {
   const set = pods(n);
   const balancer = make({ strategy: 'sticky', stickyBoundedLoad: boundedLoad });
   balancer.update(set);
-  const random = seeded(11);
+  const random = seededRandom(11);
   for (let i = 0; i < KEYS; i++) {
     const key = hot && random() < 0.3 ? 7 : i;
     (balancer.pick(keyContext(key)) as Backend).active++;

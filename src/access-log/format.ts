@@ -3,8 +3,6 @@ import type { AccessRecord } from './access-record.ts';
 /** `json`: one JSON object per line. `text`: logfmt-style `key=value` pairs. */
 export type AccessLogFormat = 'json' | 'text';
 
-export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['json', 'text'];
-
 /**
  * One JSON object per line, keys in `ACCESS_LOG_FIELDS` order, absent
  * values as null. Built by hand: it measured 0.36 µs a line against 0.83 µs

@@ -1,105 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Balancer, PickContext } from '../balancing/balancer.ts';
+import { backendIds, endpoint, snapshot } from '../../test/kit/backends.ts';
+import { RecordingBalancer } from '../../test/kit/recording-balancer.ts';
+import { RecordingMetrics } from '../../test/kit/recording-metrics.ts';
+import type { PickContext } from '../balancing/balancer.ts';
 import { RoundRobinBalancer } from '../balancing/round-robin.ts';
-import type { Endpoint, EndpointState } from '../core/endpoint.ts';
 import type { Logger, LogFields } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
 import { PromMetrics } from '../metrics/prom-metrics.ts';
-import {
-  noopBackend,
-  type BackendMetrics,
-  type ListenerMetrics,
-} from '../metrics/proxy-metrics.ts';
 import { Backend, type Closable } from './backend.ts';
 import { ALL_FULL, BackendPool } from './backend-pool.ts';
 
-function ep(id: string, opts: { weight?: number; state?: EndpointState } = {}): Endpoint {
-  const [address = id, port = '80'] = id.split(':');
-  return {
-    id,
-    address,
-    port: Number(port),
-    weight: opts.weight ?? 1,
-    state: opts.state ?? 'ready',
-  };
-}
-
-function snapshot(...endpoints: Endpoint[]) {
-  return { endpoints, updatedAtMs: 1_700_000_000_000 };
-}
-
-/** A balancer that remembers what it was given and picks the first candidate. */
-class RecordingBalancer implements Balancer {
-  readonly strategy = 'round-robin' as const;
-  candidates: readonly Backend[] = [];
-  updates = 0;
-  closed: string[] = [];
-  /** What the data path reported through onConnect and onFirstByte. */
-  observed: string[] = [];
-
-  update(candidates: readonly Backend[]): void {
-    this.candidates = candidates;
-    this.updates++;
-  }
-
-  pick(_ctx: PickContext): Backend | undefined {
-    return this.candidates[0];
-  }
-
-  onClose(backend: Backend): void {
-    this.closed.push(backend.id);
-  }
-
-  onConnect(backend: Backend, ms: number): void {
-    this.observed.push(`connect ${backend.id} ${ms}`);
-  }
-
-  onFirstByte(backend: Backend, ms: number): void {
-    this.observed.push(`first byte ${backend.id} ${ms}`);
-  }
-}
-
-/** Listener metrics that log which backend handles were made and removed. */
-class RecordingMetrics implements ListenerMetrics {
-  readonly events: string[] = [];
-
-  backend(id: string): BackendMetrics {
-    return {
-      ...noopBackend,
-      attemptStarted: () => this.events.push(`start ${id}`),
-      attemptEnded: () => this.events.push(`end ${id}`),
-      connectionClosed: (outcome, fromClient, fromBackend) =>
-        this.events.push(`closed ${id} ${outcome} ${fromClient}/${fromBackend}`),
-      observeConnect: (s) => this.events.push(`connect ${id} ${s}`),
-      observeFirstByte: (s) => this.events.push(`first byte ${id} ${s}`),
-      observeSession: (s) => this.events.push(`session ${id} ${s}`),
-      remove: () => this.events.push(`remove ${id}`),
-    };
-  }
-
-  discoveryUpdated(source: string): void {
-    this.events.push(`discovery ${source}`);
-  }
-
-  discoveryFailed(source: string, reason: string): void {
-    this.events.push(`discovery error ${source} ${reason}`);
-  }
-
-  panicEntered(): void {
-    this.events.push('panic');
-  }
-
-  connectionClosedWithoutBackend(): void {
-    // Not used by the pool.
-  }
-}
-
 class FakeSession implements Closable {
   readonly closeGracefully = vi.fn<(reason: 'drained') => void>();
-}
-
-function ids(backends: Iterable<Backend>): string[] {
-  return [...backends].map((b) => b.id);
 }
 
 const CTX: PickContext = { clientAddress: '10.1.1.1', clientPort: 5000, nowMs: 0, tried: [] };
@@ -135,8 +47,8 @@ describe('BackendPool', () => {
     });
 
     it('hands the ready endpoints to the balancer', () => {
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       expect(pool.tier).toBe('ready');
       expect(pool.hasUsableBackend).toBe(true);
       expect(pool.updates).toBe(1);
@@ -145,14 +57,14 @@ describe('BackendPool', () => {
     });
 
     it('keeps the Backend object (and its counters) for ids that remain', () => {
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const a = pool.get('a:1');
       expect(a).toBeDefined();
       if (a === undefined) return;
       pool.attach(a, new FakeSession());
       a.failures = 3;
 
-      pool.applySnapshot(snapshot(ep('a:1', { weight: 7 }), ep('c:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1', { weight: 7 }), endpoint('c:1')));
 
       expect(pool.get('a:1')).toBe(a);
       expect(a.active).toBe(1);
@@ -160,15 +72,15 @@ describe('BackendPool', () => {
       expect(a.failures).toBe(3);
       expect(a.weight).toBe(7);
       expect(pool.get('b:1')).toBeUndefined();
-      expect(ids(pool.backends())).toEqual(['a:1', 'c:1']);
+      expect(backendIds(pool.backends())).toEqual(['a:1', 'c:1']);
       expect(balancer.candidates).toContain(a);
       expect(pool.updates).toBe(2);
     });
 
     it('follows an address change for the same id', () => {
-      pool.applySnapshot(snapshot({ ...ep('pod-0'), address: '10.0.0.1', port: 6379 }));
+      pool.applySnapshot(snapshot({ ...endpoint('pod-0'), address: '10.0.0.1', port: 6379 }));
       const b = pool.get('pod-0');
-      pool.applySnapshot(snapshot({ ...ep('pod-0'), address: '10.0.0.9', port: 6379 }));
+      pool.applySnapshot(snapshot({ ...endpoint('pod-0'), address: '10.0.0.9', port: 6379 }));
       expect(pool.get('pod-0')).toBe(b);
       expect(b?.endpoint.address).toBe('10.0.0.9');
     });
@@ -176,9 +88,9 @@ describe('BackendPool', () => {
     it('keeps the first of duplicate ids and warns', () => {
       const warn = vi.fn<(msg: string, fields?: LogFields) => void>();
       pool = makePool(0, { ...silentLogger, warn });
-      pool.applySnapshot(snapshot(ep('a:1', { weight: 2 }), ep('a:1', { weight: 9 })));
+      pool.applySnapshot(snapshot(endpoint('a:1', { weight: 2 }), endpoint('a:1', { weight: 9 })));
       expect(pool.get('a:1')?.weight).toBe(2);
-      expect(ids(pool.backends())).toEqual(['a:1']);
+      expect(backendIds(pool.backends())).toEqual(['a:1']);
       expect(warn).toHaveBeenCalledWith(
         'duplicate endpoint id in discovery snapshot; keeping the first',
         { listener: 'test', backend: 'a:1' },
@@ -186,17 +98,17 @@ describe('BackendPool', () => {
     });
 
     it('forgets a removed backend without connections at once and removes its metrics', () => {
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       expect(pool.get('b:1')).toBeUndefined();
       expect(metrics.events).toEqual(['remove b:1']);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
     });
   });
 
   describe('a removed backend with open connections', () => {
     it('stays as "removed" until its last connection ends, then disappears', () => {
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const b = pool.get('b:1');
       if (b === undefined) throw new Error('missing b');
       const s1 = new FakeSession();
@@ -204,13 +116,13 @@ describe('BackendPool', () => {
       pool.attach(b, s1);
       pool.attach(b, s2);
 
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
 
       expect(pool.get('b:1')).toBe(b);
       expect(b.listed).toBe(false);
       expect(b.state).toBe('removed');
-      expect(ids(pool.backends())).toEqual(['a:1', 'b:1']);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(pool.backends())).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
       expect(metrics.events).not.toContain('remove b:1');
 
       pool.detach(b, s1);
@@ -219,7 +131,7 @@ describe('BackendPool', () => {
 
       pool.detach(b, s2);
       expect(pool.get('b:1')).toBeUndefined();
-      expect(ids(pool.backends())).toEqual(['a:1']);
+      expect(backendIds(pool.backends())).toEqual(['a:1']);
       expect(metrics.events.filter((e) => e.endsWith('b:1'))).toEqual([
         'start b:1',
         'start b:1',
@@ -231,16 +143,16 @@ describe('BackendPool', () => {
     });
 
     it('is kept (same object, same counters) when it is listed again before draining', () => {
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const b = pool.get('b:1');
       if (b === undefined) throw new Error('missing b');
       const s = new FakeSession();
       pool.attach(b, s);
-      pool.applySnapshot(snapshot(ep('a:1')));
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       expect(pool.get('b:1')).toBe(b);
       expect(b.state).toBe('ready');
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'b:1']);
       pool.detach(b, s);
       expect(pool.get('b:1')).toBe(b);
       expect(metrics.events).not.toContain('remove b:1');
@@ -255,13 +167,13 @@ describe('BackendPool', () => {
         logger: silentLogger,
         backendDrainTimeoutMs: 0,
       });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const b = pool.get('b:1');
       if (b === undefined) throw new Error('missing b');
       const s = new FakeSession();
       pool.attach(b, s);
       b.metrics.connectionClosed('ok', 1, 1);
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       expect(await prom.registry.metrics()).toMatch(/backend="b:1"/);
       pool.detach(b, s);
       expect(await prom.registry.metrics()).not.toMatch(/backend="b:1"/);
@@ -270,7 +182,7 @@ describe('BackendPool', () => {
 
   describe('attach and detach', () => {
     it('count active and total connections and ignore a second detach', () => {
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       const a = pool.get('a:1');
       if (a === undefined) throw new Error('missing a');
       const s = new FakeSession();
@@ -291,63 +203,74 @@ describe('BackendPool', () => {
   describe('candidates', () => {
     it('uses draining endpoints only when no endpoint is ready', () => {
       pool.applySnapshot(
-        snapshot(ep('a:1', { state: 'draining' }), ep('b:1'), ep('c:1', { state: 'draining' })),
+        snapshot(
+          endpoint('a:1', { state: 'draining' }),
+          endpoint('b:1'),
+          endpoint('c:1', { state: 'draining' }),
+        ),
       );
-      expect(ids(balancer.candidates)).toEqual(['b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['b:1']);
       expect(pool.tier).toBe('ready');
 
       pool.applySnapshot(
         snapshot(
-          ep('a:1', { state: 'draining' }),
-          ep('b:1', { state: 'not-serving' }),
-          ep('c:1', { state: 'draining' }),
+          endpoint('a:1', { state: 'draining' }),
+          endpoint('b:1', { state: 'not-serving' }),
+          endpoint('c:1', { state: 'draining' }),
         ),
       );
-      expect(ids(balancer.candidates)).toEqual(['a:1', 'c:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1', 'c:1']);
       expect(pool.tier).toBe('draining-fallback');
       expect(pool.hasUsableBackend).toBe(true);
 
       pool.applySnapshot(
-        snapshot(ep('a:1', { state: 'draining' }), ep('b:1'), ep('c:1', { state: 'draining' })),
+        snapshot(
+          endpoint('a:1', { state: 'draining' }),
+          endpoint('b:1'),
+          endpoint('c:1', { state: 'draining' }),
+        ),
       );
-      expect(ids(balancer.candidates)).toEqual(['b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['b:1']);
       expect(pool.tier).toBe('ready');
     });
 
     it('never offers not-serving endpoints, even when nothing else is left', () => {
       pool.applySnapshot(
-        snapshot(ep('a:1', { state: 'not-serving' }), ep('b:1', { state: 'not-serving' })),
+        snapshot(
+          endpoint('a:1', { state: 'not-serving' }),
+          endpoint('b:1', { state: 'not-serving' }),
+        ),
       );
       expect(balancer.candidates).toEqual([]);
       expect(pool.tier).toBe('none');
       expect(pool.hasUsableBackend).toBe(false);
-      expect(ids(pool.backends())).toEqual(['a:1', 'b:1']);
+      expect(backendIds(pool.backends())).toEqual(['a:1', 'b:1']);
       expect(pool.get('a:1')?.state).toBe('not-serving');
     });
 
     it('never offers weight-0 endpoints, in either tier', () => {
-      pool.applySnapshot(snapshot(ep('a:1', { weight: 0 }), ep('b:1')));
-      expect(ids(balancer.candidates)).toEqual(['b:1']);
+      pool.applySnapshot(snapshot(endpoint('a:1', { weight: 0 }), endpoint('b:1')));
+      expect(backendIds(balancer.candidates)).toEqual(['b:1']);
 
       pool.applySnapshot(
-        snapshot(ep('a:1', { weight: 0 }), ep('b:1', { weight: 0, state: 'draining' })),
+        snapshot(endpoint('a:1', { weight: 0 }), endpoint('b:1', { weight: 0, state: 'draining' })),
       );
       expect(balancer.candidates).toEqual([]);
       expect(pool.tier).toBe('none');
 
       pool.applySnapshot(
-        snapshot(ep('a:1', { weight: 0 }), ep('b:1', { weight: 3, state: 'draining' })),
+        snapshot(endpoint('a:1', { weight: 0 }), endpoint('b:1', { weight: 3, state: 'draining' })),
       );
-      expect(ids(balancer.candidates)).toEqual(['b:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['b:1']);
       expect(pool.tier).toBe('draining-fallback');
     });
 
     it('refresh() re-announces the candidates to the balancer', () => {
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       const before = balancer.updates;
       pool.refresh();
       expect(balancer.updates).toBe(before + 1);
-      expect(ids(balancer.candidates)).toEqual(['a:1']);
+      expect(backendIds(balancer.candidates)).toEqual(['a:1']);
     });
 
     it('drives a real balancer through snapshot changes', () => {
@@ -359,7 +282,9 @@ describe('BackendPool', () => {
         logger: silentLogger,
         backendDrainTimeoutMs: 0,
       });
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1', { state: 'not-serving' }), ep('c:1')));
+      pool.applySnapshot(
+        snapshot(endpoint('a:1'), endpoint('b:1', { state: 'not-serving' }), endpoint('c:1')),
+      );
       const picks = Array.from({ length: 4 }, () => pool.pick(CTX)?.id);
       expect(picks).toEqual(['a:1', 'c:1', 'a:1', 'c:1']);
       expect(pool.balancer).toBe(rr);
@@ -377,7 +302,7 @@ describe('BackendPool', () => {
 
     it('closes the connections of a removed backend with "drained" at the deadline', () => {
       pool = makePool(5000);
-      pool.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const a = pool.get('a:1');
       const b = pool.get('b:1');
       if (a === undefined || b === undefined) throw new Error('missing backends');
@@ -386,7 +311,7 @@ describe('BackendPool', () => {
       for (const s of onB) pool.attach(b, s);
       pool.attach(a, onA);
 
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       vi.advanceTimersByTime(4999);
       for (const s of onB) expect(s.closeGracefully).not.toHaveBeenCalled();
 
@@ -406,14 +331,14 @@ describe('BackendPool', () => {
 
     it('does not close anything when the backend is listed again before the deadline', () => {
       pool = makePool(5000);
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       const a = pool.get('a:1');
       if (a === undefined) throw new Error('missing a');
       const s = new FakeSession();
       pool.attach(a, s);
       pool.applySnapshot(snapshot());
       vi.advanceTimersByTime(2000);
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       vi.advanceTimersByTime(10_000);
       expect(s.closeGracefully).not.toHaveBeenCalled();
       expect(vi.getTimerCount()).toBe(0);
@@ -421,7 +346,7 @@ describe('BackendPool', () => {
 
     it('cancels the deadline when the last connection ends on its own', () => {
       pool = makePool(5000);
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       const a = pool.get('a:1');
       if (a === undefined) throw new Error('missing a');
       const s = new FakeSession();
@@ -436,7 +361,7 @@ describe('BackendPool', () => {
 
     it('never cuts connections when the timeout is 0', () => {
       pool = makePool(0);
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       const a = pool.get('a:1');
       if (a === undefined) throw new Error('missing a');
       const s = new FakeSession();
@@ -450,7 +375,7 @@ describe('BackendPool', () => {
 
     it('dispose() stops pending deadlines', () => {
       pool = makePool(5000);
-      pool.applySnapshot(snapshot(ep('a:1')));
+      pool.applySnapshot(snapshot(endpoint('a:1')));
       const a = pool.get('a:1');
       if (a === undefined) throw new Error('missing a');
       const s = new FakeSession();
@@ -472,7 +397,7 @@ describe('BackendPool', () => {
         backendDrainTimeoutMs: 0,
         maxPerBackend: 1,
       });
-      limited.applySnapshot(snapshot(ep('a:1'), ep('b:1')));
+      limited.applySnapshot(snapshot(endpoint('a:1'), endpoint('b:1')));
       const a = limited.get('a:1') as Backend;
       expect(limited.pickWithRoom(CTX, 'a:1')).toBe(a);
       limited.attach(a, new FakeSession());
@@ -497,7 +422,7 @@ describe('BackendPool', () => {
         trackLatency: true,
         clock: { nowMs: () => 1000, wallMs: () => 1000 },
       });
-      p.applySnapshot(snapshot(ep('a:1')));
+      p.applySnapshot(snapshot(endpoint('a:1')));
       return { pool: p, a: p.get('a:1') as Backend };
     }
 

@@ -1,28 +1,13 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHeadway, type CliResult } from '../helpers/headway-process.ts';
 import { refusedPort, startEcho, type Backend } from '../helpers/sockets.ts';
 
-/** Runs the bench command on its own, for as long as src/cli/main.ts does not wire it. */
-const STANDALONE = fileURLToPath(new URL('../../bench/headway-bench.ts', import.meta.url));
-
-async function runStandalone(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
-  const proc = spawn(process.execPath, [STANDALONE, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(proc, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+/** `headway bench ARGS` through the CLI (src/cli/main.ts); a run takes longer than other commands. */
+function runBench(args: readonly string[]): Promise<CliResult> {
+  return runHeadway(['bench', ...args], {}, 30_000);
 }
 
 describe('headway bench (CLI)', () => {
@@ -40,7 +25,7 @@ describe('headway bench (CLI)', () => {
   it('prints the table and writes JSON and HTML', async () => {
     const json = join(dir, 'out.json');
     const html = join(dir, 'out.html');
-    const r = await runStandalone([
+    const r = await runBench([
       'rr',
       '--target',
       `echo=${echo.address}`,
@@ -73,17 +58,17 @@ describe('headway bench (CLI)', () => {
   });
 
   it('exits 2 naming the bad flag', async () => {
-    const r = await runStandalone(['rr', '--target', echo.address, '--size', 'lots']);
+    const r = await runBench(['rr', '--target', echo.address, '--size', 'lots']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--size: "lots" is not a size');
-    const unknown = await runStandalone(['rr', '--target', echo.address, '--bogus', '1']);
+    const unknown = await runBench(['rr', '--target', echo.address, '--bogus', '1']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('bogus');
   });
 
   it('exits 1 when a target completed nothing, with its errors in the table', async () => {
     const port = await refusedPort();
-    const r = await runStandalone([
+    const r = await runBench([
       'rr',
       '--target',
       `127.0.0.1:${port}`,

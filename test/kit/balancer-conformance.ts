@@ -105,6 +105,17 @@ const stepsArb = fc.array(
   { minLength: 1, maxLength: 60 },
 );
 
+/** Fresh backends `b0`, `b1`, … with the weights and open connections the property drew. */
+function backendsOf(
+  universe: readonly { readonly weight: number; readonly active: number }[],
+): Backend[] {
+  return universe.map((u, i) => {
+    const b = makeBackend(`b${i}`, u.weight);
+    b.active = u.active;
+    return b;
+  });
+}
+
 function subset(all: readonly Backend[], mask: number): Backend[] {
   return all.filter((_, i) => (mask & (1 << i)) !== 0);
 }
@@ -146,11 +157,7 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
     test('picks only current candidates, avoiding tried ones while an untried one exists', () => {
       fc.assert(
         fc.property(universeArb, stepsArb, (universe, steps: Step[]) => {
-          const all = universe.map((u, i) => {
-            const b = makeBackend(`b${i}`, u.weight);
-            b.active = u.active;
-            return b;
-          });
+          const all = backendsOf(universe);
           const balancer = opts.create();
           let candidates: Backend[] = all;
           balancer.update(candidates);
@@ -200,12 +207,7 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
     test('keeps its state across an update() with the same backends', () => {
       fc.assert(
         fc.property(universeArb, fc.nat(40), fc.nat(40), (universe, before, after) => {
-          const build = () =>
-            universe.map((u, i) => {
-              const b = makeBackend(`b${i}`, u.weight);
-              b.active = u.active;
-              return b;
-            });
+          const build = (): Backend[] => backendsOf(universe);
           const plain = opts.create();
           const updated = opts.create();
           const setA = build();
@@ -367,12 +369,7 @@ export function runBalancerConformance(opts: BalancerConformanceOptions): void {
     test('a backend that joins and leaves before any pick changes nothing for the others', () => {
       fc.assert(
         fc.property(universeArb, fc.nat(30), fc.nat(30), (universe, before, after) => {
-          const build = () =>
-            universe.map((u, i) => {
-              const b = makeBackend(`b${i}`, u.weight);
-              b.active = u.active;
-              return b;
-            });
+          const build = (): Backend[] => backendsOf(universe);
           const plain = opts.create();
           const visited = opts.create();
           const setA = build();

@@ -8,11 +8,6 @@ import type { Endpoint } from '../../src/core/endpoint.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { Outcome } from '../../src/core/outcome.ts';
 import { OutlierDetector } from '../../src/health/outlier-detector.ts';
-import {
-  noopBackend,
-  type BackendMetrics,
-  type ListenerMetrics,
-} from '../../src/metrics/proxy-metrics.ts';
 import { ConnectionGate } from '../../src/proxy/connection-gate.ts';
 import { scratch } from '../../src/proxy/read-buffers.ts';
 import {
@@ -22,53 +17,7 @@ import {
   type SessionSettings,
 } from '../../src/proxy/session.ts';
 import { FakeNet, type FakeStream } from './fake-stream.ts';
-
-/** A closed connection as the metrics saw it. */
-export interface ClosedFigures {
-  readonly backend: string | null;
-  readonly outcome: Outcome;
-  readonly bytesFromClient: number;
-  readonly bytesFromBackend: number;
-}
-
-/** Listener metrics that record what the data path reported. */
-export class RecordingMetrics implements ListenerMetrics {
-  readonly closed: ClosedFigures[] = [];
-  /** Attempts in progress per backend (attemptStarted − attemptEnded). */
-  readonly active = new Map<string, number>();
-  readonly connectSeconds: number[] = [];
-  readonly firstByteSeconds: number[] = [];
-  readonly sessionSeconds: number[] = [];
-
-  backend(id: string): BackendMetrics {
-    return {
-      ...noopBackend,
-      attemptStarted: () => this.active.set(id, (this.active.get(id) ?? 0) + 1),
-      attemptEnded: () => this.active.set(id, (this.active.get(id) ?? 0) - 1),
-      connectionClosed: (outcome, bytesFromClient, bytesFromBackend) =>
-        this.closed.push({ backend: id, outcome, bytesFromClient, bytesFromBackend }),
-      observeConnect: (s) => this.connectSeconds.push(s),
-      observeFirstByte: (s) => this.firstByteSeconds.push(s),
-      observeSession: (s) => this.sessionSeconds.push(s),
-    };
-  }
-
-  connectionClosedWithoutBackend(outcome: Outcome, bytesFromClient: number): void {
-    this.closed.push({ backend: null, outcome, bytesFromClient, bytesFromBackend: 0 });
-  }
-
-  discoveryUpdated(): void {
-    // Not part of a session's life.
-  }
-
-  discoveryFailed(): void {
-    // Not part of a session's life.
-  }
-
-  panicEntered(): void {
-    // Not part of a session's life.
-  }
-}
+import { RecordingMetrics } from './recording-metrics.ts';
 
 /** The monotonic and wall clock of a test: both read vitest's fake `Date`. */
 export const fakeTimersClock: Clock = {

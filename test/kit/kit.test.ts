@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointSnapshot } from '../../src/core/endpoint.ts';
 import { endpoint } from './backends.ts';
 import { MANUAL_CLOCK_EPOCH_MS, ManualClock } from './clock.ts';
-import { PushSource } from './push-source.ts';
+import { TestPushSource } from './push-source.ts';
 import { seededRandom } from './random.ts';
 import { RecordingMetrics } from './recording-metrics.ts';
 
@@ -25,21 +25,21 @@ describe('test kit', () => {
     expect(new Set(draws).size).toBeGreaterThan(990);
   });
 
-  it('PushSource holds a push made before start, then delivers each push and failure', () => {
-    const source = new PushSource();
+  it('TestPushSource holds a push made before start, then delivers each push and failure', () => {
+    const source = new TestPushSource();
     const seen: string[] = [];
     const sink = {
       onSnapshot: (s: EndpointSnapshot) => seen.push(s.endpoints.map((e) => e.id).join(',')),
       onError: (reason: string) => seen.push(`error ${reason}`),
     };
     expect(() => source.fail('early')).toThrow(/before start/);
-    source.push(endpoint('a'), endpoint('b'));
+    source.pushEndpoints(endpoint('a'), endpoint('b'));
     expect(seen).toEqual([]);
     source.start(sink);
-    source.push(endpoint('c'));
+    source.pushEndpoints(endpoint('c'));
     source.fail('timeout');
     source.stop();
-    source.push(endpoint('d'));
+    source.pushEndpoints(endpoint('d'));
     expect(seen).toEqual(['a,b', 'c', 'error timeout']);
     expect([source.starts, source.stops, source.started]).toEqual([1, 1, false]);
   });

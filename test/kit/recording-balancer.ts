@@ -12,6 +12,8 @@ export class RecordingBalancer implements Balancer {
   readonly history: Map<string, number>[] = [];
   /** Ids passed to `onClose`, in order. */
   readonly closed: string[] = [];
+  /** What the data path reported through `onConnect` and `onFirstByte`. */
+  readonly observed: string[] = [];
 
   get updates(): number {
     return this.history.length;
@@ -28,5 +30,13 @@ export class RecordingBalancer implements Balancer {
 
   onClose(backend: Backend): void {
     this.closed.push(backend.id);
+  }
+
+  onConnect(backend: Backend, ms: number): void {
+    this.observed.push(`connect ${backend.id} ${ms}`);
+  }
+
+  onFirstByte(backend: Backend, ms: number): void {
+    this.observed.push(`first byte ${backend.id} ${ms}`);
   }
 }

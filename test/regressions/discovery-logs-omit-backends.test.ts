@@ -10,6 +10,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { Dnsmasq } from '../helpers/dnsmasq.ts';
 import { startProxy, type LogLine, type RunningProxy } from '../helpers/headway-process.ts';
+import { dnsDiscoveryArgs, startDns } from '../kit/dns.ts';
 
 const NAME = 'cache.prod.svc.cluster.local';
 const PORT = 6379;
@@ -37,18 +38,8 @@ function named(p: RunningProxy, msg: string): LogLine[] {
 }
 
 it('logs each backend added and removed with id and address, summarises large changes, warns on the flap guard and on losing all', async () => {
-  dns = new Dnsmasq({ ttl: 1, hosts: hosts(pods(31, 32)) });
-  await dns.start();
-  proxy = await startProxy([
-    '--dns-server',
-    dns.server,
-    '--dns-min-refresh',
-    '500ms',
-    '--dns-max-refresh',
-    '500ms',
-    '--backends',
-    `dns://${NAME}:${PORT}`,
-  ]);
+  dns = await startDns({ ttl: 1, hosts: hosts(pods(31, 32)) });
+  proxy = await startProxy(dnsDiscoveryArgs(dns, `dns://${NAME}:${PORT}`, '500ms'));
   const p = proxy;
   await p.waitForLog((l) => l.msg === 'backend added' && l.backend === `127.0.0.32:${PORT}`);
   const added = named(p, 'backend added');

@@ -11,6 +11,7 @@ import { afterEach, expect, it } from 'vitest';
 import { Dnsmasq } from '../helpers/dnsmasq.ts';
 import { startProxy, type RunningProxy } from '../helpers/headway-process.ts';
 import { eventually } from '../helpers/sockets.ts';
+import { dnsDiscoveryArgs, startDns } from '../kit/dns.ts';
 import { backendsReport } from '../kit/backends-report.ts';
 
 let dns: Dnsmasq | undefined;
@@ -25,18 +26,8 @@ afterEach(async () => {
 
 async function run(uri: string): Promise<RunningProxy> {
   // Every name is local to this dnsmasq: an unknown one is NXDOMAIN, as from CoreDNS.
-  dns = new Dnsmasq({ ttl: 1, hosts: [], localDomains: ['#'] });
-  await dns.start();
-  proxy = await startProxy([
-    '--dns-server',
-    dns.server,
-    '--dns-min-refresh',
-    '500ms',
-    '--dns-max-refresh',
-    '500ms',
-    '--backends',
-    uri,
-  ]);
+  dns = await startDns({ ttl: 1, hosts: [], localDomains: ['#'] });
+  proxy = await startProxy(dnsDiscoveryArgs(dns, uri, '500ms'));
   return proxy;
 }
 

@@ -11,6 +11,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { Dnsmasq } from '../helpers/dnsmasq.ts';
 import { startProxy, type LogLine, type RunningProxy } from '../helpers/headway-process.ts';
+import { dnsDiscoveryArgs, startDns } from '../kit/dns.ts';
 import {
   closed,
   eventually,
@@ -60,18 +61,8 @@ function refusedAaaaLines(logs: readonly LogLine[]): LogLine[] {
 
 it('dns://: a refused AAAA does not discard the A answer; the refusal is logged once, naming AAAA and the server', async () => {
   const port = await startPods();
-  dns = new Dnsmasq({ ttl: 1, hosts: PODS.map((ip) => `${ip} ${NAME}`) });
-  await dns.start();
-  proxy = await startProxy([
-    '--dns-server',
-    dns.server,
-    '--dns-min-refresh',
-    '500ms',
-    '--dns-max-refresh',
-    '500ms',
-    '--backends',
-    `dns://${NAME}:${port}`,
-  ]);
+  dns = await startDns({ ttl: 1, hosts: PODS.map((ip) => `${ip} ${NAME}`) });
+  proxy = await startProxy(dnsDiscoveryArgs(dns, `dns://${NAME}:${port}`, '500ms'));
   const p = proxy;
   const ids = await eventually(async () => {
     const l = await listed(p);

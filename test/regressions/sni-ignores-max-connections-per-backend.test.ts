@@ -5,27 +5,24 @@
  * named pick obeys the limit: over it the client waits in the listener's
  * queue (up to --queue-timeout) like any other.
  */
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { Dnsmasq } from '../helpers/dnsmasq.ts';
 import { startProxy } from '../helpers/headway-process.ts';
-import { makeTlsFixtures } from '../helpers/tls-fixtures.ts';
 import { eventually, metricValue, refusedPort } from '../helpers/sockets.ts';
-
-const SVC = '_tls._tcp.db.test.svc.cluster.local';
+import {
+  SNI_ROUTE_ARGS,
+  sniDiscoveryArgs,
+  startSniDns,
+  startTlsPod,
+  tlsClient,
+} from '../kit/sni.ts';
 
 describe('--route-by sni with --max-connections-per-backend', () => {
   it('never opens more connections to the named pod than the limit; the others wait', async () => {
     const port = await refusedPort();
-    const fx = makeTlsFixtures();
     let open = 0;
     let most = 0;
-    const pod = createTlsServer({ cert: fx.serverCert, key: fx.serverKey }, (s) => {
-      s.on('error', () => undefined);
-      s.write('I am db-0');
-    });
+    const pod = await startTlsPod({ address: '127.0.0.121', name: 'db-0' }, port, { hold: true });
     // A connection counts as open until the proxy's FIN reaches the pod. The
     // proxy frees the slot only once its own socket is closed, but the pod may
     // accept the next connection before it handles the old one's FIN (both
@@ -44,27 +41,14 @@ describe('--route-by sni with --max-connections-per-backend', () => {
         most = Math.max(most, open);
       }, 200);
     });
-    pod.listen({ host: '127.0.0.121', port });
-    await once(pod, 'listening');
-    const dns = new Dnsmasq({
-      ttl: 1,
-      hosts: ['127.0.0.121 db-0.db.test.svc.cluster.local'],
-      srv: [`${SVC},db-0.db.test.svc.cluster.local,${port},0,1`],
-    });
-    await dns.start();
+    const dns = await startSniDns([{ address: '127.0.0.121', name: 'db-0' }], port);
     const proxy = await startProxy([
-      '--route-by',
-      'sni',
-      '--sni-pattern',
-      '{hostname}.db.example.com',
+      ...SNI_ROUTE_ARGS,
       '--max-connections-per-backend',
       '1',
       '--queue-timeout',
       '30s',
-      '--dns-server',
-      dns.server,
-      '--backends',
-      `srv://${SVC}`,
+      ...sniDiscoveryArgs(dns),
     ]);
     const clients: Socket[] = [];
     try {
@@ -73,14 +57,7 @@ describe('--route-by sni with --max-connections-per-backend', () => {
         return t.includes('127.0.0.121') ? true : undefined;
       });
       for (let i = 0; i < 3; i++) {
-        const c = tlsConnect({
-          host: '127.0.0.1',
-          port: proxy.port,
-          servername: 'db-0.db.example.com',
-          rejectUnauthorized: false,
-        });
-        c.on('error', () => undefined);
-        clients.push(c);
+        clients.push(tlsClient(proxy.port, 'db-0.db.example.com'));
       }
       await eventually(async () => {
         const t = await (await fetch(`${proxy.adminUrl}/metrics`)).text();

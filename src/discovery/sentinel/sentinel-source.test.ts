@@ -4,11 +4,11 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PushSource } from '../../../test/kit/push-source.ts';
 import type { EndpointSnapshot } from '../../core/endpoint.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
 import { parseBackendsUri, type SentinelBackendsSpec } from '../backends-uri.ts';
+import { PushSource } from '../push-source.ts';
 import { StaticSource } from '../static-source.ts';
 import { RespErrorReply, RespParser, type RespValue } from './resp.ts';
 import {
@@ -475,7 +475,7 @@ describe('SentinelSource limits', () => {
     const spec = parseBackendsUri('sentinel://m@127.0.0.1:1') as SentinelBackendsSpec;
     const logs: string[] = [];
     const finder = new PushSource('dns', 'dns://x:1');
-    finder.pushSnapshot({ endpoints, updatedAtMs: 0 });
+    finder.push({ endpoints, updatedAtMs: 0 });
     const source = new SentinelSource({
       spec,
       finder,
