@@ -1,14 +1,14 @@
 import type { HostPort } from '../core/address.ts';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.ts';
-import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
+import { parseBackendsUri, type BackendsSpec } from './backends-uri.ts';
 import { combineBackends } from './combine-backends.ts';
 import {
   STICKY_KEYS,
   STRATEGY_NAMES,
   type StickyKey,
   type StrategyName,
-} from '../balancing/strategy-names.ts';
-import { parseCheckExpect, parseCheckSend, type CheckExpect } from '../health/check-string.ts';
+} from './strategy-names.ts';
+import { parseCheckExpect, parseCheckSend, type CheckExpect } from './check-string.ts';
 import {
   ANY_2XX,
   parseHealthHost,

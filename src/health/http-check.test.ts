@@ -207,7 +207,7 @@ describe('checkProbe (http), on real sockets', () => {
 
 describe('checkProbe (tcp) with reject patterns and --health-port', () => {
   it('fails on the reject pattern at once and probes the health port', async () => {
-    const { parseCheckExpect, parseCheckSend } = await import('./check-string.ts');
+    const { parseCheckExpect, parseCheckSend } = await import('../config/check-string.ts');
     const srv = await startServer((s) => {
       s.on('error', () => undefined);
       // A replica: answers at once, and keeps the connection open.
