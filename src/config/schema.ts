@@ -15,9 +15,9 @@ import {
   parseHealthPath,
   parseStatusSet,
   type StatusSet,
-} from '../health/http-check.ts';
+} from './health-check-values.ts';
 import type { Cidr } from '../core/cidr.ts';
-import type { Selector } from '../discovery/selector.ts';
+import type { Selector } from './selector.ts';
 import * as v from './values.ts';
 import { ValueError } from '../core/errors.ts';
 import {
