@@ -25,7 +25,7 @@ import {
   checkTokenText,
   readTokenFile,
   type AdminAuthMode,
-} from '../admin/admin-auth.ts';
+} from './admin-token.ts';
 
 /**
  * The one option schema. CLI flags, `HEADWAY_*` environment variables and
