@@ -1,7 +1,7 @@
 /**
  * `node bench/raw-relay.ts LISTEN_PORT BACKEND_PORT`: the smallest relay
  * Node can run, as a yardstick for issue #11's targets: libuv TCP handles
- * driven directly (process.binding('tcp_wrap') and 'stream_wrap', what net
+ * driven directly (the tcp_wrap and stream_wrap bindings, what net
  * itself is built on), no net.Socket, no streams, no features: accept,
  * connect, copy bytes both ways through one shared read buffer, pass FIN
  * on, close. It shows what net.Socket costs Headway per connection (memory,

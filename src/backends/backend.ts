@@ -146,6 +146,11 @@ export class Backend implements BalanceTarget {
     return this.shared === null ? this.open : Atomics.load(this.shared.counts, this.shared.index);
   }
 
+  /** The route it serves on a listener with several (see `BalanceTarget.group`). */
+  get group(): number | undefined {
+    return this.endpoint.group;
+  }
+
   /** Other worker threads' connections count in `active` (see `BalanceTarget.activeShared`). */
   get activeShared(): boolean {
     return this.shared !== null;

@@ -17,6 +17,8 @@ export interface BalanceTarget {
    * moves without this balancer's picks and closes, so a strategy caching loads must re-read them.
    */
   readonly activeShared: boolean;
+  /** The route it serves when a listener serves several (a Gateway listener); else undefined. */
+  readonly group: number | undefined;
 }
 
 /** What a balancer may look at when it picks; the proxy's session implements it. */
@@ -31,6 +33,8 @@ export interface PickContext {
    * compare them by identity with their candidates, the very objects `update` was given.
    */
   readonly tried: readonly BalanceTarget[];
+  /** The route chosen for this connection when the listener serves several (GroupedBalancer). */
+  readonly group?: number | undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { systemClock, systemRandom, type Clock } from '../core/clock.ts';
 import type { BalanceTarget, Balancer } from './balancer.ts';
+import { GroupedBalancer } from './grouped.ts';
 import { LatencyBalancer } from './latency.ts';
 import { LeastConnBalancer } from './least-conn.ts';
 import { PrimaryBalancer } from './primary.ts';
@@ -17,6 +18,8 @@ export interface BalancerSettings {
   readonly stickyBoundedLoad?: number;
   /** `--latency-decay` in ms; default 10 s. */
   readonly latencyDecay?: number;
+  /** Endpoints are grouped by route (`Endpoint.group`): one balancer of the strategy per route. */
+  readonly grouped?: boolean;
 }
 
 /** Time and randomness, injected so strategies are deterministic under test. */
@@ -35,6 +38,10 @@ export function createBalancer<T extends BalanceTarget>(
   settings: BalancerSettings,
   deps: BalancerDeps = systemDeps,
 ): Balancer<T> {
+  if (settings.grouped === true) {
+    const one = { ...settings, grouped: false };
+    return new GroupedBalancer<T>(settings.strategy, () => createBalancer<T>(one, deps));
+  }
   switch (settings.strategy) {
     case 'least-conn':
       return new LeastConnBalancer();

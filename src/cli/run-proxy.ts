@@ -8,6 +8,8 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { ReloadRefusedError, errorMessage } from '../core/errors.ts';
 import { buildInfo } from '../metrics/build-info.ts';
 import { ConfigWatcher } from './config-watcher.ts';
+import type { ListenerSettings } from '../config/schema.ts';
+import { startListenerSources } from '../gateway/start-sources.ts';
 
 /** One thread doing everything (ProxyApp) or the main thread of `--workers` (ControlPlane). */
 type RunningProxy = Pick<
@@ -45,9 +47,10 @@ export async function runProxy(
       ? new ControlPlane(config, { logger, onFatal })
       : new ProxyApp(config, { logger, onFatal });
   app.metrics.enableReloadMetrics(Date.now());
-  const reloader = new Reloader(app, logger, config.process.config, reloadConfig);
+  const reloader = new Reloader(app, logger, config, reloadConfig);
   installSignals(app, logger, (why) => reloader.request(why, true));
   await app.start();
+  await startListenerSources(config, logger, (s, l) => reloader.applySourced(s, l), process.env);
   if (config.process.watchConfig && config.process.config !== null) {
     new ConfigWatcher({
       path: config.process.config,
@@ -69,16 +72,24 @@ class Reloader {
   readonly #logger: Logger;
   readonly #path: string | null;
   readonly #load: () => ProxyConfig;
+  /** The configuration last applied from flags and file, without the sourced listeners. */
+  #base: ProxyConfig;
+  /** Listeners from Kubernetes objects (--gateway, --ingress-nginx-tcp-services), by source. */
+  readonly #sourced = new Map<string, readonly ListenerSettings[]>();
+  /** Reloads run one at a time, whichever asked: a file reload and a sourced change never interleave. */
+  #lock: Promise<void> = Promise.resolve();
   /** Hash of the file content last loaded (or tried): what "changed" is measured against. */
   #lastHash: string | undefined;
   #running: Promise<void> | undefined;
   #pending: { why: string; force: boolean } | undefined;
 
-  constructor(app: RunningProxy, logger: Logger, path: string | null, load: () => ProxyConfig) {
+  constructor(app: RunningProxy, logger: Logger, initial: ProxyConfig, load: () => ProxyConfig) {
+    const path = initial.process.config;
     this.#app = app;
     this.#logger = logger;
     this.#path = path;
     this.#load = load;
+    this.#base = initial;
     this.#lastHash = path === null ? undefined : hashOf(path);
   }
 
@@ -88,12 +99,63 @@ class Reloader {
       this.#pending = { why, force: force || (this.#pending?.force ?? false) };
       return;
     }
-    this.#running = this.#run(why, force).finally(() => {
+    this.#running = this.#exclusive(() => this.#run(why, force)).finally(() => {
       this.#running = undefined;
       const next = this.#pending;
       this.#pending = undefined;
       if (next !== undefined) this.request(next.why, next.force);
     });
+  }
+
+  /**
+   * A Kubernetes source's listeners changed: apply them with the running
+   * file configuration, through the same all-or-nothing reload. Rejects (and
+   * keeps the source's previous listeners) when they cannot be applied.
+   */
+  applySourced(source: string, listeners: readonly ListenerSettings[]): Promise<void> {
+    return this.#exclusive(async () => {
+      const before = this.#sourced.get(source);
+      this.#sourced.set(source, listeners);
+      try {
+        const report = await this.#app.reload(this.#withSourced(this.#base));
+        this.#app.metrics.reloaded('success', Date.now());
+        if (!reportIsEmpty(report))
+          this.#logger.info('listeners from Kubernetes applied', {
+            source,
+            added: report.added,
+            removed: report.removed,
+            applied: report.applied,
+          });
+      } catch (err) {
+        if (before === undefined) this.#sourced.delete(source);
+        else this.#sourced.set(source, before);
+        this.#app.metrics.reloaded(
+          err instanceof ReloadRefusedError ? 'refused' : 'failure',
+          Date.now(),
+        );
+        this.#logger.error('listeners from Kubernetes not applied; keeping the running ones', {
+          source,
+          error: errorMessage(err),
+        });
+        throw err;
+      }
+    });
+  }
+
+  #withSourced(config: ProxyConfig): ProxyConfig {
+    const sourced = [...this.#sourced.values()].flat();
+    return sourced.length === 0
+      ? config
+      : { ...config, listeners: [...config.listeners, ...sourced] };
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#lock.then(fn);
+    this.#lock = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   async #run(why: string, force: boolean): Promise<void> {
@@ -131,7 +193,8 @@ class Reloader {
     }
     let report: ReloadReport;
     try {
-      report = await this.#app.reload(next);
+      report = await this.#app.reload(this.#withSourced(next));
+      this.#base = next;
     } catch (err) {
       if (err instanceof ReloadRefusedError) {
         this.#logger.warn('config reload refused: shutting down', { why });

@@ -103,7 +103,7 @@ describe('parseBackendsUri: other input', () => {
   it('names an unknown scheme and lists the supported ones', () => {
     expect(SUPPORTED_SCHEMES).toContain('static');
     expect(() => parseBackendsUri('dsn://x:1')).toThrow(
-      'unknown scheme "dsn" (expected one of: static://, dns://, srv://, k8s://, sentinel://)',
+      'unknown scheme "dsn" (expected one of: static://, dns://, srv://, k8s://, sentinel://, k8s-routes://)',
     );
     expect(() => parseBackendsUri('DSN://svc')).toThrow(/^unknown scheme "dsn"/);
   });

@@ -1,10 +1,16 @@
 import { isIP } from 'node:net';
 import { parseHostPort } from '../core/address.ts';
 import { ValueError } from '../core/errors.ts';
+import { parseK8sRoutes, type K8sRoutesBackendsSpec } from './k8s-routes-uri.ts';
 
 /** A parsed `--backends` URI: the scheme selects the discovery source. */
 export type BackendsSpec =
-  StaticBackendsSpec | DnsBackendsSpec | SrvBackendsSpec | K8sBackendsSpec | SentinelBackendsSpec;
+  | StaticBackendsSpec
+  | DnsBackendsSpec
+  | SrvBackendsSpec
+  | K8sBackendsSpec
+  | SentinelBackendsSpec
+  | K8sRoutesBackendsSpec;
 
 /**
  * `sentinel://MASTER@HOST:PORT[,HOST:PORT...][?role=master|replica]`, or with
@@ -62,7 +68,7 @@ export interface StaticBackendsSpec {
   readonly backends: readonly StaticBackendSpec[];
 }
 
-export const SUPPORTED_SCHEMES = ['static', 'dns', 'srv', 'k8s', 'sentinel'] as const;
+export const SUPPORTED_SCHEMES = ['static', 'dns', 'srv', 'k8s', 'sentinel', 'k8s-routes'] as const;
 
 export const MAX_WEIGHT = 1000;
 
@@ -90,6 +96,8 @@ export function parseBackendsUri(uri: string): BackendsSpec {
       return parseK8s(uri, rest);
     case 'sentinel':
       return parseSentinel(uri, rest);
+    case 'k8s-routes':
+      return parseK8sRoutes(uri, rest);
     default:
       throw new ValueError(
         `unknown scheme "${scheme}" (expected one of: ${SUPPORTED_SCHEMES.map((s) => `${s}://`).join(', ')})`,

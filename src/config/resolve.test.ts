@@ -253,7 +253,7 @@ describe('resolveProxyConfig', () => {
   it('names the scheme of an unsupported --backends URI', () => {
     const err = configError({ argv: { backends: 'dsn://x:1' }, env: {} });
     expect(err.message).toBe(
-      '--backends: unknown scheme "dsn" (expected one of: static://, dns://, srv://, k8s://, sentinel://)',
+      '--backends: unknown scheme "dsn" (expected one of: static://, dns://, srv://, k8s://, sentinel://, k8s-routes://)',
     );
   });
 

@@ -31,6 +31,16 @@ const PER_LISTENER_IDENTITY = new Set(['name', 'listen', 'backends']);
 export interface ProxyConfig {
   readonly process: ProcessSettings;
   readonly listeners: readonly ListenerSettings[];
+  /**
+   * With a Kubernetes source of listeners (--gateway, --ingress-nginx-tcp-services): the
+   * listener options given without backends, which every listener it makes starts from.
+   */
+  readonly template?: ListenerSettings;
+}
+
+/** Whether listeners come from Kubernetes objects, so the flags need not name backends. */
+export function hasListenerSource(p: ProcessSettings): boolean {
+  return p.gateway !== null || p.ingressNginxTcpServices !== null;
 }
 
 /**
@@ -61,7 +71,8 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
       ListenerSettings | undefined;
     if (listener !== undefined) {
       errors.attempt(() => checkListener(listener, layer === undefined ? '--' : 'listeners[0].'));
-      if (listener.backends === null) {
+      const sourced = processSettings !== undefined && hasListenerSource(processSettings);
+      if (listener.backends === null && !sourced) {
         errors.add(
           new ConfigError(
             layer === undefined ? '--backends' : 'listeners[0].backends',
@@ -78,9 +89,14 @@ export function resolveProxyConfig(sources: RawOptionSources): ProxyConfig {
       );
     }
     errors.throwIfAny();
+    const only = listener as ListenerSettings;
+    const proc = processSettings as ProcessSettings;
+    if (!hasListenerSource(proc)) return { process: proc, listeners: [only] };
+    // Served as a listener only when it names backends; either way the template of the sourced ones.
     return {
-      process: processSettings as ProcessSettings,
-      listeners: [listener as ListenerSettings],
+      process: proc,
+      listeners: only.backends === null ? [] : [only],
+      template: only,
     };
   }
   for (const flag of PER_LISTENER_IDENTITY) {

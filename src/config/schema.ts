@@ -746,6 +746,37 @@ export const processOptions = {
     defaultText: 'false',
     parse: v.boolean,
   }),
+  gateway: opt<v.ObjectRef | null>({
+    flag: 'gateway',
+    scope: 'process',
+    group: 'Kubernetes sources',
+    describe:
+      'Serve this Gateway API Gateway (NAMESPACE/NAME) when its gatewayClassName is --gateway-class: its TCP and TLS-passthrough listeners on the --listen hosts, with the TCPRoutes and TLSRoutes attached to it (backends from EndpointSlices); status is written back. Listener options given as flags or in the file apply to every listener it makes',
+    equivalent: 'a Gateway API implementation (Envoy Gateway, Traefik) for TCPRoute/TLSRoute',
+    default: null,
+    defaultText: '(off)',
+    parse: v.objectRef,
+  }),
+  gatewayClass: opt({
+    flag: 'gateway-class',
+    scope: 'process',
+    group: 'Kubernetes sources',
+    describe: 'The GatewayClass name whose Gateway --gateway serves',
+    default: 'headway',
+    defaultText: 'headway',
+    parse: v.k8sName,
+  }),
+  ingressNginxTcpServices: opt<v.ObjectRef | null>({
+    flag: 'ingress-nginx-tcp-services',
+    scope: 'process',
+    group: 'Kubernetes sources',
+    describe:
+      'Serve the entries of this ingress-nginx tcp-services ConfigMap (NAMESPACE/NAME), watched: "PORT": "NS/SVC:PORT[:PROXY[:PROXY]]" becomes a listener on the --listen hosts at PORT (first PROXY: read a PROXY header from clients; second: send one to backends); malformed entries are logged and skipped',
+    equivalent: 'ingress-nginx `--tcp-services-configmap`',
+    default: null,
+    defaultText: '(off)',
+    parse: v.objectRef,
+  }),
   adminToken: opt<string | null>({
     flag: 'admin-token',
     freeText: true,

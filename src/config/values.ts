@@ -164,3 +164,30 @@ export function listenerName(raw: RawValue): string {
   }
   return t;
 }
+
+/** A Kubernetes object reference `NAMESPACE/NAME` (both DNS labels). */
+export interface ObjectRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+const K8S_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export function objectRef(raw: RawValue): ObjectRef {
+  const text = asText(raw).trim();
+  const slash = text.indexOf('/');
+  const namespace = text.slice(0, slash);
+  const name = text.slice(slash + 1);
+  if (slash < 0 || !K8S_LABEL.test(namespace) || !K8S_NAME.test(name)) {
+    throw new ValueError(`"${text}" is not NAMESPACE/NAME (e.g. infra/headway)`);
+  }
+  return { namespace, name };
+}
+
+/** A Kubernetes object name (DNS subdomain). */
+export function k8sName(raw: RawValue): string {
+  const text = asText(raw).trim();
+  if (!K8S_NAME.test(text)) throw new ValueError(`"${text}" is not a Kubernetes object name`);
+  return text;
+}

@@ -35,6 +35,28 @@ export interface Endpoint {
   readonly hostname?: string;
   /** Zones this endpoint is hinted for (EndpointSlice `hints.forZones`). */
   readonly zoneHints?: readonly string[];
+  /**
+   * Index into the snapshot's `groups`: the route this endpoint serves, when a
+   * source feeds several routes through one listener (Gateway API routes).
+   */
+  readonly group?: number;
+}
+
+/**
+ * One route of a listener whose source serves several (a Gateway listener with
+ * its attached routes): which connections it takes and how many it must refuse.
+ */
+export interface EndpointGroup {
+  /**
+   * TLS server names it takes: exact (`db.example.com`) or a leading wildcard
+   * label (`*.example.com`); empty = every connection (no SNI is read).
+   */
+  readonly serverNames: readonly string[];
+  /**
+   * Share of its connections (0..1) refused at once: the weight of backends that
+   * are invalid or have no endpoints, which must not be served by the others.
+   */
+  readonly rejectShare: number;
 }
 
 /** One full view of a listener's backends, as a discovery source sees it. */
@@ -42,4 +64,6 @@ export interface EndpointSnapshot {
   readonly endpoints: readonly Endpoint[];
   /** Epoch milliseconds when the source produced it. */
   readonly updatedAtMs: number;
+  /** The routes the endpoints are grouped into (`Endpoint.group`); absent for one plain pool. */
+  readonly groups?: readonly EndpointGroup[];
 }

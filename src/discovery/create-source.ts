@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { BackendsSpec } from '../config/backends-uri.ts';
 import type { DiscoverySource } from './discovery-source.ts';
 import { DnsSource, type DnsFamily } from './dns/dns-source.ts';
+import { K8sRoutesSource } from './kubernetes/k8s-routes-source.ts';
 import { LazyK8sSource } from './kubernetes/lazy-k8s-source.ts';
 import { SentinelSource } from './sentinel/sentinel-source.ts';
 import { StaticSource } from './static-source.ts';
@@ -77,6 +78,13 @@ export function createDiscoverySource(
         clock: deps.clock,
         random: deps.random,
         logger: deps.logger.child({ listener: settings.name, master: spec.master }),
+      });
+    case 'k8s-routes':
+      return new K8sRoutesSource({
+        spec,
+        serviceSource: (service) => createDiscoverySource(service, settings, deps),
+        wallMs: () => deps.clock.wallMs(),
+        firstSnapshotWaitMs: 5000,
       });
     case 'k8s':
       return new LazyK8sSource({

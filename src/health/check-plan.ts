@@ -25,7 +25,9 @@ export type CheckSettings = Pick<
  * every source but Kubernetes (whose readiness comes from the API).
  */
 export function checksEnabled(mode: CheckSettings['healthCheck'], sourceKind: string): boolean {
-  return mode === 'tcp' || mode === 'http' || (mode === 'auto' && sourceKind !== 'k8s');
+  // EndpointSlices carry readiness already: `auto` checks only backends without it.
+  const fromSlices = sourceKind === 'k8s' || sourceKind === 'k8s-routes';
+  return mode === 'tcp' || mode === 'http' || (mode === 'auto' && !fromSlices);
 }
 
 /**

@@ -15,8 +15,13 @@ import type { UpstreamDeps } from '../upstream/upstream.ts';
 import { Route, type RouteDeps } from './route.ts';
 import { scratch } from './read-buffers.ts';
 import { CLOSE_GRACE_MS, Session, onClientRead } from './session.ts';
-import { acceptStreams, setListenOptions, type SocketImpl } from './socket-impl.ts';
-import type { StreamOptions, TcpStream } from './tcp-stream.ts';
+import {
+  acceptStreams,
+  setListenOptions,
+  type AcceptOptions,
+  type SocketImpl,
+} from './socket-impl.ts';
+import type { TcpStream } from './tcp-stream.ts';
 
 /** What a listener needs from the process: its routes' and upstreams' needs, and how to bind. */
 export interface ListenerDeps extends RouteDeps, UpstreamDeps {
@@ -364,27 +369,20 @@ export class Listener {
     this.#staged.push(entry);
   }
 
-  /**
-   * Accept on `server` for this listener. Each client is taken by the
-   * listener the socket belongs to now (a reload may hand it to another).
-   */
+  /** Accept on `server` for this listener (a socket handed to another listener is hooked again there). */
   #acceptOn(server: Server): void {
-    const tagged = server as TaggedServer;
     acceptStreams(server, this.#socketImpl, this.#clientOptions, {
-      onStream: (stream) => {
-        const listener = tagged[kListener];
-        if (listener === undefined) stream.destroy();
-        else listener.accept(stream);
-      },
-      onFailure: (code) => tagged[kListener]?.acceptFailed(code),
+      onStream: (stream) => this.accept(stream),
+      onFailure: (code) => this.acceptFailed(code),
     });
   }
 
   /** How a client socket reads: nothing until a backend is connected (it starts paused), so retries lose no byte. */
-  readonly #clientOptions = (): StreamOptions => ({
+  readonly #clientOptions = (optionsInherited: boolean): AcceptOptions => ({
     onRead: onClientRead,
     buffer: scratch,
     keepAliveMs: this.#route.settings.keepAliveMs,
+    optionsInherited,
   });
 
   #releaseStaged(accept: boolean): void {

@@ -1,3 +1,4 @@
+import { groupForServerName } from './server-name-routes.ts';
 import type { AccessLog } from '../access-log/access-log.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
@@ -50,6 +51,8 @@ export class Route implements SessionHost {
   readonly sessions = new Set<Session>();
   readonly sniPattern: string | null;
   readonly sniStrict: boolean;
+  /** Several routes chosen by TLS server name (Gateway TLSRoutes): sessions read the ClientHello. */
+  readonly readsServerName: boolean;
   readonly #deps: RouteDeps;
   readonly #maxPerClient: number;
   readonly #allow: CidrSet | null;
@@ -99,6 +102,9 @@ export class Route implements SessionHost {
     this.#maxPerClient = config.maxConnectionsPerClient;
     this.sniPattern = config.routeBy === 'sni' ? config.sniPattern : null;
     this.sniStrict = config.sniStrict;
+    const backends = config.backends;
+    const routes = backends?.scheme === 'k8s-routes' ? backends.routes : [];
+    this.readsServerName = routes.some((r) => r.serverNames.length > 0);
     this.random = deps.random;
     this.metrics = upstream.metrics;
     upstream.onRoom(() => {
@@ -167,6 +173,16 @@ export class Route implements SessionHost {
         resolve(true);
       });
     });
+  }
+
+  pickGroup(serverName: string | undefined): number | null | undefined {
+    const groups = this.upstream.groups;
+    if (groups === undefined) return this.readsServerName ? null : undefined;
+    const group = groupForServerName(groups, serverName);
+    if (group === undefined) return null;
+    const share = groups[group]?.rejectShare ?? 1;
+    // The refused share is drawn per connection, so over many it matches the weights.
+    return share > 0 && (share >= 1 || this.random() < share) ? null : group;
   }
 
   expectsProxyHeader(peerAddress: string): boolean {

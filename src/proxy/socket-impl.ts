@@ -25,6 +25,12 @@ export function openDataSockets(): number {
   return openRawSockets() + openNetStreams();
 }
 
+/** How an accepted client reads; `optionsInherited` as `acceptStreams` says (raw only). */
+export interface AcceptOptions extends StreamOptions {
+  /** TCP_NODELAY and keepalive came from the listening socket (setListenOptions): not set again. */
+  readonly optionsInherited: boolean;
+}
+
 /** What a listening socket does with its accepts. */
 export interface AcceptHandlers {
   /** An accepted client, paused: nothing is read until `resume()`. */
@@ -38,20 +44,21 @@ type HookedServer = Server & { [kConnection]?: (socket: Socket) => void };
 
 /**
  * Send the clients `server` accepts (created with `pauseOnConnect`) to
- * `handlers`, as TcpStreams of `impl` reading with `opts()`; replaces what
+ * `handlers`, as TcpStreams of `impl` reading with `opts(…)`; replaces what
  * a previous call set (a staged listener, a socket handed over by a reload).
  */
 export function acceptStreams(
   server: Server,
   impl: SocketImpl,
-  opts: () => StreamOptions,
+  opts: (optionsInherited: boolean) => AcceptOptions,
   handlers: AcceptHandlers,
 ): void {
   const hooked = server as HookedServer;
   if (impl === 'net') {
     const previous = hooked[kConnection];
     if (previous !== undefined) server.off('connection', previous);
-    const listener = (socket: Socket): void => handlers.onStream(NetStream.adopt(socket, opts()));
+    const listener = (socket: Socket): void =>
+      handlers.onStream(NetStream.adopt(socket, opts(false)));
     hooked[kConnection] = listener;
     server.on('connection', listener);
     return;
@@ -61,7 +68,7 @@ export function acceptStreams(
       handlers.onFailure(status === 0 ? 'unknown' : getSystemErrorName(status));
       return;
     }
-    handlers.onStream(RawSocket.adopt(client, { ...opts(), optionsInherited: OPTIONS_INHERITED }));
+    handlers.onStream(RawSocket.adopt(client, opts(OPTIONS_INHERITED)));
   });
 }
 

@@ -238,7 +238,12 @@ describe.each(['raw', 'net'] as const)(
         acceptStreams(
           server,
           impl,
-          () => ({ buffer: Buffer.alloc(4096), keepAliveMs: 1000, onRead: collector(chunks) }),
+          (optionsInherited) => ({
+            buffer: Buffer.alloc(4096),
+            keepAliveMs: 1000,
+            onRead: collector(chunks),
+            optionsInherited,
+          }),
           { onStream: resolve, onFailure: (code) => reject(new Error(code)) },
         );
       });

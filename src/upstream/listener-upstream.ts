@@ -1,3 +1,4 @@
+import type { EndpointGroup } from '../core/endpoint.ts';
 import { InternalError } from '../core/errors.ts';
 import { BackendPool } from '../backends/backend-pool.ts';
 import type { SharedCount } from '../backends/backend.ts';
@@ -38,6 +39,8 @@ export class ListenerUpstream implements Upstream {
   readonly source: DiscoverySource;
   readonly checker: ActiveHealthChecker | null;
   readonly metrics: ListenerMetrics;
+  /** The routes of a `k8s-routes://` listener, from the latest snapshot (undefined: one plain pool). */
+  groups: readonly EndpointGroup[] | undefined = undefined;
   readonly #deps: UpstreamDeps;
   readonly #logger: Logger;
   /** Close a backend's connections when it fails its checks (`--close-on-down`). */
@@ -74,7 +77,11 @@ export class ListenerUpstream implements Upstream {
     const follower = deps.feed !== undefined;
     this.pool = new BackendPool({
       listener: config.name,
-      balancer: createBalancer(config, deps),
+      // A k8s-routes:// listener serves several routes, each balanced on its own.
+      balancer: createBalancer(
+        { ...config, grouped: config.backends.scheme === 'k8s-routes' },
+        deps,
+      ),
       metrics: this.metrics,
       logger,
       backendDrainTimeoutMs: config.backendDrainTimeout,
@@ -177,6 +184,7 @@ export class ListenerUpstream implements Upstream {
             ? full
             : { ...full, endpoints: full.endpoints.filter((e) => matchesSelectors(e, selectors)) };
         const leaving = this.#closeOnLeave ? this.#listedIds() : undefined;
+        this.groups = full.groups;
         this.pool.applySnapshot(snapshot);
         if (leaving !== undefined) {
           for (const e of snapshot.endpoints) leaving.delete(e.id);

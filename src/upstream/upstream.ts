@@ -1,3 +1,4 @@
+import type { EndpointGroup } from '../core/endpoint.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import type { ListenerSettings } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
@@ -24,6 +25,8 @@ export interface Upstream {
   /** Active health checks, or null when off (or run by another thread). */
   readonly checker: ActiveHealthChecker | null;
   readonly metrics: ListenerMetrics;
+  /** The routes of a `k8s-routes://` listener, from the latest snapshot (undefined: one plain pool). */
+  readonly groups: readonly EndpointGroup[] | undefined;
   /** Load what discovery needs (may throw ConfigError), before any socket is bound. */
   init(): Promise<void>;
   /** Start discovery and health checks. */

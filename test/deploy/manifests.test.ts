@@ -18,6 +18,8 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IContainer } from 'kubernetes-models/v1/Container';
@@ -134,8 +136,50 @@ function modelModule(o: K8sObject): string {
     : `kubernetes-models/${o.apiVersion.slice(0, slash)}/${o.apiVersion.slice(slash + 1)}/${o.kind}`;
 }
 
+const GATEWAY_API = 'gateway.networking.k8s.io/';
+
+function isGatewayApi(o: K8sObject): boolean {
+  return o.apiVersion.startsWith(GATEWAY_API);
+}
+
+/**
+ * kubernetes-models has no Gateway API kinds (@kubernetes-models/gateway-api would add them): the
+ * fields Headway and the Gateway API require, checked by hand.
+ */
+function gatewayApiProblem(o: K8sObject): string | undefined {
+  const spec = (o as { spec?: Record<string, unknown> }).spec ?? {};
+  const isText = (v: unknown): boolean => typeof v === 'string' && v !== '';
+  const isPort = (v: unknown): boolean =>
+    Number.isInteger(v) && (v as number) > 0 && (v as number) < 65536;
+  switch (o.kind) {
+    case 'GatewayClass':
+      return isText(spec.controllerName) ? undefined : 'spec.controllerName is required';
+    case 'Gateway': {
+      const listeners = spec.listeners as Record<string, unknown>[] | undefined;
+      if (!isText(spec.gatewayClassName)) return 'spec.gatewayClassName is required';
+      if (!Array.isArray(listeners) || listeners.length === 0) return 'spec.listeners is required';
+      const bad = listeners.find((l) => !isText(l.name) || !isPort(l.port) || !isText(l.protocol));
+      return bad === undefined ? undefined : 'every listener needs name, port and protocol';
+    }
+    case 'TCPRoute':
+    case 'TLSRoute': {
+      const rules = spec.rules as { backendRefs?: Record<string, unknown>[] }[] | undefined;
+      if (!Array.isArray(spec.parentRefs) || spec.parentRefs.length === 0)
+        return 'spec.parentRefs is required';
+      if (!Array.isArray(rules) || rules.length === 0) return 'spec.rules is required';
+      const refs = rules.flatMap((r) => r.backendRefs ?? []);
+      return refs.every((r) => isText(r.name) && isPort(r.port))
+        ? undefined
+        : 'every backendRef needs name and port';
+    }
+    default:
+      return `no check for ${o.apiVersion} ${o.kind}`;
+  }
+}
+
 /** The model's JSON-schema validation; a message, or undefined when valid. */
 async function schemaProblem(o: K8sObject): Promise<string | undefined> {
+  if (isGatewayApi(o)) return gatewayApiProblem(o);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(modelModule(o))) as Record<string, unknown>;
@@ -349,6 +393,76 @@ function serviceTargetPorts(
 
 const KUBECTL = kubectlVersion();
 
+/** The ClusterRole of --gateway: what it lists and watches, and the status it patches. */
+const GATEWAY_RULES = [
+  {
+    apiGroups: ['gateway.networking.k8s.io'],
+    resources: ['gateways', 'tcproutes', 'tlsroutes', 'referencegrants'],
+    verbs: ['list', 'watch'],
+  },
+  {
+    apiGroups: ['gateway.networking.k8s.io'],
+    resources: ['gateways/status', 'tcproutes/status', 'tlsroutes/status'],
+    verbs: ['patch'],
+  },
+  { apiGroups: [''], resources: ['services', 'namespaces'], verbs: ['list', 'watch'] },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+];
+
+interface GatewayObject extends K8sObject {
+  readonly spec: {
+    readonly gatewayClassName: string;
+    readonly listeners: readonly { readonly port: number }[];
+  };
+}
+
+interface RouteObject extends K8sObject {
+  readonly spec: {
+    readonly parentRefs: readonly { readonly name: string; readonly namespace?: string }[];
+    readonly rules: readonly {
+      readonly backendRefs: readonly { readonly name: string; readonly port: number }[];
+    }[];
+  };
+}
+
+/**
+ * --gateway names a Gateway of the overlay, of its class, whose class the examples define; its
+ * routes' backendRefs name headless Services by one of their (Service) ports.
+ */
+function expectGatewayRoutes(
+  r: Rendered,
+  ref: { namespace: string; name: string },
+  className: string,
+): void {
+  const gw = r.objects.find(
+    (o): o is GatewayObject =>
+      o.kind === 'Gateway' &&
+      o.metadata?.name === ref.name &&
+      o.metadata.namespace === ref.namespace,
+  );
+  expect(gw?.spec.gatewayClassName, `${r.dir}: Gateway ${ref.namespace}/${ref.name}`).toBe(
+    className,
+  );
+  const routes = r.objects.filter(
+    (o): o is RouteObject =>
+      (o.kind === 'TCPRoute' || o.kind === 'TLSRoute') &&
+      (o as RouteObject).spec.parentRefs.some(
+        (p) => p.name === ref.name && (p.namespace ?? o.metadata?.namespace) === ref.namespace,
+      ),
+  );
+  expect(routes.length, `${r.dir}: routes attached to ${ref.name}`).toBeGreaterThan(0);
+  for (const route of routes) {
+    for (const backend of route.spec.rules.flatMap((x) => x.backendRefs)) {
+      const svc = findService(r.objects, backend.name, route.metadata?.namespace);
+      expect(svc?.spec?.clusterIP, `${r.dir}: backendRef ${backend.name}`).toBe('None');
+      expect(
+        (svc?.spec?.ports ?? []).map((p) => p.port),
+        r.dir,
+      ).toContain(backend.port);
+    }
+  }
+}
+
 describe('deploy/ files', () => {
   it('every YAML file parses (no duplicate keys, no warnings)', () => {
     expect(FILES.length).toBeGreaterThan(10);
@@ -451,7 +565,7 @@ describe('rendered kustomizations', () => {
     for (const r of rendered) {
       for (const o of r.objects) {
         const key = JSON.stringify(o);
-        if (seen.has(key)) continue;
+        if (seen.has(key) || isGatewayApi(o)) continue;
         seen.add(key);
         objects.push({ label: `${r.dir} ${o.kind}/${o.metadata?.name ?? '?'}`, object: o });
       }
@@ -502,7 +616,8 @@ describe('rendered kustomizations', () => {
       expect(ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'], r.dir).toBe(
         'restricted',
       );
-      for (const o of r.objects.filter((x) => x.kind !== 'Namespace')) {
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+      for (const o of r.objects.filter((x) => !clusterScoped.includes(x.kind))) {
         expect(o.metadata?.namespace, `${r.dir} ${o.kind}`).toBe(ns?.metadata?.name);
       }
       return ns?.metadata?.name;
@@ -562,7 +677,9 @@ describe('rendered kustomizations', () => {
         const admin = config.process.admin?.port;
         expect(admin, r.dir).toBeDefined();
         expect(ports.get('admin'), r.dir).toBe(admin);
-        expect(ports.get('proxy'), r.dir).toBe(config.listeners[0]?.listen[0]?.port);
+        // With --gateway the listeners come from the Gateway; --listen's port names the one it has.
+        const proxyListener = config.listeners[0] ?? config.template;
+        expect(ports.get('proxy'), r.dir).toBe(proxyListener?.listen[0]?.port);
         expect(c.livenessProbe?.httpGet, r.dir).toMatchObject({ path: '/healthz', port: 'admin' });
         expect(c.readinessProbe?.httpGet, r.dir).toMatchObject({ path: '/readyz', port: 'admin' });
         expect(d.spec?.template.metadata?.annotations, r.dir).toMatchObject({
@@ -595,10 +712,38 @@ describe('rendered kustomizations', () => {
 
   it('RBAC grants only get/list/watch on EndpointSlices, and only where k8s:// needs it', () => {
     for (const r of rendered) {
+      const gateway = headwayDeployments(r.objects).some(
+        (d) => resolveHeadwayArgs(headwayContainer(d)).config.process.gateway !== null,
+      );
+      // --gateway reads routes, Services and EndpointSlices wherever routes attach from: exactly
+      // the reads and status writes it makes, bound to Headway's ServiceAccount.
+      const clusterRoles = ofKind<IClusterRole>(r.objects, 'ClusterRole');
       expect(
-        r.objects.filter((o) => o.kind.startsWith('Cluster')),
+        r.objects.filter(
+          (o) => o.kind.startsWith('Cluster') && !(gateway && o.kind.startsWith('ClusterRole')),
+        ),
         r.dir,
       ).toEqual([]);
+      for (const role of clusterRoles) expect(role.rules, r.dir).toEqual(GATEWAY_RULES);
+      if (gateway) {
+        expect(clusterRoles.length, r.dir).toBe(1);
+        const bindings = ofKind<IClusterRoleBinding>(r.objects, 'ClusterRoleBinding');
+        expect(
+          bindings.map((b) => [
+            b.roleRef.name,
+            b.subjects?.map((s) => `${s.kind}/${s.namespace ?? ''}/${s.name}`),
+          ]),
+          r.dir,
+        ).toEqual([
+          [
+            clusterRoles[0]?.metadata?.name,
+            headwayDeployments(r.objects).map(
+              (d) =>
+                `ServiceAccount/${d.metadata?.namespace ?? ''}/${d.spec?.template.spec?.serviceAccountName ?? ''}`,
+            ),
+          ],
+        ]);
+      }
       for (const role of ofKind<IRole>(r.objects, 'Role')) {
         expect(role.rules, r.dir).toEqual([
           {
@@ -638,9 +783,12 @@ describe('rendered kustomizations', () => {
   it("the examples' backends URIs name their headless Service and its target port", () => {
     for (const r of rendered.filter((x) => x.dir.startsWith('overlays/'))) {
       for (const d of headwayDeployments(r.objects)) {
-        const backends = resolveHeadwayArgs(headwayContainer(d)).config.listeners[0]?.backends;
+        const { config } = resolveHeadwayArgs(headwayContainer(d));
+        const backends = config.listeners[0]?.backends;
         const ns = d.metadata?.namespace;
-        if (backends?.scheme === 'k8s') {
+        if (config.process.gateway !== null) {
+          expectGatewayRoutes(r, config.process.gateway, config.process.gatewayClass);
+        } else if (backends?.scheme === 'k8s') {
           const svc = findService(r.objects, backends.service, backends.namespace ?? ns);
           expect(svc?.spec?.clusterIP, `${r.dir}: ${backends.uri}`).toBe('None');
           if (svc === undefined) continue;

@@ -6,34 +6,13 @@ import {
   type RunningProxy,
 } from '../helpers/headway-process.ts';
 import { type Backend, connectTo, patternBytes, readAll, startEcho } from '../helpers/sockets.ts';
+import { STALE_STREAM_STATE } from '../helpers/changed-binding.ts';
 
 /**
- * `--socket-impl` and the start-up self-test of the raw data path, end to
- * end. A Node.js whose internals moved is simulated without any test hook
- * in Headway: a preload module (`node --import`) wraps `process.binding`
- * the way a changed Node.js would answer, so the CLI meets it exactly as it
- * would meet a real change.
+ * `--socket-impl`, end to end. The self-test's refusal of a changed Node.js
+ * is test/regressions/changed-node-internals-run-unchecked.test.ts; here,
+ * that `net` runs where `raw` is refused.
  */
-
-/** Preload source: `process.binding(name)` answers with `change` applied to the real binding. */
-function changedBinding(name: string, change: string): CommandWrapper {
-  const source =
-    `const real = process.binding.bind(process);` +
-    `process.binding = (n) => { const b = real(n); if (n !== ${JSON.stringify(name)}) return b;` +
-    ` const c = { ...b }; ${change}; return c; };`;
-  const preload = `data:text/javascript,${encodeURIComponent(source)}`;
-  return (argv) => [argv[0] ?? process.execPath, '--import', preload, ...argv.slice(1)];
-}
-
-const WITHOUT_WRITE_BUFFER = changedBinding(
-  'tcp_wrap',
-  `c.TCP = class extends b.TCP {}; Object.defineProperty(c.TCP.prototype, 'writeBuffer', { value: undefined })`,
-);
-/** Reads leave their byte count somewhere else: the array Headway reads is never written. */
-const STALE_STREAM_STATE = changedBinding(
-  'stream_wrap',
-  `c.streamBaseState = new Int32Array(b.streamBaseState.length)`,
-);
 
 let proxy: RunningProxy | undefined;
 let echo: Backend | undefined;
@@ -54,25 +33,8 @@ async function exitOf(args: readonly string[], wrap: CommandWrapper) {
 
 const RUN = ['--listen', '127.0.0.1:0', '--admin', 'off', '--backends', 'static://127.0.0.1:9'];
 
-describe('the raw data path’s start-up self-test', () => {
-  it('exits 2 with one clear line when a binding method is gone, before anything binds', async () => {
-    const r = await exitOf(RUN, WITHOUT_WRITE_BUFFER);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(
-      'headway: this Node.js version changed an internal Headway relies on (tcp_wrap.TCP.prototype.writeBuffer is undefined, not a function); run with --socket-impl net\n',
-    );
-    expect(r.logs.some((l) => l.msg === 'listener started')).toBe(false);
-  });
-
-  it('exits 2 naming the read path when streamBaseState no longer tells the reads', async () => {
-    const r = await exitOf(RUN, STALE_STREAM_STATE);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      /^headway: this Node\.js version changed an internal Headway relies on \(loopback self-test: no progress within \d+ ms at read back; .*streamBaseState\[kReadBytesOrError\]\)\); run with --socket-impl net\n$/,
-    );
-  });
-
-  it('is not run with --socket-impl net, which relays on the same Node.js without internals', async () => {
+describe('--socket-impl net on a Node.js the raw path refuses', () => {
+  it('relays intact: the self-test is not run and no internal is used', async () => {
     echo = await startEcho();
     proxy = await startProxy(
       ['--socket-impl', 'net', '--backends', `static://${echo.address}`],

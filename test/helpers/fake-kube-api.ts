@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { FakeObjectStore } from './fake-kube-objects.ts';
 import { makeTlsFixtures } from './tls-fixtures.ts';
 
 /*
@@ -461,6 +462,8 @@ export class FakeKubeApi {
   port = 0;
   /** Every request, in arrival order. */
   readonly requests: RequestRecord[] = [];
+  /** Other kinds (Services, ConfigMaps, Gateway API...): register them, then put objects. */
+  readonly objects = new FakeObjectStore();
 
   #server: Server;
   #sockets = new Set<Socket>();
@@ -711,6 +714,7 @@ export class FakeKubeApi {
 
   /** Stop listening and destroy every open socket. */
   async close(): Promise<void> {
+    this.objects.close();
     clearInterval(this.#bookmarkTimer);
     for (const w of this.#watchers) if (w.timer) clearTimeout(w.timer);
     this.#watchers.clear();
@@ -996,6 +1000,7 @@ export class FakeKubeApi {
       token,
     };
     this.requests.push(rec);
+    if (token === this.token && this.objects.handle(req, res, url)) return;
     req.resume();
 
     if (token !== this.token) {

@@ -27,6 +27,25 @@ export interface HeadwayProcess {
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * Every child still running. A test file's worker process exits when the
+ * file is done; whatever a failed or timed-out test left running goes with
+ * it, instead of living on as an orphan that holds ports and CPU (and slows
+ * every later test on the machine).
+ */
+const running = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function track(proc: ChildProcess): void {
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  process.once('exit', () => {
+    for (const p of running) p.kill('SIGKILL');
+  });
+}
+
 /** How to run the command line (e.g. wrapped in `unshare` or `ip netns exec`). */
 export type CommandWrapper = (argv: readonly string[]) => readonly string[];
 
@@ -41,6 +60,7 @@ export function spawnHeadway(
     env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  track(proc);
   const logs: LogLine[] = [];
   let stderr = '';
   let pending = '';
@@ -144,6 +164,9 @@ export interface RunningProxy extends HeadwayProcess {
  */
 const TEST_SOCKET_IMPL = process.env.HEADWAY_TEST_SOCKET_IMPL;
 
+/** Start-up normally takes well under a second; this only bounds a machine that is badly overloaded. */
+const START_TIMEOUT_MS = 30_000;
+
 /**
  * Start a proxy on an ephemeral loopback port (and an ephemeral admin port),
  * resolving once both are listening.
@@ -168,9 +191,19 @@ export async function startProxy(
     ...args,
   ];
   const p = spawnHeadway(full, env, wrap);
-  const started = await p.waitForLog((l) => l.msg === 'listener started');
-  const adminOff = args[args.indexOf('--admin') + 1] === 'off';
-  const admin = adminOff ? undefined : await p.waitForLog((l) => l.msg === 'admin listening');
+  let started: LogLine;
+  let admin: LogLine | undefined;
+  try {
+    started = await p.waitForLog((l) => l.msg === 'listener started', START_TIMEOUT_MS);
+    const adminOff = args[args.indexOf('--admin') + 1] === 'off';
+    admin = adminOff
+      ? undefined
+      : await p.waitForLog((l) => l.msg === 'admin listening', START_TIMEOUT_MS);
+  } catch (err) {
+    // The test gets no handle to stop it with: stop it here.
+    p.proc.kill('SIGKILL');
+    throw err;
+  }
   const first = (started.addresses as string[])[0] ?? '';
   const i = first.lastIndexOf(':');
   return {

@@ -1,13 +1,13 @@
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
-import { NodeInternalsChangedError, errorMessage } from '../../core/errors.ts';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { ListenError, NodeInternalsChangedError, errorMessage } from '../../core/errors.ts';
 import type { StreamReadCallback } from '../tcp-stream.ts';
 import { setAcceptCallback } from './accept-hook.ts';
 import { bindingProblems, libuvBindings, type LibuvBindings } from './bindings.ts';
 import { RawSocket } from './raw-socket.ts';
 
-/** Bytes sent each way: more than one read buffer and one socket buffer, so reads split and writes queue. */
-const PAYLOAD_BYTES = 1024 * 1024 + 4099;
+/** Bytes sent each way: many read buffers full (reads split), in 64 KiB writes (some may queue). */
+const PAYLOAD_BYTES = 256 * 1024 + 4099;
 /** The whole round trip, by default; loopback needs a few milliseconds. */
 const DEADLINE_MS = 5000;
 
@@ -34,7 +34,7 @@ export async function assertBindings(
   try {
     await roundTrip(uv, deadlineMs);
   } catch (err) {
-    if (err instanceof NodeInternalsChangedError) throw err;
+    if (err instanceof NodeInternalsChangedError || err instanceof ListenError) throw err;
     throw new NodeInternalsChangedError(`loopback self-test: ${errorMessage(err)}`, { cause: err });
   }
 }
@@ -48,10 +48,32 @@ interface Progress {
   readBytes: number;
 }
 
+/**
+ * A listening socket on a loopback address (IPv4, else IPv6). No loopback
+ * at all is this machine's problem, not Node's: a ListenError (exit 1),
+ * never a false "Node.js changed".
+ */
+async function listenOnLoopback(): Promise<Server> {
+  const tried: string[] = [];
+  for (const host of ['127.0.0.1', '::1']) {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    server.listen(0, host);
+    try {
+      await once(server, 'listening');
+      return server;
+    } catch (err) {
+      tried.push(`${host}: ${errorMessage(err)}`);
+    }
+  }
+  throw new ListenError(
+    'a loopback address',
+    `the start-up self-test of --socket-impl raw needs one (${tried.join('; ')})`,
+  );
+}
+
 async function roundTrip(uv: LibuvBindings, deadlineMs: number): Promise<void> {
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const server = await listenOnLoopback();
+  const { address: host, port } = server.address() as AddressInfo;
   const sockets: RawSocket[] = [];
   const progress: Progress = { stage: 'accept', deadlineMs, echoed: 0, readBack: [], readBytes: 0 };
   let timer: NodeJS.Timeout | undefined;
@@ -67,8 +89,7 @@ async function roundTrip(uv: LibuvBindings, deadlineMs: number): Promise<void> {
         }
         sockets.push(echoSide(uv, client, progress, fail));
       });
-      const port = (server.address() as AddressInfo).port;
-      sockets.push(clientSide(uv, port, progress, resolve, fail));
+      sockets.push(clientSide(uv, host, port, progress, resolve, fail));
     });
     await done;
   } finally {
@@ -106,6 +127,7 @@ function echoSide(
 /** The connecting side: sends the payload, FIN, and checks what comes back. */
 function clientSide(
   uv: LibuvBindings,
+  host: string,
   port: number,
   progress: Progress,
   resolve: () => void,
@@ -118,7 +140,7 @@ function clientSide(
     progress.readBytes += nread;
     return buf;
   };
-  const socket = RawSocket.connect('127.0.0.1', port, {
+  const socket = RawSocket.connect(host, port, {
     onRead: collect,
     buffer: Buffer.alloc(16 * 1024),
     keepAliveMs: 0,

@@ -43,6 +43,8 @@ export class Connector implements PickContext {
   upstream: TcpStream | null = null;
   /** The backend a TLS server name named (`--route-by sni`), until a pick falls back to the strategy. */
   target: string | undefined;
+  /** The route chosen for this connection when the listener serves several (host.pickGroup). */
+  group: number | undefined = undefined;
   /** Time to establish the connection in use, once established. */
   connectMs: number | undefined;
   #lastFailure: Outcome = 'connect_error';

@@ -67,6 +67,14 @@ export interface SessionHost {
   readonly sniPattern: string | null;
   /** `--sni-strict`: close a connection whose server name names no backend. */
   readonly sniStrict: boolean;
+  /** Several routes chosen by TLS server name (Gateway TLSRoutes): read the ClientHello. */
+  readonly readsServerName?: boolean;
+  /**
+   * A listener serving several routes: the route (balancer group) that takes
+   * a connection with this server name; null: refuse it (no route takes the
+   * name, or it falls in the route's refused share); undefined: no routes.
+   */
+  pickGroup?(serverName: string | undefined): number | null | undefined;
   /**
    * Admission checks that need the client address (access control,
    * per-client limits): the outcome to close with, or null to go on.

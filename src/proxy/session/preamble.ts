@@ -82,15 +82,18 @@ export class ServerNamePreamble implements Preamble {
   early: Buffer | undefined;
   /** The backend the server name designates (see BackendPool.pickByName), if it fits the pattern. */
   target: string | undefined;
+  /** The server name the client sent, if any (a listener with several routes chooses by it). */
+  serverName: string | undefined;
   readonly #reader = new ClientHelloReader();
-  readonly #pattern: string;
+  readonly #pattern: string | null;
   readonly #strict: boolean;
 
   /**
-   * @param pattern `--sni-pattern`, e.g. `{hostname}.db.example.com`
+   * @param pattern `--sni-pattern`, e.g. `{hostname}.db.example.com`; null when the name only
+   *   chooses a route (Gateway TLSRoutes), not a pod
    * @param strict `--sni-strict`: refuse a name that does not fit the pattern
    */
-  constructor(pattern: string, strict: boolean) {
+  constructor(pattern: string | null, strict: boolean) {
     this.#pattern = pattern;
     this.#strict = strict;
   }
@@ -105,8 +108,9 @@ export class ServerNamePreamble implements Preamble {
     }
     // Every byte read so far goes to the backend: TLS continues end to end.
     this.early = this.#reader.buffered();
+    this.serverName = result.serverName;
     const name =
-      result.serverName === undefined
+      result.serverName === undefined || this.#pattern === null
         ? undefined
         : matchSniPattern(this.#pattern, result.serverName);
     if (name === undefined && this.#strict) this.refusal = 'no_backend';

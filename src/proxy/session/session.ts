@@ -205,11 +205,22 @@ export class Session implements HostedSession, SessionEvents, Closable {
 
   #proceed(): void {
     const pattern = this.host.sniPattern;
-    if (pattern !== null) {
+    if (pattern !== null || this.host.readsServerName === true) {
       this.#readPreamble(new ServerNamePreamble(pattern, this.host.sniStrict));
       return;
     }
-    this.#connectNext();
+    if (this.#chooseGroup(undefined)) this.#connectNext();
+  }
+
+  /** The route for this connection when the listener serves several; false: refused. */
+  #chooseGroup(serverName: string | undefined): boolean {
+    const group = this.host.pickGroup?.(serverName);
+    if (group === null) {
+      this.refuse('no_backend');
+      return false;
+    }
+    this.#dial.group = group;
+    return true;
   }
 
   #readPreamble(preamble: AnyPreamble): void {
@@ -252,6 +263,7 @@ export class Session implements HostedSession, SessionEvents, Closable {
       }
       this.#admitted();
     } else {
+      if (!this.#chooseGroup(preamble.serverName)) return true;
       this.#dial.target = preamble.target;
       this.#watchClient();
       this.#connectNext();
