@@ -1,5 +1,5 @@
 import { errorMessage } from '../core/errors.ts';
-import { formatK8sRoutes, type K8sWeightedRef } from '../discovery/k8s-routes-uri.ts';
+import { formatK8sRoutes, type K8sWeightedRef } from '../config/k8s-routes-uri.ts';
 import type { ResourceInformer } from '../discovery/kubernetes/resource-informer.ts';
 import { parseTcpServiceEntry } from '../import/ingress-nginx-tcp.ts';
 import { GatewayApiClient } from './gateway-api-client.ts';

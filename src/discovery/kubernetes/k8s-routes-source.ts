@@ -1,7 +1,7 @@
 import type { Endpoint, EndpointGroup, EndpointSnapshot } from '../../core/endpoint.ts';
-import type { K8sBackendsSpec } from '../backends-uri.ts';
+import type { K8sBackendsSpec } from '../../config/backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
-import type { K8sRoutesBackendsSpec, K8sRouteSpec } from '../k8s-routes-uri.ts';
+import type { K8sRoutesBackendsSpec, K8sRouteSpec } from '../../config/k8s-routes-uri.ts';
 
 export interface K8sRoutesSourceOptions {
   readonly spec: K8sRoutesBackendsSpec;
