@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Backend } from '../src/backends/backend.ts';
 import type { Balancer, PickContext } from '../src/balancing/balancer.ts';
 import { createBalancer, type BalancerSettings } from '../src/balancing/create-balancer.ts';
-import { STRATEGY_NAMES, type StrategyName } from '../src/balancing/strategy-names.ts';
+import { STRATEGY_NAMES, type StrategyName } from '../src/config/strategy-names.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { noopMetrics } from '../src/metrics/proxy-metrics.ts';
 import { seededRandom } from '../test/kit/random.ts';

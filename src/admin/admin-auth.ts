@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { ConfigError, errorMessage, ValueError } from '../core/errors.ts';
+import { readTokenFile, type AdminAuthMode } from '../config/admin-token.ts';
+import { ConfigError, errorMessage } from '../core/errors.ts';
 
 /**
  * Who may do what on the admin endpoint. Three kinds of path:
@@ -13,13 +13,7 @@ import { ConfigError, errorMessage, ValueError } from '../core/errors.ts';
  * - `control` (`POST /backends/{id}/drain|undrain`): never cross-site, and
  *   the token from every peer when one is set (loopback only when none is).
  */
-export type AdminAuthMode = 'control' | 'all';
-export const ADMIN_AUTH_MODES: readonly AdminAuthMode[] = ['control', 'all'];
-
 export type PathKind = 'open' | 'read' | 'control';
-
-/** Shortest token accepted: 16 bytes, 128 bits if random (`openssl rand -hex 16` gives 32). */
-export const MIN_TOKEN_BYTES = 16;
 
 export interface AdminAuthOptions {
   /** The bearer token, or undefined when none is set. */
@@ -39,28 +33,6 @@ export type Verdict =
   | { readonly ok: false; readonly status: 401 | 403; readonly reason: string };
 
 const OK: Verdict = { ok: true };
-
-/** Check a token's length (bytes, not characters); throws a message for ValueError/ConfigError. */
-export function checkTokenText(token: string): string {
-  if (Buffer.byteLength(token, 'utf8') < MIN_TOKEN_BYTES) {
-    throw new ValueError(
-      `must be at least ${MIN_TOKEN_BYTES} bytes (e.g. generate one with: openssl rand -hex 16)`,
-    );
-  }
-  if (/[\s]/.test(token)) throw new ValueError('must not contain white space');
-  return token;
-}
-
-/** Read a token file: its content without the trailing newline. The message never includes the content. */
-export function readTokenFile(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ValueError(`cannot read ${path}: ${errorMessage(err)}`, { cause: err });
-  }
-  return checkTokenText(text.replace(/\r?\n$/, ''));
-}
 
 /**
  * The admin options in force: the token from `--admin-token` (or

@@ -1,4 +1,4 @@
-import type { StrategyName } from './strategy-names.ts';
+import type { StrategyName } from '../config/strategy-names.ts';
 
 /**
  * What a strategy reads of a backend, and all it may read: the pool's `Backend` implements it

@@ -3,7 +3,7 @@ import { makeBackend, pickContext } from '../../test/kit/backends.ts';
 import { ManualClock } from '../../test/kit/clock.ts';
 import { seededRandom } from '../../test/kit/random.ts';
 import { createBalancer } from './create-balancer.ts';
-import { STRATEGY_NAMES } from './strategy-names.ts';
+import { STRATEGY_NAMES } from '../config/strategy-names.ts';
 
 const deps = { clock: new ManualClock(), random: seededRandom(1) };
 

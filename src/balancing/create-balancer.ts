@@ -7,7 +7,7 @@ import { PrimaryBalancer } from './primary.ts';
 import { RandomBalancer } from './random.ts';
 import { RoundRobinBalancer } from './round-robin.ts';
 import { StickyBalancer } from './sticky.ts';
-import type { StickyKey, StrategyName } from './strategy-names.ts';
+import type { StickyKey, StrategyName } from '../config/strategy-names.ts';
 
 /** The listener settings a balancer is built from (`ListenerSettings` has them all). */
 export interface BalancerSettings {

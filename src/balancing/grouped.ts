@@ -1,5 +1,5 @@
 import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
-import type { StrategyName } from './strategy-names.ts';
+import type { StrategyName } from '../config/strategy-names.ts';
 
 /**
  * Several routes behind one listener (a Gateway listener with its attached

@@ -1,7 +1,7 @@
 import type { BalanceTarget, Balancer, PickContext } from './balancer.ts';
 import { murmur3, murmur3Int } from './hash.ts';
 import { HashRing } from './hash-ring.ts';
-import type { StickyKey } from './strategy-names.ts';
+import type { StickyKey } from '../config/strategy-names.ts';
 import { avoidedBackends } from './tried.ts';
 
 export interface StickyBalancerOptions {

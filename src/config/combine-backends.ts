@@ -1,4 +1,4 @@
-import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
+import { parseBackendsUri, type BackendsSpec } from './backends-uri.ts';
 import { ValueError } from '../core/errors.ts';
 
 /**

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { formatHostPort } from '../core/address.ts';
 import { formatCidr, type Cidr } from '../core/cidr.ts';
 import { formatDurationMs } from '../core/duration.ts';
-import { formatCheckBytes, formatCheckExpect, type CheckExpect } from '../health/check-string.ts';
+import { formatCheckBytes, formatCheckExpect, type CheckExpect } from './check-string.ts';
 import type { ProxyConfig } from './resolve.ts';
 import { listenerOptions, processOptions, type AnyOptionSpec } from './schema.ts';
 

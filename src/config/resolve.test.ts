@@ -7,7 +7,7 @@ import {
   type RawOptionSources,
 } from './resolve.ts';
 import { allOptions, envName, listenerOptions, processOptions } from './schema.ts';
-import { STRATEGY_NAMES } from '../balancing/strategy-names.ts';
+import { STRATEGY_NAMES } from './strategy-names.ts';
 
 const BACKENDS = 'static://10.0.0.1:6379,10.0.0.2:6379';
 

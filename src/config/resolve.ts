@@ -1,5 +1,5 @@
 import { ConfigError, ConfigErrors, ValueError } from '../core/errors.ts';
-import { checkSettingsProblem } from '../health/check-plan.ts';
+import { checkSettingsProblem } from './health-check-problems.ts';
 import {
   envName,
   listenerOptions,

@@ -1,23 +1,23 @@
 import type { HostPort } from '../core/address.ts';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.ts';
-import { parseBackendsUri, type BackendsSpec } from '../discovery/backends-uri.ts';
+import { parseBackendsUri, type BackendsSpec } from './backends-uri.ts';
 import { combineBackends } from './combine-backends.ts';
 import {
   STICKY_KEYS,
   STRATEGY_NAMES,
   type StickyKey,
   type StrategyName,
-} from '../balancing/strategy-names.ts';
-import { parseCheckExpect, parseCheckSend, type CheckExpect } from '../health/check-string.ts';
+} from './strategy-names.ts';
+import { parseCheckExpect, parseCheckSend, type CheckExpect } from './check-string.ts';
 import {
   ANY_2XX,
   parseHealthHost,
   parseHealthPath,
   parseStatusSet,
   type StatusSet,
-} from '../health/http-check.ts';
+} from './health-check-values.ts';
 import type { Cidr } from '../core/cidr.ts';
-import type { Selector } from '../discovery/selector.ts';
+import type { Selector } from './selector.ts';
 import * as v from './values.ts';
 import { ValueError } from '../core/errors.ts';
 import {
@@ -25,7 +25,7 @@ import {
   checkTokenText,
   readTokenFile,
   type AdminAuthMode,
-} from '../admin/admin-auth.ts';
+} from './admin-token.ts';
 
 /**
  * The one option schema. CLI flags, `HEADWAY_*` environment variables and

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { parseHostPort, type HostPort } from '../core/address.ts';
 import { parseCidr, type Cidr } from '../core/cidr.ts';
-import { parseSelector, type Selector } from '../discovery/selector.ts';
+import { parseSelector, type Selector } from './selector.ts';
 import { parseDurationMs } from '../core/duration.ts';
 import { ValueError } from '../core/errors.ts';
 

@@ -1,7 +1,7 @@
 import type { HostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { BackendsSpec } from './backends-uri.ts';
+import type { BackendsSpec } from '../config/backends-uri.ts';
 import type { DiscoverySource } from './discovery-source.ts';
 import { DnsSource, type DnsFamily } from './dns/dns-source.ts';
 import { K8sRoutesSource } from './kubernetes/k8s-routes-source.ts';

@@ -1,7 +1,7 @@
 import { formatHostPort } from '../core/address.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Endpoint } from '../core/endpoint.ts';
-import type { StaticBackendsSpec } from './backends-uri.ts';
+import type { StaticBackendsSpec } from '../config/backends-uri.ts';
 import type { DiscoverySink, DiscoverySource } from './discovery-source.ts';
 
 /** A fixed list of backends from `static://`; one snapshot at start. */

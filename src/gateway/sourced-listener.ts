@@ -1,5 +1,5 @@
 import type { ListenerSettings } from '../config/schema.ts';
-import { parseBackendsUri } from '../discovery/backends-uri.ts';
+import { parseBackendsUri } from '../config/backends-uri.ts';
 
 /** A listener a Kubernetes object asks for (a Gateway listener port, a tcp-services entry). */
 export interface SourcedListener {

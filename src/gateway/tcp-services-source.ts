@@ -1,7 +1,7 @@
 import { errorMessage } from '../core/errors.ts';
-import { formatK8sRoutes, type K8sWeightedRef } from '../discovery/k8s-routes-uri.ts';
+import { formatK8sRoutes, type K8sWeightedRef } from '../config/k8s-routes-uri.ts';
 import type { ResourceInformer } from '../discovery/kubernetes/resource-informer.ts';
-import { parseTcpServiceEntry } from '../import/ingress-nginx-tcp.ts';
+import { parseTcpServiceEntry } from '../config/tcp-services-entry.ts';
 import { GatewayApiClient } from './gateway-api-client.ts';
 import type { KubeObjectJson, ServiceJson } from './gateway-types.ts';
 import { informer, type KubeSourceDeps } from './informer-factory.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBackendsUri } from '../discovery/backends-uri.ts';
+import { parseBackendsUri } from '../config/backends-uri.ts';
 import type { GatewayJson, RouteJson, ServiceJson } from './gateway-types.ts';
 import { intersectHostnames, translateGateway, type GatewayInputs } from './translate.ts';
 

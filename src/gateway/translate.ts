@@ -2,7 +2,7 @@ import {
   formatK8sRoutes,
   type K8sRouteSpec,
   type K8sWeightedRef,
-} from '../discovery/k8s-routes-uri.ts';
+} from '../config/k8s-routes-uri.ts';
 import {
   GATEWAY_GROUP,
   type BackendRefJson,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ActiveHealthChecker, type ActiveHealthCheckerOptions } from './active-checker.ts';
-import { parseCheckExpect, parseCheckSend } from './check-string.ts';
+import { parseCheckExpect, parseCheckSend } from '../config/check-string.ts';
 import type { ProbeOptions, ProbeResult, ProbeTarget } from './tcp-probe.ts';
 
 const T0 = Date.UTC(2024, 6, 1, 12, 0, 0);

@@ -1,5 +1,5 @@
 import { localErrorKind } from '../core/local-errors.ts';
-import type { CheckExpect } from './check-string.ts';
+import type { CheckExpect } from '../config/check-string.ts';
 import { probe, type ProbeOptions, type ProbeResult, type ProbeTarget } from './tcp-probe.ts';
 import { OptionRangeError } from '../core/errors.ts';
 import { systemClock, type Clock } from '../core/clock.ts';

@@ -1,49 +1,11 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type Backend } from '../../test/helpers/sockets.ts';
-import {
-  ANY_2XX,
-  HttpStatusReader,
-  formatStatusSet,
-  httpCheckRequest,
-  parseHealthHost,
-  parseHealthPath,
-  parseStatusSet,
-} from './http-check.ts';
+import { ANY_2XX, parseStatusSet } from '../config/health-check-values.ts';
+import { HttpStatusReader, httpCheckRequest } from './http-check.ts';
 import { checkProbe, type CheckSettings } from './check-plan.ts';
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
-
-describe('parseStatusSet', () => {
-  it('reads codes and ranges', () => {
-    expect(parseStatusSet('200,204')).toEqual([
-      [200, 200],
-      [204, 204],
-    ]);
-    expect(formatStatusSet(parseStatusSet('200-299, 301'))).toBe('200-299,301');
-  });
-
-  it.each(['', '2xx', '20', '600', '299-200', '200,', 'abc'])('refuses %j', (text) => {
-    expect(() => parseStatusSet(text)).toThrow();
-  });
-});
-
-describe('parseHealthPath / parseHealthHost', () => {
-  it('accepts an origin-form path and host names', () => {
-    expect(parseHealthPath('/primary')).toBe('/primary');
-    expect(parseHealthPath('/_cluster/health?local=true')).toBe('/_cluster/health?local=true');
-    expect(parseHealthHost('db.example.com')).toBe('db.example.com');
-    expect(parseHealthHost('[::1]:8008')).toBe('[::1]:8008');
-  });
-
-  it.each(['primary', '/a b', '/a\r\nX-Evil: 1', '/é'])('refuses the path %j', (p) => {
-    expect(() => parseHealthPath(p)).toThrow();
-  });
-
-  it.each(['a b', 'a\r\nX: 1', 'host/path'])('refuses the host %j', (h) => {
-    expect(() => parseHealthHost(h)).toThrow();
-  });
-});
 
 describe('HttpStatusReader', () => {
   it('decides on the status line alone, split anywhere', () => {
@@ -207,7 +169,7 @@ describe('checkProbe (http), on real sockets', () => {
 
 describe('checkProbe (tcp) with reject patterns and --health-port', () => {
   it('fails on the reject pattern at once and probes the health port', async () => {
-    const { parseCheckExpect, parseCheckSend } = await import('./check-string.ts');
+    const { parseCheckExpect, parseCheckSend } = await import('../config/check-string.ts');
     const srv = await startServer((s) => {
       s.on('error', () => undefined);
       // A replica: answers at once, and keeps the connection open.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCheckExpect } from './check-string.ts';
+import { parseCheckExpect } from '../config/check-string.ts';
 import { ReplyMatcher } from './reply-matcher.ts';
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');

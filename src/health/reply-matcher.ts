@@ -1,4 +1,4 @@
-import { formatCheckExpect, type CheckExpect } from './check-string.ts';
+import { formatCheckExpect, type CheckExpect } from '../config/check-string.ts';
 
 /**
  * What a check has decided after reading some of a backend's reply: it

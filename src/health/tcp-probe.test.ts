@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBlackhole } from '../../test/helpers/blackhole.ts';
 import { refusedPort, startServer, type Backend } from '../../test/helpers/sockets.ts';
-import { parseCheckExpect, parseCheckSend } from './check-string.ts';
+import { parseCheckExpect, parseCheckSend } from '../config/check-string.ts';
 import { PROBE_READ_LIMIT_BYTES, probe } from './tcp-probe.ts';
 
 const cleanups: (() => Promise<void>)[] = [];

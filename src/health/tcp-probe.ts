@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { errnoCode, errorMessage } from '../core/errors.ts';
 import { localErrorKind } from '../core/local-errors.ts';
-import type { CheckExpect } from './check-string.ts';
+import type { CheckExpect } from '../config/check-string.ts';
 import { ReplyMatcher, type ReplyReader } from './reply-matcher.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 

@@ -10,7 +10,7 @@ import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { createDiscoverySource } from '../discovery/create-source.ts';
 import type { DiscoverySource } from '../discovery/discovery-source.ts';
-import { matchesSelectors } from '../discovery/selector.ts';
+import { matchesSelectors } from '../discovery/match-selectors.ts';
 import { ActiveHealthChecker } from '../health/active-checker.ts';
 import {
   checkFall,

@@ -23,6 +23,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['upstream'],
   ['proxy'],
   ['admin'],
+  // Turns Kubernetes objects into listener settings for the app's reload path.
+  ['gateway'],
   ['app', 'bench', 'echo', 'import'],
   ['cli'],
 ];

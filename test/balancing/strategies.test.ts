@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STRATEGY_NAMES } from '../../src/balancing/strategy-names.ts';
+import { STRATEGY_NAMES } from '../../src/config/strategy-names.ts';
 import {
   runHeadway,
   spawnHeadway,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../core/clock.ts';
 import type { Endpoint, EndpointSnapshot } from '../../core/endpoint.ts';
-import type { DnsBackendsSpec, SrvBackendsSpec } from '../backends-uri.ts';
+import type { DnsBackendsSpec, SrvBackendsSpec } from '../../config/backends-uri.ts';
 import type { LogFields, Logger } from '../../core/logger.ts';
 import type { DiscoveryErrorInfo, DiscoverySink } from '../discovery-source.ts';
 import { DnsSource, type DnsResolver, type DnsSourceOptions } from './dns-source.ts';

@@ -4,7 +4,11 @@ import type { Clock } from '../../core/clock.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
 import { DiscoveryError, errnoCode } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
-import { MAX_WEIGHT, type DnsBackendsSpec, type SrvBackendsSpec } from '../backends-uri.ts';
+import {
+  MAX_WEIGHT,
+  type DnsBackendsSpec,
+  type SrvBackendsSpec,
+} from '../../config/backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
 import { FlapGuard } from './flap-guard.ts';
 import { backoffDelayMs, refreshDelayMs, type RefreshBounds } from './refresh-timing.ts';

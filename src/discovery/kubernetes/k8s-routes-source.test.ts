@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../core/endpoint.ts';
-import { parseBackendsUri } from '../backends-uri.ts';
-import { formatK8sRoutes, type K8sRoutesBackendsSpec } from '../k8s-routes-uri.ts';
+import { parseBackendsUri } from '../../config/backends-uri.ts';
+import { formatK8sRoutes, type K8sRoutesBackendsSpec } from '../../config/k8s-routes-uri.ts';
 import { mergeRoutes } from './k8s-routes-source.ts';
 
 const ep = (id: string, state: Endpoint['state'] = 'ready'): Endpoint => ({

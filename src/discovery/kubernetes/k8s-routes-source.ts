@@ -1,7 +1,8 @@
+import { DiscoveryError } from '../../core/errors.ts';
 import type { Endpoint, EndpointGroup, EndpointSnapshot } from '../../core/endpoint.ts';
-import type { K8sBackendsSpec } from '../backends-uri.ts';
+import type { K8sBackendsSpec } from '../../config/backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
-import type { K8sRoutesBackendsSpec, K8sRouteSpec } from '../k8s-routes-uri.ts';
+import type { K8sRoutesBackendsSpec, K8sRouteSpec } from '../../config/k8s-routes-uri.ts';
 
 export interface K8sRoutesSourceOptions {
   readonly spec: K8sRoutesBackendsSpec;
@@ -111,7 +112,7 @@ export class K8sRoutesSource implements DiscoverySource {
 
 function annotate(service: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
-  return new Error(`${service}: ${message}`, { cause: err });
+  return new DiscoveryError(`${service}: ${message}`, { cause: err });
 }
 
 export function serviceKey(

@@ -8,7 +8,7 @@ import {
 import type { Clock } from '../../core/clock.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
 import { ConfigError, DiscoveryError, errnoCode } from '../../core/errors.ts';
-import type { K8sBackendsSpec } from '../backends-uri.ts';
+import type { K8sBackendsSpec } from '../../config/backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
 import type { KubeAccess } from './kube-access.ts';
 import { mergeSlices, type SliceJson } from './endpoint-slices.ts';

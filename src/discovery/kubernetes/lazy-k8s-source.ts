@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.ts';
-import type { K8sBackendsSpec } from '../backends-uri.ts';
+import type { K8sBackendsSpec } from '../../config/backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
 import { InternalError } from '../../core/errors.ts';
 

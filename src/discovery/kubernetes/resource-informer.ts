@@ -1,3 +1,4 @@
+import { DiscoveryError } from '../../core/errors.ts';
 import { Watch } from '@kubernetes/client-node';
 import type { Clock } from '../../core/clock.ts';
 import type { KubeAccess } from './kube-access.ts';
@@ -197,7 +198,7 @@ export class ResourceInformer<T extends InformedObject> {
     const quick =
       this.#opts.clock.nowMs() - this.#watchStartedMs < 1000 && this.#eventsThisWatch === 0;
     if (quick)
-      this.#fail('watch', new Error('watch ended at once without events'), () =>
+      this.#fail('watch', new DiscoveryError('watch ended at once without events'), () =>
         this.#startWatch(),
       );
     else this.#startWatch();

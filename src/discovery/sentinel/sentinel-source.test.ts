@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EndpointSnapshot } from '../../core/endpoint.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
-import { parseBackendsUri, type SentinelBackendsSpec } from '../backends-uri.ts';
+import { parseBackendsUri, type SentinelBackendsSpec } from '../../config/backends-uri.ts';
 import { PushSource } from '../push-source.ts';
 import { StaticSource } from '../static-source.ts';
 import { RespErrorReply, RespParser, type RespValue } from './resp.ts';

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { Endpoint } from '../../core/endpoint.ts';
 import { ConfigError, DiscoveryError, errnoCode } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { SentinelBackendsSpec } from '../backends-uri.ts';
+import type { SentinelBackendsSpec } from '../../config/backends-uri.ts';
 import type { DiscoverySink, DiscoverySource, DiscoveryStatus } from '../discovery-source.ts';
 import { addressOf, chooseMaster, type MasterAnswer } from './choose-master.ts';
 import { RespErrorReply, type RespValue } from './resp.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBackendsUri } from '../backends-uri.ts';
+import { parseBackendsUri } from '../../config/backends-uri.ts';
 
 describe('parseBackendsUri: sentinel://', () => {
   it('parses MASTER@HOST:PORT[,HOST:PORT...] (role master by default)', () => {

@@ -1,3 +1,4 @@
+import { ValueError } from '../core/errors.ts';
 /**
  * `k8s-routes://ROUTE[;ROUTE...]`: several routes served by one listener, each
  * a weighted split over Kubernetes Services, optionally chosen by TLS server
@@ -45,17 +46,17 @@ const REASON = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 
 /** Parse the part after `k8s-routes://`; throws an Error that completes "--backends: ...". */
 export function parseK8sRoutes(uri: string, rest: string): K8sRoutesBackendsSpec {
-  if (rest.trim() === '') throw new Error('k8s-routes:// needs at least one route');
+  if (rest.trim() === '') throw new ValueError('k8s-routes:// needs at least one route');
   const routes = rest.split(';').map((text, i) => parseRoute(text.trim(), i));
   const seen = new Set<string>();
   for (const r of routes) {
     for (const name of r.serverNames) {
-      if (seen.has(name)) throw new Error(`server name "${name}" is in two routes`);
+      if (seen.has(name)) throw new ValueError(`server name "${name}" is in two routes`);
       seen.add(name);
     }
   }
   if (routes.filter((r) => r.serverNames.length === 0).length > 1) {
-    throw new Error('only one route may take every server name (have no NAME@)');
+    throw new ValueError('only one route may take every server name (have no NAME@)');
   }
   return { scheme: 'k8s-routes', uri, routes };
 }
@@ -70,41 +71,44 @@ function parseRoute(text: string, index: number): K8sRouteSpec {
           .split('|')
           .map((n) => n.trim().toLowerCase());
   for (const n of names) {
-    if (!SERVER_NAME.test(n)) throw new Error(`route ${index + 1}: "${n}" is not a server name`);
+    if (!SERVER_NAME.test(n))
+      throw new ValueError(`route ${index + 1}: "${n}" is not a server name`);
   }
   const refsText = at < 0 ? text : text.slice(at + 1);
-  if (refsText === '') throw new Error(`route ${index + 1} has no backends`);
+  if (refsText === '') throw new ValueError(`route ${index + 1} has no backends`);
   return { serverNames: names, refs: refsText.split(',').map((r) => parseRef(r.trim(), index)) };
 }
 
 function parseRef(text: string, index: number): K8sWeightedRef {
   const eq = text.lastIndexOf('=');
-  if (eq < 0) throw new Error(`route ${index + 1}: "${text}" has no =WEIGHT`);
+  if (eq < 0) throw new ValueError(`route ${index + 1}: "${text}" has no =WEIGHT`);
   const weightText = text.slice(eq + 1);
   const weight = /^\d{1,7}$/.test(weightText) ? Number(weightText) : NaN;
   if (!(weight <= MAX_ROUTE_WEIGHT)) {
-    throw new Error(
+    throw new ValueError(
       `route ${index + 1}: weight "${weightText}" is not a whole number from 0 to ${MAX_ROUTE_WEIGHT}`,
     );
   }
   const target = text.slice(0, eq);
   if (target.startsWith('!')) {
     const reason = target.slice(1);
-    if (!REASON.test(reason)) throw new Error(`route ${index + 1}: "${reason}" is not a reason`);
+    if (!REASON.test(reason))
+      throw new ValueError(`route ${index + 1}: "${reason}" is not a reason`);
     return { kind: 'reject', reason, weight };
   }
   const m = /^([^/:]+)\/([^/:]+)(?::([^/:]+))?$/.exec(target);
   if (m === null)
-    throw new Error(`route ${index + 1}: "${target}" is not NAMESPACE/SERVICE[:PORT]`);
+    throw new ValueError(`route ${index + 1}: "${target}" is not NAMESPACE/SERVICE[:PORT]`);
   const [, namespace = '', service = '', portText] = m;
-  if (!DNS_LABEL.test(namespace)) throw new Error(`"${namespace}" is not a valid namespace name`);
-  if (!DNS_LABEL.test(service)) throw new Error(`"${service}" is not a valid Service name`);
+  if (!DNS_LABEL.test(namespace))
+    throw new ValueError(`"${namespace}" is not a valid namespace name`);
+  if (!DNS_LABEL.test(service)) throw new ValueError(`"${service}" is not a valid Service name`);
   let port: string | number | undefined;
   if (portText !== undefined) {
     if (/^\d{1,5}$/.test(portText) && Number(portText) >= 1 && Number(portText) <= 65535)
       port = Number(portText);
     else if (PORT_NAME.test(portText)) port = portText;
-    else throw new Error(`"${portText}" is not a port name or number`);
+    else throw new ValueError(`"${portText}" is not a port name or number`);
   }
   return { kind: 'service', namespace, service, port, weight };
 }
