@@ -62,7 +62,7 @@ const badInputs: readonly BadInput[] = [
   {
     what: 'unknown --backends scheme',
     args: [...SAFE, '--backends', 'dsn://x:1'],
-    line: /^--backends: unknown scheme "dsn" \(expected one of: static:\/\/, dns:\/\/, srv:\/\/, k8s:\/\/, sentinel:\/\/\)$/,
+    line: /^--backends: unknown scheme "dsn" \(expected one of: static:\/\/, dns:\/\/, srv:\/\/, k8s:\/\/, sentinel:\/\/, k8s-routes:\/\/\)$/,
   },
   {
     what: 'bad --backends weight',

@@ -15,7 +15,7 @@ function rssBytes(pid: number): number {
 const TOTAL = 200 << 20;
 
 describe('backpressure', () => {
-  it('a slow reader gets 200 MiB intact while the proxy RSS grows < 64 MiB', async () => {
+  it('a slow reader gets 200 MiB intact while the proxy RSS grows < 64 MiB (96 on net.Socket)', async () => {
     const block = patternBytes(1 << 20, 42);
     const expected = createHash('sha256');
     for (let sent = 0; sent < TOTAL; sent += block.length) expected.update(block);
@@ -54,7 +54,12 @@ describe('backpressure', () => {
       console.log(
         `slow reader: proxy RSS baseline ${(baseline / 2 ** 20).toFixed(1)} MiB, growth ${(growth / 2 ** 20).toFixed(1)} MiB`,
       );
-      expect(growth).toBeLessThan(64 << 20);
+      // Without backpressure the 200 MiB would pile up in the proxy. net.Socket (the
+      // `--socket-impl net` fallback, `npm run test:net`) allocates a fresh buffer for
+      // every read, so its RSS also holds garbage not yet collected: a looser bound there,
+      // still far below what an unbounded buffer would take.
+      const bound = process.env.HEADWAY_TEST_SOCKET_IMPL === 'net' ? 96 << 20 : 64 << 20;
+      expect(growth).toBeLessThan(bound);
     } finally {
       await proxy.stop();
       await backend.close();

@@ -145,6 +145,10 @@ const TABLE: Readonly<
   'access-log-sample': { next: 0.5 },
   'metrics-backend-label': { next: false },
   'ready-requires-backends': { next: true },
+  'socket-impl': { next: 'net' },
+  gateway: { next: 'prod/edge' },
+  'gateway-class': { next: 'other' },
+  'ingress-nginx-tcp-services': { next: 'ingress-nginx/tcp-services' },
 };
 
 const listenerFlags = new Map(Object.entries(listenerOptions).map(([k, s]) => [s.flag, k]));
