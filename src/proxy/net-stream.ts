@@ -85,6 +85,10 @@ export class NetStream implements TcpStream {
     return this.#socket.connecting;
   }
 
+  setKeepAlive(idleMs: number): void {
+    if (!this.#socket.destroyed) this.#socket.setKeepAlive(true, idleMs);
+  }
+
   get destroyed(): boolean {
     return this.#socket.destroyed;
   }

@@ -12,6 +12,7 @@ import type { ActiveHealthChecker } from '../health/active-checker.ts';
 import type { ListenerMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { ConnectionGate } from './connection-gate.ts';
+import { DeferredKeepalive, deferKeepalive } from './deferred-keepalive.ts';
 import { connectorFor, type SocketImpl } from './socket-impl.ts';
 import type { Session, SessionHost, SessionSettings } from './session.ts';
 import type { StreamConnector } from './tcp-stream.ts';
@@ -70,6 +71,8 @@ export class Route implements SessionHost {
   readonly #localWarning: RateLimitedWarning;
   /** Sweeps sessions for idle and half-close timeouts (Session.checkQuiet); undefined when neither is set. */
   #quietSweep: NodeJS.Timeout | undefined;
+  /** Backend sockets waiting for their TCP keepalive (deferred-keepalive.ts); null when it is off. */
+  readonly #keepalive: DeferredKeepalive | null;
 
   constructor(upstream: Upstream, deps: RouteDeps, logger: Logger) {
     const config = upstream.config;
@@ -78,7 +81,8 @@ export class Route implements SessionHost {
     this.upstream = upstream;
     this.#deps = deps;
     this.clock = deps.clock;
-    this.connectUpstream = connectorFor(deps.socketImpl ?? 'raw');
+    this.#keepalive = config.tcpKeepalive > 0 ? new DeferredKeepalive(config.tcpKeepalive) : null;
+    this.connectUpstream = deferKeepalive(connectorFor(deps.socketImpl ?? 'raw'), this.#keepalive);
     this.#localWarning = new RateLimitedWarning(
       logger,
       'local resource error (file descriptors or buffers exhausted); not counted against any backend',
@@ -154,6 +158,7 @@ export class Route implements SessionHost {
     this.upstream.dispose();
     clearInterval(this.#quietSweep);
     this.#quietSweep = undefined;
+    this.#keepalive?.stop();
   }
 
   /** Close the sessions that have been quiet past their timeout. */

@@ -43,6 +43,8 @@ export interface TcpStream {
   destroy(): void;
   /** Close with RST (SO_LINGER 0); `close` follows. */
   resetAndDestroy(): void;
+  /** Arm TCP keepalive with this idle time (a no-op once closed). */
+  setKeepAlive(idleMs: number): void;
 }
 
 export interface StreamOptions {

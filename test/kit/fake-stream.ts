@@ -118,6 +118,10 @@ export class FakeStream implements TcpStream {
     this.#closeLater();
   }
 
+  setKeepAlive(idleMs: number): void {
+    if (!this.destroyed) this.calls.push(`keepalive ${idleMs}`);
+  }
+
   // The peer's side, driven by the test.
 
   /** The bytes the session wrote, as one string. */

@@ -216,7 +216,7 @@ export class RawSocket implements TcpStream {
     this.#writeEnded = true;
     const h = this.#handle;
     if (h === null || this.connecting || this.#pendingWrites > 0) return;
-    this.#shutdown(h);
+    this.#finish(h);
   }
 
   /** Close now, without `error`; `close` follows. */
@@ -229,6 +229,12 @@ export class RawSocket implements TcpStream {
     this.#close(undefined, !this.connecting);
   }
 
+  setKeepAlive(idleMs: number): void {
+    const h = this.#handle;
+    if (h === null || this.destroyed || this.connecting) return;
+    h.setKeepAlive(true, Math.max(1, Math.floor(idleMs / 1000)));
+  }
+
   #attach(h: OwnedHandle): void {
     h[kSocket] = this;
     h.onread = onHandleRead;
@@ -236,8 +242,7 @@ export class RawSocket implements TcpStream {
     h.useUserBuffer(this.#buffer);
     if (this.#optionsInherited) return;
     h.setNoDelay(true);
-    if (this.#keepAliveMs > 0)
-      h.setKeepAlive(true, Math.max(1, Math.floor(this.#keepAliveMs / 1000)));
+    if (this.#keepAliveMs > 0) this.setKeepAlive(this.#keepAliveMs);
   }
 
   #connect(address: string, port: number, family: number): void {
@@ -326,7 +331,7 @@ export class RawSocket implements TcpStream {
     // end() came while writes were queued: its FIN goes now that they are out.
     const h = this.#handle;
     if (this.#pendingWrites === 0 && this.#writeEnded && !this.#shutdownSent && h !== null)
-      this.#shutdown(h);
+      this.#finish(h);
   }
 
   shutdownDone(status: number): void {
@@ -337,6 +342,17 @@ export class RawSocket implements TcpStream {
     }
     this.#writeFinished = true;
     if (this.#readEnded) this.destroy();
+  }
+
+  /**
+   * Send FIN, every write being out. A socket that has also read its peer's
+   * FIN has nothing left to do, and close(2) sends the FIN itself (its
+   * receive queue is empty, so no RST): one system call and no shutdown
+   * request, the way HAProxy ends a connection both sides have finished.
+   */
+  #finish(h: TcpHandle): void {
+    if (this.#readEnded) this.destroy();
+    else this.#shutdown(h);
   }
 
   #shutdown(h: TcpHandle): void {
