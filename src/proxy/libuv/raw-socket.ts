@@ -42,6 +42,22 @@ interface OwnedHandle extends TcpHandle {
   [kSocket]?: RawSocket | undefined;
 }
 
+// RawSocket state bits.
+/** TCP_NODELAY and keepalive came from the listening socket. */
+const BIT_INHERITED = 1;
+/** Reading is stopped until resume(). */
+const BIT_PAUSED = 2;
+/** The peer's FIN was read. */
+const BIT_READ_ENDED = 4;
+/** end() was called: no more writes. */
+const BIT_WRITE_ENDED = 8;
+/** Our FIN went out (shutdown completed). */
+const BIT_WRITE_FINISHED = 16;
+/** A shutdown request was made. */
+const BIT_SHUTDOWN_SENT = 32;
+/** A write went asynchronous: `drain` is owed once the writes are out. */
+const BIT_NEED_DRAIN = 64;
+
 /** Sockets of this thread with an open handle (each holds a file descriptor): for the fd budget. */
 let openHandles = 0;
 
@@ -74,15 +90,12 @@ export class RawSocket implements TcpStream {
   readonly #onRead: ReadCallback;
   #buffer: Buffer;
   readonly #keepAliveMs: number;
-  readonly #optionsInherited: boolean;
-  #paused: boolean;
-  #readEnded = false;
-  #writeEnded = false;
-  #writeFinished = false;
-  #shutdownSent = false;
+  /** State bits (BIT_*): one small integer rather than seven boolean fields, 48 bytes less a socket. */
+  #bits: number;
   #pendingWrites = 0;
-  #needDrain = false;
-  #peer: Record<string, unknown> | undefined;
+  /** The peer's address and port, read once (getpeername) and kept as two fields, not libuv's object. */
+  #peerAddress: string | undefined;
+  #peerPort: number | undefined;
   #onConnect: Handler | undefined;
   #onEnd: Handler | undefined;
   #onDrain: Handler | undefined;
@@ -95,8 +108,7 @@ export class RawSocket implements TcpStream {
     this.#onRead = opts.onRead;
     this.#buffer = opts.buffer;
     this.#keepAliveMs = opts.keepAliveMs;
-    this.#optionsInherited = opts.optionsInherited === true;
-    this.#paused = paused;
+    this.#bits = (opts.optionsInherited === true ? BIT_INHERITED : 0) | (paused ? BIT_PAUSED : 0);
   }
 
   /** Adopt a handle net.Server's listening handle accepted; nothing is read until `resume()`. */
@@ -151,11 +163,13 @@ export class RawSocket implements TcpStream {
   }
 
   get remoteAddress(): string | undefined {
-    return this.#peerInfo().address as string | undefined;
+    if (this.#peerAddress === undefined) this.#readPeer();
+    return this.#peerAddress;
   }
 
   get remotePort(): number | undefined {
-    return this.#peerInfo().port as number | undefined;
+    if (this.#peerAddress === undefined) this.#readPeer();
+    return this.#peerPort;
   }
 
   get localAddress(): string | undefined {
@@ -167,7 +181,7 @@ export class RawSocket implements TcpStream {
   }
 
   pause(): void {
-    this.#paused = true;
+    this.#bits |= BIT_PAUSED;
     const h = this.#handle;
     if (h !== null && h.reading) {
       h.reading = false;
@@ -176,14 +190,15 @@ export class RawSocket implements TcpStream {
   }
 
   resume(): void {
-    this.#paused = false;
+    this.#bits &= ~BIT_PAUSED;
     this.#startReading();
   }
 
   /** Queue `data`; false while bytes wait in libuv (`drain` follows once they are written). */
   write(data: Buffer): boolean {
     const h = this.#handle;
-    if (h === null || this.destroyed || this.#writeEnded || this.connecting) return false;
+    if (h === null || this.destroyed || (this.#bits & BIT_WRITE_ENDED) !== 0 || this.connecting)
+      return false;
     const req = new this.#uv.WriteWrap() as Req;
     req.handle = h;
     req.oncomplete = afterWrite;
@@ -200,7 +215,7 @@ export class RawSocket implements TcpStream {
     req.bytes = data.length;
     this.#pendingWrites++;
     this.writableLength += data.length;
-    this.#needDrain = true;
+    this.#bits |= BIT_NEED_DRAIN;
     return false;
   }
 
@@ -212,8 +227,8 @@ export class RawSocket implements TcpStream {
    * forced exit, a close grace running out — could not happen.
    */
   end(): void {
-    if (this.#writeEnded || this.destroyed) return;
-    this.#writeEnded = true;
+    if ((this.#bits & BIT_WRITE_ENDED) !== 0 || this.destroyed) return;
+    this.#bits |= BIT_WRITE_ENDED;
     const h = this.#handle;
     if (h === null || this.connecting || this.#pendingWrites > 0) return;
     this.#finish(h);
@@ -240,7 +255,7 @@ export class RawSocket implements TcpStream {
     h.onread = onHandleRead;
     h.reading = false;
     h.useUserBuffer(this.#buffer);
-    if (this.#optionsInherited) return;
+    if ((this.#bits & BIT_INHERITED) !== 0) return;
     h.setNoDelay(true);
     if (this.#keepAliveMs > 0) this.setKeepAlive(this.#keepAliveMs);
   }
@@ -269,13 +284,23 @@ export class RawSocket implements TcpStream {
     // The handler may have closed it.
     if (this.#handle === null) return;
     // end() while connecting: its FIN goes now (unless the handler already sent it).
-    if (this.#writeEnded && !this.#shutdownSent && this.#pendingWrites === 0) this.#shutdown(h);
+    if (
+      (this.#bits & (BIT_WRITE_ENDED | BIT_SHUTDOWN_SENT)) === BIT_WRITE_ENDED &&
+      this.#pendingWrites === 0
+    )
+      this.#shutdown(h);
     this.#startReading();
   }
 
   #startReading(): void {
     const h = this.#handle;
-    if (h === null || this.#paused || this.connecting || this.destroyed || this.#readEnded) return;
+    if (
+      h === null ||
+      (this.#bits & (BIT_PAUSED | BIT_READ_ENDED)) !== 0 ||
+      this.connecting ||
+      this.destroyed
+    )
+      return;
     if (h.reading) return;
     h.reading = true;
     const err = h.readStart();
@@ -301,14 +326,14 @@ export class RawSocket implements TcpStream {
     }
     if (nread === 0) return undefined;
     if (nread === this.#uv.UV_EOF) {
-      this.#readEnded = true;
+      this.#bits |= BIT_READ_ENDED;
       const h = this.#handle;
       if (h !== null && h.reading) {
         h.reading = false;
         h.readStop();
       }
       this.#onEnd?.call(this);
-      if (this.#writeFinished) this.destroy();
+      if ((this.#bits & BIT_WRITE_FINISHED) !== 0) this.destroy();
       return undefined;
     }
     this.#fail(errnoError(nread, 'read'));
@@ -324,13 +349,17 @@ export class RawSocket implements TcpStream {
       this.#fail(errnoError(status, 'write'));
       return;
     }
-    if (this.#pendingWrites === 0 && this.#needDrain) {
-      this.#needDrain = false;
+    if (this.#pendingWrites === 0 && (this.#bits & BIT_NEED_DRAIN) !== 0) {
+      this.#bits &= ~BIT_NEED_DRAIN;
       this.#onDrain?.call(this);
     }
     // end() came while writes were queued: its FIN goes now that they are out.
     const h = this.#handle;
-    if (this.#pendingWrites === 0 && this.#writeEnded && !this.#shutdownSent && h !== null)
+    if (
+      this.#pendingWrites === 0 &&
+      (this.#bits & (BIT_WRITE_ENDED | BIT_SHUTDOWN_SENT)) === BIT_WRITE_ENDED &&
+      h !== null
+    )
       this.#finish(h);
   }
 
@@ -340,8 +369,8 @@ export class RawSocket implements TcpStream {
       this.#fail(errnoError(status, 'shutdown'));
       return;
     }
-    this.#writeFinished = true;
-    if (this.#readEnded) this.destroy();
+    this.#bits |= BIT_WRITE_FINISHED;
+    if ((this.#bits & BIT_READ_ENDED) !== 0) this.destroy();
   }
 
   /**
@@ -351,12 +380,12 @@ export class RawSocket implements TcpStream {
    * request, the way HAProxy ends a connection both sides have finished.
    */
   #finish(h: TcpHandle): void {
-    if (this.#readEnded) this.destroy();
+    if ((this.#bits & BIT_READ_ENDED) !== 0) this.destroy();
     else this.#shutdown(h);
   }
 
   #shutdown(h: TcpHandle): void {
-    this.#shutdownSent = true;
+    this.#bits |= BIT_SHUTDOWN_SENT;
     const req = new this.#uv.ShutdownWrap() as Req;
     req.handle = h;
     req.oncomplete = afterShutdown;
@@ -390,20 +419,18 @@ export class RawSocket implements TcpStream {
     // A shutdown in flight (every write already out, FIN being sent): libuv
     // cannot reset now, and Node would then never close the handle. Nothing
     // of ours is cut at that point, so a plain close is right.
-    if (reset && !(this.#shutdownSent && !this.#writeFinished)) {
+    if (reset && (this.#bits & (BIT_SHUTDOWN_SENT | BIT_WRITE_FINISHED)) !== BIT_SHUTDOWN_SENT) {
       h.reset(done);
       return;
     }
     h.close(done);
   }
 
-  #peerInfo(): Record<string, unknown> {
-    if (this.#peer === undefined) {
-      const out: Record<string, unknown> = {};
-      if (this.#handle?.getpeername(out) === 0) this.#peer = out;
-      else return out;
-    }
-    return this.#peer;
+  #readPeer(): void {
+    const out: { address?: unknown; port?: unknown } = {};
+    if (this.#handle?.getpeername(out) !== 0) return;
+    if (typeof out.address === 'string') this.#peerAddress = out.address;
+    if (typeof out.port === 'number') this.#peerPort = out.port;
   }
 
   #sockInfo(): Record<string, unknown> {
