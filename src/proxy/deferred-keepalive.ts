@@ -1,4 +1,4 @@
-import type { StreamConnector, TcpStream } from './tcp-stream.ts';
+import type { StreamConnector, StreamOptions, TcpStream } from './tcp-stream.ts';
 
 /**
  * How long a backend socket runs without TCP keepalive before it gets it.
@@ -89,12 +89,15 @@ export function deferKeepalive(
   deferred: DeferredKeepalive | null,
 ): StreamConnector {
   if (deferred === null) return connect;
+  // The options without keepalive, made again only when the caller's change (they do not, in practice).
+  let given: StreamOptions | undefined;
+  let withoutKeepalive: StreamOptions | undefined;
   return (host, port, opts) => {
-    const stream = connect(host, port, {
-      onRead: opts.onRead,
-      buffer: opts.buffer,
-      keepAliveMs: 0,
-    });
+    if (opts !== given || withoutKeepalive === undefined) {
+      given = opts;
+      withoutKeepalive = { onRead: opts.onRead, buffer: opts.buffer, keepAliveMs: 0 };
+    }
+    const stream = connect(host, port, withoutKeepalive);
     deferred.add(stream);
     return stream;
   };

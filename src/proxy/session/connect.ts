@@ -3,7 +3,7 @@ import { ALL_FULL } from '../../backends/backend-pool.ts';
 import type { PickContext } from '../../balancing/balancer.ts';
 import type { Outcome } from '../../core/outcome.ts';
 import { scratch } from '../read-buffers.ts';
-import type { TcpStream } from '../tcp-stream.ts';
+import type { StreamOptions, TcpStream } from '../tcp-stream.ts';
 import {
   connectTimedOut,
   onUpstreamClose,
@@ -24,6 +24,15 @@ export type DiallingSession = HostedSession &
 export type AttemptFailure = 'connect_error' | 'connect_timeout' | 'local_error';
 
 const NO_BACKENDS: readonly Backend[] = [];
+
+/** The options of upstream streams, made once per keepalive setting rather than per connection. */
+let cachedOptions: StreamOptions | undefined;
+
+function upstreamOptions(keepAliveMs: number): StreamOptions {
+  if (cachedOptions?.keepAliveMs !== keepAliveMs)
+    cachedOptions = { onRead: onUpstreamRead, buffer: scratch, keepAliveMs };
+  return cachedOptions;
+}
 
 /**
  * Getting a session its backend connection: pick a backend (the one a TLS
@@ -122,11 +131,11 @@ export class Connector implements PickContext {
     this.attempts++;
     this.backend = backend;
     host.pool.attach(backend, this.#session);
-    const up = host.connectUpstream(backend.endpoint.address, backend.endpoint.port, {
-      onRead: onUpstreamRead,
-      buffer: scratch,
-      keepAliveMs: host.settings.keepAliveMs,
-    });
+    const up = host.connectUpstream(
+      backend.endpoint.address,
+      backend.endpoint.port,
+      upstreamOptions(host.settings.keepAliveMs),
+    );
     up.owner = this.#session;
     this.upstream = up;
     up.setHandler('connect', onUpstreamConnect);
