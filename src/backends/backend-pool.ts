@@ -455,7 +455,10 @@ export class BackendPool {
     this.#opts.balancer.onFirstByte?.(backend, ms);
   }
 
-  /** A client connection that used `backend` closed: count it and detach it. */
+  /**
+   * A client connection that used `backend` closed: count it and detach it.
+   * `figures` is read now and not kept (the data path reuses one object).
+   */
   sessionEnded(backend: Backend, session: Closable, figures: SessionFigures): void {
     backend.bytesFromClient += figures.bytesFromClient;
     backend.bytesFromBackend += figures.bytesFromBackend;

@@ -145,7 +145,8 @@ export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implemen
         this.#heap.update(s);
       }
     }
-    this.#stale = [];
+    // Emptied in place: a new array per pick was an allocation per connection.
+    stale.length = 0;
   }
 
   #refreshAll(): void {
@@ -157,7 +158,7 @@ export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implemen
         this.#heap.update(s);
       }
     }
-    this.#stale = [];
+    this.#stale.length = 0;
   }
 
   /** The least loaded backend not in `avoid`: pops until one is found, then restores. */

@@ -1,5 +1,6 @@
 import type { ClosedFirst } from '../../access-log/access-record.ts';
 import type { Closable } from '../../backends/backend.ts';
+import type { SessionFigures } from '../../backends/backend-pool.ts';
 import type { Outcome } from '../../core/outcome.ts';
 import type { TcpStream } from '../tcp-stream.ts';
 import { graceExpired, lifetimeEnded, type SessionEvents } from './events.ts';
@@ -150,19 +151,32 @@ export class Ending {
     const backend = session.backend;
     const bytesFromClient = this.#session.client.bytesRead;
     if (backend !== null) {
-      this.#session.host.pool.sessionEnded(backend, this.#session, {
-        outcome,
-        bytesFromClient,
-        bytesFromBackend: session.upstream?.bytesRead ?? 0,
-        durationMs: session.connectMs === undefined ? undefined : nowMs - startedMs,
-        nowMs,
-      });
+      const figures = FIGURES;
+      figures.outcome = outcome;
+      figures.bytesFromClient = bytesFromClient;
+      figures.bytesFromBackend = session.upstream?.bytesRead ?? 0;
+      figures.durationMs = session.connectMs === undefined ? undefined : nowMs - startedMs;
+      figures.nowMs = nowMs;
+      this.#session.host.pool.sessionEnded(backend, this.#session, figures);
     } else {
       this.#session.host.metrics.connectionClosedWithoutBackend(outcome, bytesFromClient);
     }
     return outcome;
   }
 }
+
+/**
+ * The figures of the session being accounted for: one object filled per
+ * close rather than a new one per connection (the pool reads it at once and
+ * keeps no reference: see BackendPool.sessionEnded).
+ */
+const FIGURES: { -readonly [K in keyof SessionFigures]: SessionFigures[K] } = {
+  outcome: 'ok',
+  bytesFromClient: 0,
+  bytesFromBackend: 0,
+  durationMs: undefined,
+  nowMs: 0,
+};
 
 /** Reset a stream (RST); one still connecting is just closed. */
 export function resetStream(stream: TcpStream): void {

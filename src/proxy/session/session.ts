@@ -310,10 +310,17 @@ export class Session implements HostedSession, SessionEvents, Closable {
     else this.client.pause();
   }
 
-  /** Client bytes before a backend is connected: kept for it. */
-  #earlyRead(chunk: Buffer): void {
+  /** Client bytes before a backend is connected (`nread` of them in `buf`): kept for it. */
+  #earlyRead(buf: Buffer, nread: number): void {
     const early = this.#early;
-    this.#early = early === undefined ? Buffer.from(chunk) : Buffer.concat([early, chunk]);
+    if (early === undefined) {
+      // One copy, no intermediate view: most connections send their first bytes here.
+      const copy = Buffer.allocUnsafe(nread);
+      buf.copy(copy, 0, 0, nread);
+      this.#early = copy;
+    } else {
+      this.#early = Buffer.concat([early, buf.subarray(0, nread)]);
+    }
     if (this.#early.length >= EARLY_LIMIT) this.client.pause();
   }
 
@@ -406,7 +413,7 @@ export class Session implements HostedSession, SessionEvents, Closable {
   clientRead(nread: number, buf: Buffer): Buffer {
     if (this.#state !== 'relaying') {
       if (this.#state === 'preamble') this.#preambleRead(buf.subarray(0, nread));
-      else if (this.#state === 'connecting') this.#earlyRead(buf.subarray(0, nread));
+      else if (this.#state === 'connecting') this.#earlyRead(buf, nread);
       return buf;
     }
     const end = this.#end;
