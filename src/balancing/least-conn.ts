@@ -64,6 +64,12 @@ export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implemen
   /** Picked slots whose `active` has not been re-read yet (usually just the last one). */
   #stale: Slot<T>[] = [];
   /**
+   * How many of `#stale` are in use: the array is reused, not emptied (a
+   * new array, or one trimmed by `length = 0` and grown by the next push,
+   * was an allocation per connection).
+   */
+  #staleCount = 0;
+  /**
    * Counts are shared with other worker threads (`--workers`): they move
    * without this balancer seeing it, so every pick re-reads them all (O(n),
    * n being the candidates of one listener).
@@ -96,6 +102,7 @@ export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implemen
     this.#candidates = candidates;
     this.#shared = candidates.some((b) => b.activeShared);
     this.#stale = [];
+    this.#staleCount = 0;
     this.#heap.reset([...byId.values()]);
   }
 
@@ -113,7 +120,7 @@ export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implemen
     this.#heap.update(chosen);
     if (!chosen.stale) {
       chosen.stale = true;
-      this.#stale.push(chosen);
+      this.#stale[this.#staleCount++] = chosen;
     }
     if (this.#currentTurn > SHIFT_TURNS_AFTER) this.#shiftTurns();
     return chosen.backend;
@@ -137,16 +144,17 @@ export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implemen
 
   #refreshStale(): void {
     const stale = this.#stale;
-    if (stale.length === 0) return;
-    for (const s of stale) {
+    const count = this.#staleCount;
+    if (count === 0) return;
+    for (let i = 0; i < count; i++) {
+      const s = stale[i] as Slot<T>;
       s.stale = false;
       if (s.active !== s.backend.active && this.#heap.has(s)) {
         s.active = s.backend.active;
         this.#heap.update(s);
       }
     }
-    // Emptied in place: a new array per pick was an allocation per connection.
-    stale.length = 0;
+    this.#staleCount = 0;
   }
 
   #refreshAll(): void {
@@ -158,7 +166,7 @@ export class LeastConnBalancer<T extends BalanceTarget = BalanceTarget> implemen
         this.#heap.update(s);
       }
     }
-    this.#stale.length = 0;
+    this.#staleCount = 0;
   }
 
   /** The least loaded backend not in `avoid`: pops until one is found, then restores. */
