@@ -19,6 +19,12 @@ export function times(r: number | undefined): string {
   return r === undefined ? '–' : `${r.toFixed(2)}×`;
 }
 
+/** The range of per-run ratios: "1.02×–1.09×", or the one ratio when there was one run. */
+export function ratioRange(p: Spread | undefined): string {
+  if (p === undefined) return '–';
+  return p.n === 1 ? times(p.min) : `${times(p.min)}–${times(p.max)}`;
+}
+
 export function ratioCell(r: ThroughputRatio, cpu: number | undefined): string {
   if (r.value === undefined) return '–';
   if (r.bound) return `**${times(r.value)}**`;
