@@ -22,7 +22,8 @@ export function times(r: number | undefined): string {
 /** The range of per-run ratios: "1.02×–1.09×", or the one ratio when there was one run. */
 export function ratioRange(p: Spread | undefined): string {
   if (p === undefined) return '–';
-  return p.n === 1 ? times(p.min) : `${times(p.min)}–${times(p.max)}`;
+  const [lo, hi] = [times(p.min), times(p.max)];
+  return lo === hi ? lo : `${lo}–${hi}`;
 }
 
 export function ratioCell(r: ThroughputRatio, cpu: number | undefined): string {

@@ -1,6 +1,6 @@
 /** The report's section on issue #19, connection setup cost: each target, what this run reached, met or not. */
 import { int, ratioRange, times, withRange } from '../format.ts';
-import { LABEL, type Collected, type Target } from '../model.ts';
+import { LABEL, type Collected, type Measurement, type Target } from '../model.ts';
 import {
   cpuPerOp,
   medianRatio,
@@ -53,12 +53,12 @@ export function connectionCostSection(
   const ms = c.measurements;
   const us = (s: Spread | undefined, unit = 'µs'): string => `${withRange(s)} ${unit}`;
 
-  /** `figure` of Headway over `other` in `test`, with the per-run ratios beside the ratio of the medians. */
+  /** A figure of Headway's over `other`'s in `test`: the ratio of the medians, and the per-run ratios beside it. */
   const versus = (
     test: string,
     other: Target,
     pick: (x: Cell | undefined) => Spread | undefined,
-    perRun: (m: (typeof ms)[number]) => number | undefined,
+    perRun: (m: Measurement) => number | undefined,
     unit = 'µs',
   ): { ratio: number | undefined; reached: string | undefined; measured: string } => {
     const a = pick(cell(test, 'headway'));
