@@ -9,6 +9,8 @@
  * `PROXY_BOUND_BUSY_PCT` busy. Otherwise the load generators (one core for
  * load and backends) set the pace, and CPU per operation is the figure.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { collect, readBaseline } from './render/parsers.ts';
 import { render } from './render/report.ts';
 import { keyFigures } from './render/statistics.ts';
@@ -28,11 +30,29 @@ if (import.meta.main) {
     (args.length === 1 || (args[1] === '--baseline' && args[2] !== undefined))
   ) {
     const baseline = args[2] === undefined ? undefined : readBaseline(args[2]);
+    const changes = readChangeTable();
     process.stdout.write(
-      render({ ...collect(args[0]), ...(baseline === undefined ? {} : { baseline }) }),
+      render({
+        ...collect(args[0]),
+        ...(baseline === undefined ? {} : { baseline }),
+        ...(changes === undefined ? {} : { connectionCostChanges: changes }),
+      }),
     );
   } else {
     process.stderr.write(usage);
     process.exit(2);
+  }
+}
+
+/** bench/config/connection-cost-changes.md, kept by hand beside this script; absent until written. */
+function readChangeTable(): string | undefined {
+  try {
+    const text = readFileSync(
+      join(import.meta.dirname, 'config', 'connection-cost-changes.md'),
+      'utf8',
+    );
+    return text.trim() === '' ? undefined : text;
+  } catch {
+    return undefined;
   }
 }

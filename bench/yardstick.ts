@@ -1,5 +1,5 @@
 /**
- * `node bench/yardstick.ts [--dist DIR] [--runs N] [--seconds S] [--idle N] [--out FILE]`:
+ * `node bench/yardstick.ts [--dist DIR] [--runs N] [--seconds S] [--idle N] [--out FILE] [--json FILE]`:
  * Headway against the smallest relay Node can run (bench/raw-relay.ts: raw
  * libuv handles, no net.Socket, no features), on this machine, the proxy on
  * CPU 1 and the load on CPU 0: CPU per 64-byte exchange (50 connections),
@@ -7,7 +7,9 @@
  * proxied connection (N held, fresh process each run). What the raw relay
  * reaches and Headway does not is what net.Socket and Headway's features
  * cost; what neither reaches is Node's floor. Writes a markdown section
- * (stdout, or FILE) that bench/compare appends to bench/RESULTS.md.
+ * (stdout, or FILE) that bench/compare appends to bench/RESULTS.md, and with
+ * `--json FILE` every run's figures (headway-yardstick/v1), from which
+ * bench/render-results.ts judges issue #19's "× the raw relay" target.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,18 +28,21 @@ import {
   startPinned,
   waitPort,
 } from './lib/measure.ts';
+import { YARDSTICK_SCHEMA, type YardstickReport, type YardstickVariantId } from './render/model.ts';
 
 const args = process.argv.slice(2);
 const RUNS = Number(flagValue(args, '--runs') ?? 3);
 const SECONDS = Number(flagValue(args, '--seconds') ?? 2);
 const IDLE = Number(flagValue(args, '--idle') ?? 8000);
 const OUT = flagValue(args, '--out');
+const JSON_OUT = flagValue(args, '--json');
 const work = mkdtempSync(join(tmpdir(), 'headway-yardstick-'));
 const MAIN = join(distDir(args, work), 'cli', 'main.js');
 const HERE = import.meta.dirname;
 const ECHO_PORT = 26_000;
 
 interface Variant {
+  readonly id: YardstickVariantId;
   readonly name: string;
   readonly port: number;
   argv(port: number): string[];
@@ -58,16 +63,19 @@ const headway =
   ];
 const VARIANTS: readonly Variant[] = [
   {
+    id: 'headway',
     name: 'Headway (tracking, metrics, access log on)',
     port: 26_001,
     argv: headway(['--access-log', join(work, 'access.log')]),
   },
   {
+    id: 'headway-features-off',
     name: 'Headway, tracking and access log off, no health checks',
     port: 26_002,
     argv: headway(['--latency-tracking', 'off', '--health-check', 'none']),
   },
   {
+    id: 'raw-relay',
     name: 'raw libuv relay (bench/raw-relay.ts)',
     port: 26_003,
     argv: (port) => [join(HERE, 'raw-relay.ts'), String(port), String(ECHO_PORT)],
@@ -136,10 +144,11 @@ echo.kill('SIGKILL');
 const cpu = (v: Variant, mode: string): number =>
   median((samples.get(`${v.name}|${mode}`) ?? []).map((s) => s.cpuUsPerOp));
 const raw = VARIANTS[2] as Variant;
+const measuredAt = new Date().toISOString();
 const lines = [
   '## Yardstick: a relay on raw libuv handles',
   '',
-  `Measured by \`bench/yardstick.ts\` (${RUNS} interleaved runs of ${SECONDS} s, medians; ${IDLE} idle connections for memory, a fresh process each run; ${new Date().toISOString()}). ` +
+  `Measured by \`bench/yardstick.ts\` (${RUNS} interleaved runs of ${SECONDS} s, medians; ${IDLE} idle connections for memory, a fresh process each run; ${measuredAt}). ` +
     'The proxy on CPU 1, load and `headway echo` on CPU 0. bench/raw-relay.ts accepts, connects and copies bytes on ' +
     'libuv handles directly, with none of net.Socket, streams or Headway’s features: what it reaches and Headway does not ' +
     'is the price of net.Socket and of the features; what neither reaches is the floor of a Node.js relay on this machine.',
@@ -159,3 +168,23 @@ const lines = [
 const text = lines.join('\n');
 if (OUT === undefined) process.stdout.write(text);
 else writeFileSync(OUT, text);
+if (JSON_OUT !== undefined) {
+  // Per run, in run order, so that a reader can pair the variants run by run.
+  const perRun = (v: Variant, mode: 'rr' | 'connect'): number[] =>
+    (samples.get(`${v.name}|${mode}`) ?? []).map((s) => s.cpuUsPerOp);
+  const report: YardstickReport = {
+    schema: YARDSTICK_SCHEMA,
+    date: measuredAt,
+    runs: RUNS,
+    seconds: SECONDS,
+    idle: IDLE,
+    variants: VARIANTS.map((v) => ({
+      id: v.id,
+      name: v.name,
+      rrCpuUs: perRun(v, 'rr'),
+      connectCpuUs: perRun(v, 'connect'),
+      idleKibPerConnection: idle.get(v.name) ?? [],
+    })),
+  };
+  writeFileSync(JSON_OUT, `${JSON.stringify(report, null, 2)}\n`);
+}

@@ -19,6 +19,13 @@ export function times(r: number | undefined): string {
   return r === undefined ? '–' : `${r.toFixed(2)}×`;
 }
 
+/** The range of per-run ratios: "1.02×–1.09×", or the one ratio when there was one run. */
+export function ratioRange(p: Spread | undefined): string {
+  if (p === undefined) return '–';
+  const [lo, hi] = [times(p.min), times(p.max)];
+  return lo === hi ? lo : `${lo}–${hi}`;
+}
+
 export function ratioCell(r: ThroughputRatio, cpu: number | undefined): string {
   if (r.value === undefined) return '–';
   if (r.bound) return `**${times(r.value)}**`;

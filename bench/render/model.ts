@@ -161,8 +161,52 @@ export interface Collected {
   readonly env: Map<string, string>;
   readonly measurements: readonly Measurement[];
   readonly rss: readonly RssMeasurement[];
+  /** What bench/yardstick.ts measured in this run, if it ran. */
+  readonly yardstick?: YardstickFigures;
   /** An earlier run's key figures, for "What changed since". */
   readonly baseline?: KeyFigures;
+  /**
+   * bench/config/connection-cost-changes.md, kept by hand: each change made
+   * for issue #19 and its measured effect, shown under that section.
+   */
+  readonly connectionCostChanges?: string;
+}
+
+// === the yardstick (bench/yardstick.ts) ===
+
+export const YARDSTICK_SCHEMA = 'headway-yardstick/v1';
+
+/** The yardstick's variants: Headway as shipped, Headway with its features off, bench/raw-relay.ts. */
+export type YardstickVariantId = 'headway' | 'headway-features-off' | 'raw-relay';
+
+export interface YardstickVariant {
+  readonly id: YardstickVariantId;
+  readonly name: string;
+  /** Per run, in run order: proxy CPU µs per 64 B exchange (`headway bench rr`, 50 connections). */
+  readonly rrCpuUs: readonly number[];
+  /** Per run, in run order: proxy CPU µs per connection (`headway bench connect`, 50 at once). */
+  readonly connectCpuUs: readonly number[];
+  /** Per run: RSS KiB per idle proxied connection. */
+  readonly idleKibPerConnection: readonly number[];
+}
+
+/** What `bench/yardstick.ts --json FILE` writes (bench/compare: yardstick.json in the run directory). */
+export interface YardstickReport {
+  readonly schema: typeof YARDSTICK_SCHEMA;
+  readonly date: string;
+  readonly runs: number;
+  readonly seconds: number;
+  readonly idle: number;
+  readonly variants: readonly YardstickVariant[];
+}
+
+export interface YardstickFigures {
+  readonly report: YardstickReport;
+  /**
+   * `json`: per-run values. `markdown`: read back from yardstick.md (runs from
+   * before the JSON existed), which keeps only medians: one value per figure.
+   */
+  readonly source: 'json' | 'markdown';
 }
 
 /**

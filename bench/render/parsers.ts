@@ -9,6 +9,7 @@ import {
   type RssMeasurement,
   type Target,
 } from './model.ts';
+import { readYardstick } from './yardstick-figures.ts';
 
 export function parseKeyValues(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -240,7 +241,8 @@ export function collect(dir: string): Collected {
     const m = parseMeasurement(meta, output, readText(`${stem}.json`), clkTck);
     if (m !== undefined) measurements.push(m);
   }
-  return { env, measurements, rss };
+  const yardstick = readYardstick(dir);
+  return { env, measurements, rss, ...(yardstick === undefined ? {} : { yardstick }) };
 }
 
 export function readBaseline(path: string): KeyFigures {

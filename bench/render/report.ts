@@ -18,6 +18,7 @@ import {
   runtimeText,
   variantsText,
 } from './sections/environment.ts';
+import { connectionCostSection } from './sections/connection-cost.ts';
 import { sinceSection } from './sections/since.ts';
 import { targetsSection } from './sections/targets.ts';
 import { trackingSection } from './sections/tracking.ts';
@@ -132,6 +133,7 @@ export function render(c: Collected): string {
   out.push('');
   out.push(...targetsSection(cell, rssPer.get('headway')));
   out.push(...trackingSection(tests, cell, c.measurements));
+  out.push(...connectionCostSection(c, cell));
   if (c.baseline !== undefined) out.push(...sinceSection(c, c.baseline));
 
   for (const group of ['rr', 'bulk', 'connrate'] as const) {

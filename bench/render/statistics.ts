@@ -148,21 +148,36 @@ export function keyFigures(c: Collected, label: string): KeyFigures {
   };
 }
 
-/** Per run: tracking on over tracking off, for runs where both were measured. */
+/**
+ * Per run: `a` over `b` (by default tracking on over tracking off), for runs
+ * where both were measured. The runs interleave the targets, so the two
+ * measurements of one run were taken minutes apart at most, under the same
+ * conditions: the range of these ratios shows how much of a difference is noise.
+ */
 export function pairedRatios(
   ms: readonly Measurement[],
   test: string,
   f: (m: Measurement) => number | undefined,
+  a: Target = 'headway',
+  b: Target = 'headway-bare',
 ): Spread | undefined {
   const ratios: number[] = [];
   for (const on of ms) {
-    if (on.test !== test || on.target !== 'headway' || !on.ok) continue;
-    const off = ms.find(
-      (m) => m.test === test && m.target === 'headway-bare' && m.run === on.run && m.ok,
-    );
-    const a = f(on);
-    const b = off === undefined ? undefined : f(off);
-    if (a !== undefined && b !== undefined && b > 0) ratios.push(a / b);
+    if (on.test !== test || on.target !== a || !on.ok) continue;
+    const off = ms.find((m) => m.test === test && m.target === b && m.run === on.run && m.ok);
+    const x = f(on);
+    const y = off === undefined ? undefined : f(off);
+    if (x !== undefined && y !== undefined && y > 0) ratios.push(x / y);
+  }
+  return spread(ratios);
+}
+
+/** `a[i] / b[i]` for each run `i` both measured: per-run values listed in run order. */
+export function ratiosByRun(a: readonly number[], b: readonly number[]): Spread | undefined {
+  const ratios: number[] = [];
+  for (const [i, x] of a.entries()) {
+    const y = b[i];
+    if (y !== undefined && y > 0) ratios.push(x / y);
   }
   return spread(ratios);
 }

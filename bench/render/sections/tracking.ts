@@ -1,5 +1,5 @@
 /** The report's section on latency tracking's cost: Headway with tracking on against off, run by run. */
-import { num, signedPct, times, withRange } from '../format.ts';
+import { num, ratioRange, signedPct, times, withRange } from '../format.ts';
 import {
   PROXY_BOUND_BUSY_PCT,
   TRACKING_TOLERANCE,
@@ -51,8 +51,6 @@ export function trackingSection(
     readonly loadBound: boolean;
   }
   const judged: Judged[] = [];
-  const pairsText = (p: Spread | undefined): string =>
-    p === undefined ? '–' : p.n === 1 ? times(p.min) : `${times(p.min)}–${times(p.max)}`;
   for (const t of compared) {
     const on = cell(t.id, 'headway');
     const off = cell(t.id, 'headway-bare');
@@ -101,7 +99,7 @@ export function trackingSection(
       }
       out.push(
         `| ${first ? t.title : ''} | ${figure} | ${withRange(a, f)} | ${withRange(b, f)} | ${times(r)} | ` +
-          `${pairsText(pairs)} | ${verdict} |`,
+          `${ratioRange(pairs)} | ${verdict} |`,
       );
       first = false;
       if (kind !== null && t.group === 'rr' && r !== undefined) {
@@ -113,7 +111,7 @@ export function trackingSection(
   if (judged.length > 0) {
     const ok = (j: Judged): boolean => Math.abs(j.ratio - 1) < TRACKING_TOLERANCE;
     const list = (js: readonly Judged[]): string =>
-      js.map((j) => `${times(j.ratio)} (${j.title}; per run ${pairsText(j.pairs)})`).join(', ');
+      js.map((j) => `${times(j.ratio)} (${j.title}; per run ${ratioRange(j.pairs)})`).join(', ');
     const cpu = judged.filter((j) => j.figure === 'CPU');
     const tput = judged.filter((j) => j.figure === 'throughput');
     const parts: string[] = [];
