@@ -245,6 +245,37 @@ describe('LineWriter formats', () => {
     });
   }
 
+  it('stays within the reserved bytes for worst-case records (every unit escaped)', () => {
+    for (const unit of ['\x01', '\ud800', '\udc00']) {
+      const s = unit.repeat(5000);
+      const worst: AccessRecord = {
+        timeMs: 8.64e15,
+        listener: s,
+        peerAddress: s,
+        peerPort: -Number.MAX_VALUE,
+        clientAddress: s,
+        clientPort: -Number.MAX_VALUE,
+        backendId: s,
+        backendAddress: s,
+        bytesFromClient: -Number.MAX_VALUE,
+        bytesFromBackend: -Number.MAX_VALUE,
+        durationMs: -1e20,
+        connectMs: -1e20,
+        firstByteMs: -1e20,
+        retries: -Number.MAX_VALUE,
+        attempts: -Number.MAX_VALUE,
+        outcome: 'connect_timeout',
+        closedFirst: 'backend',
+      };
+      for (const format of ['json', 'text'] as const) {
+        const w = new LineWriter(maxLineBytes(worst));
+        (format === 'json' ? writeJsonLine : writeTextLine)(w, worst);
+        const want = Buffer.from(REFERENCE[format](worst), 'utf8');
+        expect(w.buf.subarray(0, w.pos).equals(want)).toBe(true);
+      }
+    }
+  });
+
   it('writes JSON lines that parse back to the record values', () => {
     // Known gap kept byte for byte: a finite ms value past ~1.8e305 overflows to
     // microseconds = Infinity and is written `Infinity`. No clock gets there.
