@@ -115,7 +115,7 @@ const NUMBERS = [
   2 ** 53 - 1,
   2 ** 53,
   2 ** 53 + 2,
-  9.007199254740991e12,
+  Number.MAX_SAFE_INTEGER / 1000,
   4.5e12,
   1.0005,
   0.0005,
@@ -224,7 +224,7 @@ describe('LineWriter formats', () => {
     const strings = RECORDS.flatMap((r) => [r.listener, r.peerAddress, r.backendId ?? '']);
     expect(strings.some((s) => s.length > 64 * 1024)).toBe(true);
     expect(strings.some((s) => /[\ud800-\udbff](?![\udc00-\udfff])/.test(s))).toBe(true);
-    expect(strings.some((s) => /[\x00-\x1f]/.test(s))).toBe(true);
+    expect(strings.some((s) => ['\n', '\t', '\x00', '\x1f'].some((c) => s.includes(c)))).toBe(true);
     expect(RECORDS.some((r) => Number.isNaN(r.durationMs))).toBe(true);
     expect(RECORDS.some((r) => r.clientAddress === undefined && r.closedFirst === null)).toBe(true);
   });
@@ -326,6 +326,8 @@ afterEach(() => {
 function captureChunks(): { given: Buffer[]; copies: Buffer[] } {
   const given: Buffer[] = [];
   const copies: Buffer[] = [];
+  // Called with the sink as `this` below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const original = FileSink.prototype.write;
   vi.spyOn(FileSink.prototype, 'write').mockImplementation(function (this: FileSink, chunk) {
     given.push(chunk);
