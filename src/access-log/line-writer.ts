@@ -150,12 +150,20 @@ export class LineWriter {
 
   /** A non-negative safe integer in decimal, zero-padded to at least `minDigits`. */
   #digits(v: number, minDigits: number): void {
-    let len = 1;
-    for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
-    if (len < minDigits) len = minDigits;
+    let len = minDigits;
+    while (len < POWERS_OF_TEN.length && v >= (POWERS_OF_TEN[len] as number)) len++;
     const buf = this.buf;
     let p = this.pos + len;
     this.pos = p;
+    // Most values (ports, byte counts, milliseconds) fit 31 bits: integer division is cheaper.
+    if (v < 0x80000000) {
+      for (let i = 0; i < len; i++) {
+        const q = (v / 10) | 0;
+        buf[--p] = 0x30 + (v - q * 10);
+        v = q;
+      }
+      return;
+    }
     for (let i = 0; i < len; i++) {
       const q = Math.floor(v / 10);
       buf[--p] = 0x30 + (v - q * 10);
@@ -180,6 +188,9 @@ export function escapedMaxBytes(length: number): number {
 export function asciiBytes(s: string): Uint8Array {
   return Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 }
+
+/** 10^0 .. 10^15: a safe integer has at most 16 digits. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
