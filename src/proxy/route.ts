@@ -5,6 +5,7 @@ import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Endpoint } from '../core/endpoint.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
@@ -69,8 +70,8 @@ export class Route implements SessionHost {
   #emptyWaiters: (() => void)[] = [];
   /** Filled for each closed connection and handed to the access log, which keeps no reference. */
   readonly #accessRecord = new ReusableAccessRecord();
-  /** The last backend endpoint logged, formatted: consecutive connections mostly share one. */
-  #loggedEndpoint: { address: string; port: number; text: string } | undefined;
+  /** Each logged endpoint's `HOST:PORT` (endpoints are immutable snapshots), formatted once. */
+  readonly #endpointTexts = new WeakMap<Endpoint, string>();
   #retired = false;
   /** Local resource errors (EMFILE...) are warned about at most every 10 s. */
   readonly #localWarning: RateLimitedWarning;
@@ -278,7 +279,7 @@ export class Route implements SessionHost {
     r.clientAddress = proxied ? s.clientAddress : undefined;
     r.clientPort = proxied ? s.clientPort : undefined;
     r.backendId = backend?.id;
-    r.backendAddress = ep === undefined ? undefined : this.#endpointText(ep.address, ep.port);
+    r.backendAddress = ep === undefined ? undefined : this.#endpointText(ep);
     r.bytesFromClient = s.client.bytesRead;
     r.bytesFromBackend = s.upstream?.bytesRead ?? 0;
     r.durationMs = s.durationMs;
@@ -291,11 +292,12 @@ export class Route implements SessionHost {
     log.write(r);
   }
 
-  #endpointText(address: string, port: number): string {
-    const last = this.#loggedEndpoint;
-    if (last !== undefined && last.address === address && last.port === port) return last.text;
-    const text = formatHostPort(address, port);
-    this.#loggedEndpoint = { address, port, text };
+  #endpointText(ep: Endpoint): string {
+    let text = this.#endpointTexts.get(ep);
+    if (text === undefined) {
+      text = formatHostPort(ep.address, ep.port);
+      this.#endpointTexts.set(ep, text);
+    }
     return text;
   }
 }
