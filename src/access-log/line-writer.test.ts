@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OUTCOMES } from '../core/outcome.ts';
 import { seededRandom } from '../../test/kit/random.ts';
 import { AccessLog } from './access-log.ts';
-import type { AccessRecord, ClosedFirst } from './access-record.ts';
+import { type AccessRecord, type ClosedFirst, ReusableAccessRecord } from './access-record.ts';
 import {
   type AccessLogFormat,
   formatJsonLine,
@@ -440,6 +440,29 @@ describe('AccessLog batches of bytes', () => {
     const big = given.filter((c) => c.length > 64 * 1024);
     expect(big.map((c) => c.length)).toEqual([200 * 1024]);
     expect(readFileSync(path, 'utf8')).toBe(recs.map(formatJsonLine).join(''));
+  });
+
+  it('keeps no reference to a record: one object can be reused for every line', async () => {
+    const path = join(dir, 'reused.log');
+    const log = new AccessLog({
+      destination: path,
+      format: 'json',
+      sampleRate: 1,
+      random: Math.random,
+    });
+    await log.ready();
+    const reused = new ReusableAccessRecord();
+    const want: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      Object.assign(reused, recordOfLength(i, 400 + i));
+      reused.clientAddress = i === 1 ? '192.0.2.1' : undefined;
+      want.push(formatJsonLine(reused));
+      log.write(reused);
+    }
+    // Changed after the last write, before the end of the turn hands the batch over.
+    reused.listener = 'changed';
+    await log.close();
+    expect(readFileSync(path, 'utf8')).toBe(want.join(''));
   });
 
   it('never writes again into a Buffer it handed to the sink', async () => {
