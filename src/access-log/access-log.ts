@@ -1,5 +1,12 @@
 import type { AccessRecord } from './access-record.ts';
-import { type AccessLogFormat, formatJsonLine, formatTextLine } from './format.ts';
+import {
+  type AccessLogFormat,
+  type LineFormat,
+  maxLineBytes,
+  writeJsonLine,
+  writeTextLine,
+} from './format.ts';
+import { LineWriter } from './line-writer.ts';
 import { type AccessLogDestination, type LogSink, openSink } from './sinks.ts';
 import { OptionRangeError } from '../core/errors.ts';
 
@@ -39,12 +46,11 @@ export const DEFAULT_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
 /**
- * Lines are batched within one event-loop turn and handed to the writer as
- * one buffer at the end of the turn, or earlier once the batch reaches this
- * many characters. One conversion to bytes per batch instead of per line
- * halves the cost of `write()`.
+ * Lines are formatted straight into one buffer of this size and handed to
+ * the sink at the end of the event-loop turn, or earlier once the batch
+ * reaches it. A line longer than that gets a buffer of its own size.
  */
-const BATCH_CHARS = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 /**
  * The access log: one line per closed connection, JSON or text, written
@@ -61,13 +67,15 @@ const BATCH_CHARS = 64 * 1024;
  */
 export class AccessLog {
   readonly #sink: LogSink;
-  readonly #format: (r: AccessRecord) => string;
+  readonly #format: LineFormat;
   readonly #sampleRate: number;
   readonly #random: () => number;
   readonly #onDrop: ((lines: number) => void) | undefined;
   readonly #onError: ((err: Error) => void) | undefined;
-  readonly #batchChars: number;
-  #batch = '';
+  /** Hand the batch over once it holds this many bytes. */
+  readonly #batchLimit: number;
+  readonly #batch = new LineWriter(BATCH_BYTES);
+  readonly #batchBuffer = this.#batch.buf;
   #batchLines = 0;
   #handOverScheduled = false;
   #dropped = 0;
@@ -87,8 +95,8 @@ export class AccessLog {
       );
     }
     // A batch must fit the buffer many times over, or it would always be dropped.
-    this.#batchChars = Math.min(BATCH_CHARS, Math.ceil(maxBytes / 8));
-    this.#format = opts.format === 'json' ? formatJsonLine : formatTextLine;
+    this.#batchLimit = Math.min(BATCH_BYTES, Math.ceil(maxBytes / 8));
+    this.#format = opts.format === 'json' ? writeJsonLine : writeTextLine;
     this.#sampleRate = rate;
     this.#random = opts.random;
     this.#onDrop = opts.onDrop;
@@ -120,7 +128,11 @@ export class AccessLog {
     return this.#sink.ready();
   }
 
-  /** Log one closed connection, subject to sampling. Never blocks. */
+  /**
+   * Log one closed connection, subject to sampling. Never blocks. The record
+   * is formatted before this returns and no reference to it is kept: the
+   * caller may reuse one record object for every connection.
+   */
   write(rec: AccessRecord): void {
     const rate = this.#sampleRate;
     if (rate < 1 && !(this.#random() < rate)) return;
@@ -128,9 +140,16 @@ export class AccessLog {
       this.#drop(1);
       return;
     }
-    this.#batch += this.#format(rec);
+    const batch = this.#batch;
+    const need = maxLineBytes(rec);
+    if (need > batch.free) {
+      // Lines are never split across hand-overs: the batch so far goes first.
+      this.#handOver();
+      if (need > batch.free) batch.buf = Buffer.allocUnsafe(need);
+    }
+    this.#format(batch, rec);
     this.#batchLines++;
-    if (this.#batch.length >= this.#batchChars) {
+    if (batch.pos >= this.#batchLimit) {
       this.#handOver();
     } else if (!this.#handOverScheduled) {
       this.#handOverScheduled = true;
@@ -180,8 +199,17 @@ export class AccessLog {
   #handOver(): void {
     const lines = this.#batchLines;
     if (lines === 0) return;
-    const chunk = Buffer.from(this.#batch);
-    this.#batch = '';
+    const batch = this.#batch;
+    // The sink keeps what it is given until written: it gets a copy of the
+    // used part, and the batch buffer is reused. A fresh 64 KiB buffer per
+    // hand-over instead measured 40-90 % more CPU per line (a few lines a
+    // turn each paid for a whole buffer), and a small batch would pin all of
+    // it while queued.
+    const chunk = Buffer.allocUnsafe(batch.pos);
+    batch.buf.copy(chunk, 0, 0, batch.pos);
+    batch.pos = 0;
+    // A buffer grown for one long line is not kept.
+    batch.buf = this.#batchBuffer;
     this.#batchLines = 0;
     if (this.#sink.write(chunk)) this.#written += lines;
     else this.#drop(lines);

@@ -122,3 +122,28 @@ export function describeAccessLogFormat(): string {
   const rows = ACCESS_LOG_FIELDS.map((f) => `| \`${f.name}\` | ${f.type} | ${f.meaning} |`);
   return ['| Field | Type | Meaning |', '| --- | --- | --- |', ...rows].join('\n') + '\n';
 }
+
+/**
+ * An `AccessRecord` whose fields are assigned in place: a route fills one for
+ * each closed connection and hands it to `AccessLog.write`, which formats it
+ * at once and keeps no reference, so no record is allocated per connection.
+ */
+export class ReusableAccessRecord implements AccessRecord {
+  timeMs = 0;
+  listener = '';
+  peerAddress = '';
+  peerPort = 0;
+  clientAddress: string | undefined = undefined;
+  clientPort: number | undefined = undefined;
+  backendId: string | undefined = undefined;
+  backendAddress: string | undefined = undefined;
+  bytesFromClient = 0;
+  bytesFromBackend = 0;
+  durationMs = 0;
+  connectMs: number | undefined = undefined;
+  firstByteMs: number | undefined = undefined;
+  retries = 0;
+  attempts = 0;
+  outcome: Outcome = 'ok';
+  closedFirst: ClosedFirst | null = null;
+}

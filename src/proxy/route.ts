@@ -1,9 +1,11 @@
 import { groupForServerName } from './server-name-routes.ts';
 import type { AccessLog } from '../access-log/access-log.ts';
+import { ReusableAccessRecord } from '../access-log/access-record.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { formatHostPort } from '../core/address.ts';
 import { CidrSet } from '../core/cidr.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Endpoint } from '../core/endpoint.ts';
 import { RateLimitedWarning } from '../core/local-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ListenerSettings } from '../config/schema.ts';
@@ -66,6 +68,10 @@ export class Route implements SessionHost {
   readonly #queue: Session[] = [];
   readonly #counted = new WeakSet<Session>();
   #emptyWaiters: (() => void)[] = [];
+  /** Filled for each closed connection and handed to the access log, which keeps no reference. */
+  readonly #accessRecord = new ReusableAccessRecord();
+  /** Each logged endpoint's `HOST:PORT` (endpoints are immutable snapshots), formatted once. */
+  readonly #endpointTexts = new WeakMap<Endpoint, string>();
   #retired = false;
   /** Local resource errors (EMFILE...) are warned about at most every 10 s. */
   readonly #localWarning: RateLimitedWarning;
@@ -265,25 +271,34 @@ export class Route implements SessionHost {
     const backend = s.backend ?? s.tried[s.tried.length - 1];
     const ep = backend?.endpoint;
     const proxied = s.peerAddress !== undefined;
-    log.write({
-      timeMs: this.clock.wallMs(),
-      listener: this.name,
-      peerAddress: s.peerAddress ?? s.clientAddress,
-      peerPort: s.peerPort ?? s.clientPort,
-      clientAddress: proxied ? s.clientAddress : undefined,
-      clientPort: proxied ? s.clientPort : undefined,
-      backendId: backend?.id,
-      backendAddress: ep === undefined ? undefined : formatHostPort(ep.address, ep.port),
-      bytesFromClient: s.client.bytesRead,
-      bytesFromBackend: s.upstream?.bytesRead ?? 0,
-      durationMs: s.durationMs,
-      connectMs: s.connectMs,
-      firstByteMs: s.firstByteMs,
-      retries: Math.max(0, s.attempts - 1),
-      attempts: s.attempts,
-      outcome: s.outcome ?? 'ok',
-      closedFirst: s.closedFirst,
-    });
+    const r = this.#accessRecord;
+    r.timeMs = this.clock.wallMs();
+    r.listener = this.name;
+    r.peerAddress = s.peerAddress ?? s.clientAddress;
+    r.peerPort = s.peerPort ?? s.clientPort;
+    r.clientAddress = proxied ? s.clientAddress : undefined;
+    r.clientPort = proxied ? s.clientPort : undefined;
+    r.backendId = backend?.id;
+    r.backendAddress = ep === undefined ? undefined : this.#endpointText(ep);
+    r.bytesFromClient = s.client.bytesRead;
+    r.bytesFromBackend = s.upstream?.bytesRead ?? 0;
+    r.durationMs = s.durationMs;
+    r.connectMs = s.connectMs;
+    r.firstByteMs = s.firstByteMs;
+    r.retries = Math.max(0, s.attempts - 1);
+    r.attempts = s.attempts;
+    r.outcome = s.outcome ?? 'ok';
+    r.closedFirst = s.closedFirst;
+    log.write(r);
+  }
+
+  #endpointText(ep: Endpoint): string {
+    let text = this.#endpointTexts.get(ep);
+    if (text === undefined) {
+      text = formatHostPort(ep.address, ep.port);
+      this.#endpointTexts.set(ep, text);
+    }
+    return text;
   }
 }
 
