@@ -39,7 +39,7 @@ export interface TcpHandle {
   getpeername(out: Record<string, unknown>): number;
   getsockname(out: Record<string, unknown>): number;
   /** Close with RST (SO_LINGER 0). */
-  reset(cb: () => void): number;
+  reset(cb?: () => void): number;
   close(cb?: () => void): void;
 }
 

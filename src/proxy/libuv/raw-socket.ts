@@ -405,25 +405,29 @@ export class RawSocket implements TcpStream {
     this.connecting = false;
     const h = this.#handle;
     this.#handle = null;
-    const done = (): void => {
-      if (err !== undefined) this.#onError?.call(this, err);
-      this.#onClose?.call(this);
-    };
-    if (h === null) {
-      process.nextTick(done);
-      return;
+    if (h !== null) {
+      openHandles--;
+      h.onread = ignoreRead;
+      h[kSocket] = undefined;
+      // A shutdown in flight (every write already out, FIN being sent): libuv
+      // cannot reset now, and Node would then never close the handle. Nothing
+      // of ours is cut at that point, so a plain close is right.
+      const shutdownInFlight =
+        (this.#bits & (BIT_SHUTDOWN_SENT | BIT_WRITE_FINISHED)) === BIT_SHUTDOWN_SENT;
+      // No close callback: libuv closes the descriptor within this call, and
+      // its callback (a loop iteration later) would only free the handle's
+      // memory; entering JavaScript for it cost more per connection than the
+      // tick below that tells the owner (issue #19).
+      if (reset && !shutdownInFlight) h.reset();
+      else h.close();
     }
-    openHandles--;
-    h.onread = ignoreRead;
-    h[kSocket] = undefined;
-    // A shutdown in flight (every write already out, FIN being sent): libuv
-    // cannot reset now, and Node would then never close the handle. Nothing
-    // of ours is cut at that point, so a plain close is right.
-    if (reset && (this.#bits & (BIT_SHUTDOWN_SENT | BIT_WRITE_FINISHED)) !== BIT_SHUTDOWN_SENT) {
-      h.reset(done);
-      return;
-    }
-    h.close(done);
+    process.nextTick(emitClosed, this, err);
+  }
+
+  /** After `#close`: `error` (if it failed), then `close`. */
+  closed(err: Error | undefined): void {
+    if (err !== undefined) this.#onError?.call(this, err);
+    this.#onClose?.call(this);
   }
 
   #readPeer(): void {
@@ -447,6 +451,10 @@ function onHandleRead(this: OwnedHandle): Buffer | undefined {
 /** A closed socket's handle may still deliver a read that was under way. */
 function ignoreRead(): undefined {
   return undefined;
+}
+
+function emitClosed(socket: RawSocket, err: Error | undefined): void {
+  socket.closed(err);
 }
 
 function afterConnect(this: Req, status: number): void {
