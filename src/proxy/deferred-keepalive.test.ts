@@ -55,6 +55,21 @@ describe('DeferredKeepalive', () => {
     expect(deferred.waiting).toBe(0);
   });
 
+  it('forgets a socket as soon as it closes, so no closed session waits for the tick', () => {
+    const { deferred, open } = setUp();
+    const young = open();
+    vi.advanceTimersByTime(1000);
+    const other = open();
+    expect(deferred.waiting).toBe(2);
+    deferred.forget(young); // in the list that is due next
+    deferred.forget(other); // in the list of the newest
+    expect(deferred.waiting).toBe(0);
+    deferred.forget(other); // a second report is harmless
+    vi.advanceTimersByTime(2000);
+    expect(armed(young) || armed(other)).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('waits for a socket that is still connecting', () => {
     const { open } = setUp();
     const slow = open();

@@ -18,13 +18,16 @@ export const KEEPALIVE_DEFER_MS = 1000;
  * whole of a connection-per-request load, never pay for them; a long one
  * starts its keepalive idle clock at most two seconds late.
  *
- * One timer per connector, running only while sockets wait.
+ * One timer per connector, running only while sockets wait. A socket that
+ * closes is forgotten at once (`forget`): kept until the next tick, a closed
+ * socket would hold its whole session (about 1 KiB) for up to two seconds,
+ * 12,000 of them at 6,000 connections a second.
  */
 export class DeferredKeepalive {
   /** Sockets added since the last tick. */
-  #young: TcpStream[] = [];
+  #young = new Set<TcpStream>();
   /** Sockets added in the interval before: armed at the next tick, a whole interval after connecting. */
-  #due: TcpStream[] = [];
+  #due = new Set<TcpStream>();
   #timer: NodeJS.Timeout | undefined;
   readonly #keepAliveMs: number;
   readonly #delayMs: number;
@@ -36,11 +39,11 @@ export class DeferredKeepalive {
 
   /** Sockets waiting for their keepalive. */
   get waiting(): number {
-    return this.#young.length + this.#due.length;
+    return this.#young.size + this.#due.size;
   }
 
   add(stream: TcpStream): void {
-    this.#young.push(stream);
+    this.#young.add(stream);
     if (this.#timer === undefined) {
       this.#timer = setInterval(tick, this.#delayMs, this);
       this.#timer.unref();
@@ -55,24 +58,30 @@ export class DeferredKeepalive {
   tick(): void {
     const due = this.#due;
     this.#due = this.#young;
-    this.#young = [];
     for (const stream of due) {
       if (stream.destroyed) continue;
-      if (stream.connecting) this.#due.push(stream);
+      if (stream.connecting) this.#due.add(stream);
       else stream.setKeepAlive(this.#keepAliveMs);
     }
-    if (this.#due.length === 0 && this.#timer !== undefined) {
+    due.clear();
+    this.#young = due;
+    if (this.#due.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
+  }
+
+  /** The socket closed: drop it (and so its session) now rather than at the next tick. */
+  forget(stream: TcpStream): void {
+    if (!this.#young.delete(stream)) this.#due.delete(stream);
   }
 
   /** Stop the timer and forget the waiting sockets (their route is gone). */
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#young = [];
-    this.#due = [];
+    this.#young.clear();
+    this.#due.clear();
   }
 }
 

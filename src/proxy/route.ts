@@ -17,7 +17,7 @@ import type { ConnectionGate } from './connection-gate.ts';
 import { DeferredKeepalive, deferKeepalive } from './deferred-keepalive.ts';
 import { connectorFor, type SocketImpl } from './socket-impl.ts';
 import type { Session, SessionHost, SessionSettings } from './session.ts';
-import type { StreamConnector } from './tcp-stream.ts';
+import type { StreamConnector, TcpStream } from './tcp-stream.ts';
 
 /** What hosting sessions needs from the process. */
 export interface RouteDeps {
@@ -165,6 +165,10 @@ export class Route implements SessionHost {
     clearInterval(this.#quietSweep);
     this.#quietSweep = undefined;
     this.#keepalive?.stop();
+  }
+
+  upstreamReleased(stream: TcpStream): void {
+    this.#keepalive?.forget(stream);
   }
 
   /** Close the sessions that have been quiet past their timeout. */

@@ -931,6 +931,8 @@ describe('Session: how a connection ends, and what is left behind', () => {
       // Nothing is left behind: sockets, attachments, slots, queue places, timers.
       expect(c.client.closed).toBe(true);
       for (const d of c.host.net.dials) expect(d.stream.closed).toBe(true);
+      // Every backend socket, a failed attempt's too, is handed back to the host once.
+      expect(c.host.released).toEqual(c.host.net.dials.map((d) => d.stream));
       for (const b of c.host.pool.backends())
         expect([b.id, b.open, b.sessions.size]).toEqual([b.id, 0, 0]);
       for (const [id, n] of c.host.metrics.active) expect([id, n]).toEqual([id, 0]);

@@ -10,6 +10,7 @@ import type { Outcome } from '../../src/core/outcome.ts';
 import { OutlierDetector } from '../../src/health/outlier-detector.ts';
 import { ConnectionGate } from '../../src/proxy/connection-gate.ts';
 import { scratch } from '../../src/proxy/read-buffers.ts';
+import type { TcpStream } from '../../src/proxy/tcp-stream.ts';
 import {
   Session,
   onClientRead,
@@ -67,6 +68,8 @@ export class FakeSessionHost implements SessionHost {
   readonly clock = fakeTimersClock;
   readonly net = new FakeNet();
   readonly connectUpstream = this.net.connect;
+  /** Every backend socket the sessions reported closed, in order (`upstreamReleased`). */
+  readonly released: TcpStream[] = [];
   readonly random = (): number => 0.5;
   readonly sniPattern: string | null;
   readonly sniStrict: boolean;
@@ -144,6 +147,10 @@ export class FakeSessionHost implements SessionHost {
     if (this.accessLog.length !== 1)
       throw new Error(`expected one access-log record, got ${this.accessLog.length}`);
     return this.accessLog[0] as AccessRecord;
+  }
+
+  upstreamReleased(stream: TcpStream): void {
+    this.released.push(stream);
   }
 
   expectsProxyHeader(peerAddress: string): boolean {

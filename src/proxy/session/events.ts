@@ -27,7 +27,8 @@ export interface SessionEvents {
   clientErrored(): void;
   upstreamErrored(err: Error | undefined): void;
   clientClosed(): void;
-  upstreamClosed(): void;
+  /** A backend socket closed: the current one, or an earlier attempt's. */
+  upstreamClosed(stream: TcpStream): void;
   queueExpired(): void;
   lifetimeEnded(): void;
   graceExpired(): void;
@@ -97,8 +98,7 @@ export function onClientClose(this: TcpStream): void {
 }
 
 export function onUpstreamClose(this: TcpStream): void {
-  const s = sessionOf(this);
-  if (s?.upstream === this) s.upstreamClosed();
+  sessionOf(this)?.upstreamClosed(this);
 }
 
 // Timer callbacks: the session is the timer's argument.

@@ -59,6 +59,8 @@ export interface SessionHost {
   readonly clock: Clock;
   /** Opens the connection to a backend (bare libuv handles, or a fake in unit tests). */
   readonly connectUpstream: StreamConnector;
+  /** A socket `connectUpstream` opened has closed (every attempt's, once): forget it. */
+  upstreamReleased(stream: TcpStream): void;
   /** Randomness for lifetime jitter. */
   readonly random: () => number;
   /** Whether this peer must first send a PROXY protocol header. */

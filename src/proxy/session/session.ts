@@ -572,7 +572,9 @@ export class Session implements HostedSession, SessionEvents, Closable {
     this.#maybeFinish();
   }
 
-  upstreamClosed(): void {
+  upstreamClosed(stream: TcpStream): void {
+    this.host.upstreamReleased(stream);
+    if (stream !== this.upstream) return;
     this.#end.upstreamClosed = true;
     this.#maybeFinish();
   }
