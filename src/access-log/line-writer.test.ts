@@ -372,6 +372,17 @@ function linesOf(chunks: readonly Buffer[]): string[] {
   return out;
 }
 
+/** A JSON access log to this file, every record kept; `maxBufferBytes` as AccessLog takes it. */
+function jsonLog(path: string, maxBufferBytes?: number): AccessLog {
+  return new AccessLog({
+    destination: path,
+    format: 'json',
+    sampleRate: 1,
+    random: Math.random,
+    ...(maxBufferBytes === undefined ? {} : { maxBufferBytes }),
+  });
+}
+
 describe('AccessLog batches of bytes', () => {
   for (const format of ['json', 'text'] as const) {
     it(`writes every generated record byte for byte, in order (${format})`, async () => {
@@ -398,13 +409,7 @@ describe('AccessLog batches of bytes', () => {
     const lineBytes = 1000;
     const path = join(dir, 'exact.log');
     // The batch limit is an eighth of the buffer bound: two lines here.
-    const log = new AccessLog({
-      destination: path,
-      format: 'json',
-      sampleRate: 1,
-      random: Math.random,
-      maxBufferBytes: 8 * 2 * lineBytes,
-    });
+    const log = jsonLog(path, 8 * 2 * lineBytes);
     await log.ready();
     const recs = [0, 1, 2, 3, 4].map((i) => recordOfLength(i, lineBytes));
     for (const r of recs) log.write(r);
@@ -418,12 +423,7 @@ describe('AccessLog batches of bytes', () => {
   it('keeps lines whole and in order when they fill or overflow the 64 KiB batch buffer', async () => {
     const { given } = captureChunks();
     const path = join(dir, 'overflow.log');
-    const log = new AccessLog({
-      destination: path,
-      format: 'json',
-      sampleRate: 1,
-      random: Math.random,
-    });
+    const log = jsonLog(path);
     await log.ready();
     // 64 KiB of 512-byte lines, lines of odd sizes, one line larger than the buffer, more lines.
     const recs = [
@@ -444,12 +444,7 @@ describe('AccessLog batches of bytes', () => {
 
   it('keeps no reference to a record: one object can be reused for every line', async () => {
     const path = join(dir, 'reused.log');
-    const log = new AccessLog({
-      destination: path,
-      format: 'json',
-      sampleRate: 1,
-      random: Math.random,
-    });
+    const log = jsonLog(path);
     await log.ready();
     const reused = new ReusableAccessRecord();
     const want: string[] = [];
